@@ -1,0 +1,378 @@
+//! `verdikt`: the command-line face of Verdikt. It parses arguments, calls the core, and turns
+//! results and typed errors into words; the workflow itself lives in `verdikt-core`.
+
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use verdikt_core::export::{ExportFormat, ExportOptions};
+use verdikt_core::filter::SampleFilter;
+use verdikt_core::import::{ImportError, ImportOptions, InputFormat};
+use verdikt_core::sample::Field;
+use verdikt_core::split::SplitOptions;
+use verdikt_core::store::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "verdikt",
+    version,
+    about = "Audit multilingual safety-alignment preference data."
+)]
+struct Cli {
+    /// The project file (SQLite). Default: the OS data folder's verdikt/verdikt.sqlite.
+    #[arg(long, global = true, env = "VERDIKT_DB", value_name = "PATH")]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct Filter {
+    /// Only this dataset.
+    #[arg(long)]
+    dataset: Option<String>,
+    /// Only these languages (comma-separated codes).
+    #[arg(long)]
+    language: Option<String>,
+    /// Only these splits (comma-separated).
+    #[arg(long)]
+    split: Option<String>,
+}
+
+impl From<Filter> for SampleFilter {
+    fn from(f: Filter) -> Self {
+        SampleFilter {
+            dataset: f.dataset,
+            language: f.language,
+            split: f.split,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import DPO triples or prompts from JSONL, JSON, CSV, Parquet or a Hugging Face dataset folder.
+    Import {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Dataset name (default: the first path's file or folder name).
+        #[arg(long)]
+        dataset: Option<String>,
+        #[arg(long, value_enum, default_value_t = InputFormatArg::Auto)]
+        format: InputFormatArg,
+        /// Language for rows that carry none.
+        #[arg(long)]
+        language: Option<String>,
+        /// Split for rows that carry none.
+        #[arg(long)]
+        split: Option<String>,
+        /// Read FIELD from COLUMN (fields: id language category style split prompt chosen rejected response model).
+        #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = parse_mapping)]
+        mappings: Vec<(Field, String)>,
+        /// Store the valid rows; write every rejected row with its reason to the rejects file.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Where --skip-invalid writes rejected rows (default: DATASET.rejects.jsonl).
+        #[arg(long, value_name = "PATH")]
+        rejects: Option<PathBuf>,
+        /// Replace a dataset of the same name.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Export samples for training.
+    Export {
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+        #[arg(long, value_enum)]
+        format: ExportFormatArg,
+        #[command(flatten)]
+        filter: Filter,
+    },
+    /// Assign train/test so that no (category, style) group crosses splits in any language.
+    Split {
+        /// Test samples to aim at per category per language.
+        #[arg(long, value_name = "N")]
+        test_per_category: u64,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[command(flatten)]
+        filter: Filter,
+    },
+    /// Counts of datasets, samples, languages, splits, categories and styles.
+    Stats {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        filter: Filter,
+    },
+    /// List the datasets in the project.
+    Datasets,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum InputFormatArg {
+    Auto,
+    Jsonl,
+    Json,
+    Csv,
+    Parquet,
+    Hf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormatArg {
+    Trl,
+    TrlChat,
+    Parquet,
+    Csv,
+    Hf,
+}
+
+fn parse_mapping(s: &str) -> Result<(Field, String), String> {
+    let (field, column) = s.split_once('=').ok_or("expected FIELD=COLUMN")?;
+    let field = Field::from_name(field.trim()).ok_or_else(|| {
+        let names: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
+        format!("unknown field `{field}`; fields are {}", names.join(", "))
+    })?;
+    if column.is_empty() {
+        return Err("the column name is empty".into());
+    }
+    Ok((field, column.to_string()))
+}
+
+type Outcome = Result<(), String>;
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open(db: Option<PathBuf>) -> Result<Store, String> {
+    let path = match db {
+        Some(p) => p,
+        None => Store::default_path().map_err(|e| e.to_string())?,
+    };
+    Store::open(&path).map_err(|e| e.to_string())
+}
+
+fn run(cli: Cli) -> Outcome {
+    let mut store = open(cli.db)?;
+    match cli.command {
+        Command::Import {
+            paths,
+            dataset,
+            format,
+            language,
+            split,
+            mappings,
+            skip_invalid,
+            rejects,
+            replace,
+        } => {
+            let format = match format {
+                InputFormatArg::Auto => InputFormat::Auto,
+                InputFormatArg::Jsonl => InputFormat::Jsonl,
+                InputFormatArg::Json => InputFormat::Json,
+                InputFormatArg::Csv => InputFormat::Csv,
+                InputFormatArg::Parquet => InputFormat::Parquet,
+                InputFormatArg::Hf => InputFormat::Hf,
+            };
+            let opts = ImportOptions {
+                dataset,
+                format,
+                language,
+                split,
+                mappings,
+                skip_invalid,
+                rejects,
+                replace,
+            };
+            import(&mut store, &paths, &opts)
+        }
+        Command::Export {
+            out,
+            format,
+            filter,
+        } => {
+            let format = match format {
+                ExportFormatArg::Trl => ExportFormat::Trl,
+                ExportFormatArg::TrlChat => ExportFormat::TrlChat,
+                ExportFormatArg::Parquet => ExportFormat::Parquet,
+                ExportFormatArg::Csv => ExportFormat::Csv,
+                ExportFormatArg::Hf => ExportFormat::Hf,
+            };
+            let opts = ExportOptions {
+                out,
+                format,
+                filter: filter.into(),
+            };
+            let report = verdikt_core::export::export(&store, &opts).map_err(|e| e.to_string())?;
+            eprintln!("exported {} samples to {}", report.rows, opts.out.display());
+            if report.skipped_prompt_only > 0 {
+                eprintln!(
+                    "left out {} prompt-only samples (not DPO triples)",
+                    report.skipped_prompt_only
+                );
+            }
+            Ok(())
+        }
+        Command::Split {
+            test_per_category,
+            seed,
+            filter,
+        } => {
+            let opts = SplitOptions {
+                test_per_category,
+                seed,
+                filter: filter.into(),
+            };
+            let report =
+                verdikt_core::split::split(&mut store, &opts).map_err(|e| e.to_string())?;
+            print_split(&report);
+            Ok(())
+        }
+        Command::Stats { json, filter } => {
+            let stats =
+                verdikt_core::stats::stats(&store, &filter.into()).map_err(|e| e.to_string())?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&stats).expect("stats serialise")
+                );
+            } else {
+                print_stats(&stats);
+            }
+            Ok(())
+        }
+        Command::Datasets => {
+            for d in verdikt_core::stats::datasets(&store).map_err(|e| e.to_string())? {
+                println!(
+                    "{}\t{} samples\t{}\timported {}",
+                    d.name, d.samples, d.format, d.imported_at
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn import(store: &mut Store, paths: &[PathBuf], opts: &ImportOptions) -> Outcome {
+    let bar = progress::Bar::new("importing");
+    let cancel = AtomicBool::new(false);
+    let result = verdikt_core::import::import(
+        store,
+        paths,
+        opts,
+        &mut |p| bar.set(p.bytes_done, p.bytes_total),
+        &cancel,
+    );
+    bar.finish();
+    match result {
+        Ok(report) => {
+            for note in &report.notes {
+                eprintln!("note: {note}");
+            }
+            println!(
+                "imported {} samples ({} triples, {} prompt-only) into dataset `{}`{}",
+                report.samples,
+                report.triples,
+                report.prompt_only,
+                report.dataset,
+                if report.replaced { " (replaced)" } else { "" }
+            );
+            if report.rejected > 0 {
+                let file = report
+                    .rejects_file
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                println!(
+                    "rejected {} rows; each is listed with its reason in {file}",
+                    report.rejected
+                );
+            }
+            Ok(())
+        }
+        Err(ImportError::Invalid { problems, total }) => {
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            if total > problems.len() as u64 {
+                eprintln!("… and {} more", total - problems.len() as u64);
+            }
+            Err(format!(
+                "{total} problem(s) in the input; nothing was imported (fix them, or pass --skip-invalid to import the valid rows)"
+            ))
+        }
+        Err(ImportError::NothingValid {
+            rejects_file: Some(file),
+        }) => Err(format!(
+            "no valid rows; nothing was imported; the reasons are in {}",
+            file.display()
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn print_stats(s: &verdikt_core::stats::Stats) {
+    println!("datasets     {}", s.datasets);
+    println!(
+        "samples      {}  ({} triples, {} prompt-only)",
+        s.samples, s.triples, s.prompt_only
+    );
+    for (title, map) in [
+        ("languages", &s.by_language),
+        ("splits", &s.by_split),
+        ("categories", &s.by_category),
+        ("styles", &s.by_style),
+        ("datasets", &s.by_dataset),
+    ] {
+        let parts: Vec<String> = map.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        println!("{title:<12} {}", parts.join(", "));
+    }
+}
+
+fn print_split(r: &verdikt_core::split::SplitReport) {
+    println!(
+        "{} of {} (category, style) groups in test; target {} test samples per category per language",
+        r.test_groups, r.groups, r.target
+    );
+    let mut categories: Vec<&str> = r.cells.iter().map(|c| c.category.as_str()).collect();
+    categories.sort_by_key(|c| {
+        (
+            c.trim_start_matches('S').parse::<u32>().unwrap_or(u32::MAX),
+            c.to_string(),
+        )
+    });
+    categories.dedup();
+    print!("{:<8}", "test");
+    for c in &categories {
+        print!("{c:>6}");
+    }
+    println!("{:>8}", "train");
+    let mut languages: Vec<&str> = r.cells.iter().map(|c| c.language.as_str()).collect();
+    languages.dedup();
+    for lang in languages {
+        print!("{lang:<8}");
+        let mut train = 0;
+        for c in &categories {
+            let cell = r
+                .cells
+                .iter()
+                .find(|x| x.language == lang && x.category == *c);
+            train += cell.map_or(0, |x| x.train);
+            print!("{:>6}", cell.map_or(0, |x| x.test));
+        }
+        println!("{train:>8}");
+    }
+}

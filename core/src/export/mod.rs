@@ -1,0 +1,226 @@
+//! Export: the selected samples in the formats trainers take. Output is written to a temporary
+//! sibling and renamed into place, so a failed or killed export never leaves half a file, and
+//! rows come in import order, so the same data always gives the same bytes.
+
+mod columnar;
+mod csv;
+mod hf;
+mod jsonl;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::filter::{FilterError, SampleFilter};
+use crate::sample::Sample;
+use crate::store::Store;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExportFormat {
+    /// TRL DPO JSONL, plain strings.
+    Trl,
+    /// TRL DPO JSONL with message lists, as RefusEU has them.
+    TrlChat,
+    Parquet,
+    Csv,
+    /// A Hugging Face dataset folder: `lang_xx/SPLIT-00000-of-00001.parquet` + dataset card.
+    Hf,
+}
+
+#[derive(Clone, Debug)]
+pub struct ExportOptions {
+    pub out: PathBuf,
+    pub format: ExportFormat,
+    pub filter: SampleFilter,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ExportReport {
+    pub rows: u64,
+    /// Prompt-only samples left out of a DPO export that had triples.
+    pub skipped_prompt_only: u64,
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Filter(#[from] FilterError),
+    #[error("nothing to export: no sample matches")]
+    Empty,
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write Parquet {}: {message}", path.display())]
+    Parquet { path: PathBuf, message: String },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// The export's view of the store: the selected samples, in import order.
+pub(crate) struct Selection<'a> {
+    store: &'a Store,
+    condition: String,
+    params: Vec<rusqlite::types::Value>,
+}
+
+impl Selection<'_> {
+    /// Calls `f` for every selected sample; `only` narrows further (e.g. `s.chosen IS NOT NULL`).
+    pub fn each(
+        &self,
+        only: &str,
+        mut f: impl FnMut(Sample) -> Result<(), ExportError>,
+    ) -> Result<(), ExportError> {
+        let sql = format!(
+            "SELECT {} FROM samples AS s WHERE {} AND ({only}) ORDER BY s.id",
+            Sample::COLUMNS,
+            self.condition
+        );
+        let mut stmt = self.store.conn().prepare(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(&self.params))?;
+        while let Some(row) = rows.next()? {
+            f(Sample::from_row(row)?)?;
+        }
+        Ok(())
+    }
+
+    /// The same selection, further limited to rows where each `column = value`.
+    pub fn narrow(&self, equals: &[(&str, &str)]) -> Selection<'_> {
+        let mut condition = self.condition.clone();
+        let mut params = self.params.clone();
+        for (column, value) in equals {
+            params.push(rusqlite::types::Value::Text(value.to_string()));
+            condition.push_str(&format!(" AND {column} = ?{}", params.len()));
+        }
+        Selection {
+            store: self.store,
+            condition,
+            params,
+        }
+    }
+
+    /// Distinct values of an SQL expression over the selection, sorted.
+    pub fn distinct(&self, expr: &str) -> Result<Vec<String>, ExportError> {
+        let sql = format!(
+            "SELECT DISTINCT {expr} FROM samples AS s WHERE {} ORDER BY 1",
+            self.condition
+        );
+        let mut stmt = self.store.conn().prepare(&sql)?;
+        let values = stmt.query_map(rusqlite::params_from_iter(&self.params), |r| r.get(0))?;
+        Ok(values.collect::<Result<_, _>>()?)
+    }
+
+    pub fn count(&self, only: &str) -> Result<u64, ExportError> {
+        let sql = format!(
+            "SELECT count(*) FROM samples AS s WHERE {} AND ({only})",
+            self.condition
+        );
+        let n: i64 =
+            self.store
+                .conn()
+                .query_row(&sql, rusqlite::params_from_iter(&self.params), |r| r.get(0))?;
+        Ok(n as u64)
+    }
+}
+
+pub(crate) const TRIPLES: &str = "s.chosen IS NOT NULL";
+pub(crate) const PROMPTS: &str = "s.chosen IS NULL";
+pub(crate) const ALL: &str = "1 = 1";
+pub(crate) const GENERATIONS: &str = "s.response IS NOT NULL OR s.generator IS NOT NULL";
+/// Samples without a split go to `train` where a split must be named (HF layout).
+pub(crate) const SPLIT_OR_TRAIN: &str = "coalesce(s.split, 'train')";
+
+pub fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport, ExportError> {
+    let (condition, params) = opts.filter.where_clause(store.conn())?;
+    let selection = Selection {
+        store,
+        condition,
+        params,
+    };
+    if selection.count(ALL)? == 0 {
+        return Err(ExportError::Empty);
+    }
+    match opts.format {
+        ExportFormat::Trl | ExportFormat::TrlChat => {
+            jsonl::write(&selection, &opts.out, opts.format == ExportFormat::TrlChat)
+        }
+        ExportFormat::Csv => csv::write(&selection, &opts.out),
+        ExportFormat::Parquet => columnar::write_file(&selection, &opts.out),
+        ExportFormat::Hf => hf::write(&selection, &opts.out),
+    }
+}
+
+/// A temporary path beside `target`, renamed over it by `commit`.
+pub(crate) struct Staged {
+    pub tmp: PathBuf,
+    target: PathBuf,
+}
+
+impl Staged {
+    pub fn new(target: &Path) -> Result<Staged, ExportError> {
+        let parent = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).map_err(|source| ExportError::Io {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = parent.join(format!(".{name}.verdikt-tmp-{}", std::process::id()));
+        Ok(Staged {
+            tmp,
+            target: target.to_path_buf(),
+        })
+    }
+
+    /// Moves the finished output into place (a folder replaces the old folder).
+    pub fn commit(mut self) -> Result<(), ExportError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| ExportError::Io { path, source }
+        };
+        if self.tmp.is_dir() && self.target.is_dir() {
+            let old = self.tmp.with_extension("old");
+            std::fs::rename(&self.target, &old).map_err(io(&self.target))?;
+            std::fs::rename(&self.tmp, &self.target).map_err(io(&self.target))?;
+            std::fs::remove_dir_all(&old).map_err(io(&old))?;
+        } else {
+            std::fs::rename(&self.tmp, &self.target).map_err(io(&self.target))?;
+        }
+        self.tmp = PathBuf::new();
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if self.tmp.as_os_str().is_empty() {
+            return;
+        }
+        let _ = if self.tmp.is_dir() {
+            std::fs::remove_dir_all(&self.tmp)
+        } else {
+            std::fs::remove_file(&self.tmp)
+        };
+    }
+}
+
+/// Column names Verdikt writes itself; metadata keys with these names are left out.
+pub(crate) const OWN_COLUMNS: [&str; 12] = [
+    "id", "language", "lang", "category", "style", "split", "prompt", "chosen", "rejected",
+    "response", "model", "messages",
+];
+
+pub(crate) fn io_err(path: &Path) -> impl Fn(std::io::Error) -> ExportError + '_ {
+    move |source| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}

@@ -1,0 +1,516 @@
+//! Import: files in the formats users have → validated samples → one dataset in the store.
+//!
+//! An import is one SQLite transaction, so it either completes or changes nothing, also when
+//! the process is killed. Reading and validation run on a worker thread while the calling
+//! thread inserts, which keeps both cores busy on large files.
+
+mod mapping;
+mod parquet;
+mod read;
+mod source;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Write;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+pub use mapping::FieldProblem;
+use mapping::{Mapper, RowDefaults};
+pub use read::ReadFailure;
+pub use source::{FileFormat, InputFormat, SourceFile};
+
+use crate::sample::{Field, NewSample, normalise_language, normalise_split};
+use crate::store::Store;
+
+/// What `verdikt import` was asked to do.
+#[derive(Clone, Debug, Default)]
+pub struct ImportOptions {
+    /// Dataset name; defaults to the first path's file or folder name.
+    pub dataset: Option<String>,
+    pub format: InputFormat,
+    /// Language for rows that carry none (before the path's).
+    pub language: Option<String>,
+    /// Split for rows that carry none (before the path's).
+    pub split: Option<String>,
+    /// `--map FIELD=COLUMN`.
+    pub mappings: Vec<(Field, String)>,
+    /// Store the valid rows and write the others to `rejects`.
+    pub skip_invalid: bool,
+    /// Where rejected rows go with `skip_invalid` (default: `DATASET.rejects.jsonl` here).
+    pub rejects: Option<PathBuf>,
+    /// Replace a dataset of the same name.
+    pub replace: bool,
+}
+
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct ImportProgress {
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub rows: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ImportReport {
+    pub dataset: String,
+    pub samples: u64,
+    pub triples: u64,
+    pub prompt_only: u64,
+    pub rejected: u64,
+    pub rejects_file: Option<PathBuf>,
+    pub replaced: bool,
+    pub files: Vec<SourceFile>,
+    pub notes: Vec<String>,
+}
+
+/// One bad row field, located in its file.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RowProblem {
+    pub path: PathBuf,
+    pub line: u64,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for RowProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}: {}",
+            self.path.display(),
+            self.line,
+            self.field,
+            self.message
+        )
+    }
+}
+
+/// How many row problems an error keeps in full; the rest are only counted.
+pub const PROBLEMS_SHOWN: usize = 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{}: {message}", path.display())]
+    BadPath { path: PathBuf, message: String },
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Unreadable {
+        path: PathBuf,
+        line: Option<u64>,
+        message: String,
+    },
+    #[error("{}: the file has no rows", path.display())]
+    Empty { path: PathBuf },
+    #[error("{total} invalid row problem(s); nothing was imported")]
+    Invalid {
+        problems: Vec<RowProblem>,
+        total: u64,
+    },
+    #[error("no valid rows; nothing was imported")]
+    NothingValid { rejects_file: Option<PathBuf> },
+    #[error("a dataset named `{0}` exists already; pass --replace to replace it")]
+    Exists(String),
+    #[error("dataset `{0}` has reviewers' answers; replacing it would lose them, so it was kept")]
+    HasAnswers(String),
+    #[error("{0}")]
+    BadOption(String),
+    #[error("cancelled; nothing was imported")]
+    Cancelled,
+    #[error("cannot write the rejects file {}: {source}", path.display())]
+    Rejects {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("database error: {0}")]
+    Store(#[from] rusqlite::Error),
+}
+
+enum Item {
+    Sample(Box<NewSample>, String),
+    Reject {
+        file: usize,
+        line: u64,
+        problems: Vec<FieldProblem>,
+        raw: Option<read::Row>,
+    },
+}
+
+struct Batch {
+    items: Vec<Item>,
+    bytes_done: u64,
+    rows: u64,
+}
+
+const BATCH: usize = 512;
+
+/// Runs an import. `progress` is called after every batch; setting `cancel` rolls it back.
+pub fn import(
+    store: &mut Store,
+    paths: &[PathBuf],
+    opts: &ImportOptions,
+    progress: &mut dyn FnMut(ImportProgress),
+    cancel: &AtomicBool,
+) -> Result<ImportReport, ImportError> {
+    let first = paths
+        .first()
+        .ok_or_else(|| ImportError::BadOption("no input path given".into()))?;
+    let dataset = match &opts.dataset {
+        Some(name) if !name.trim().is_empty() => name.trim().to_string(),
+        Some(_) => {
+            return Err(ImportError::BadOption(
+                "--dataset: the name is empty".into(),
+            ));
+        }
+        None => default_name(first),
+    };
+    let language = opts
+        .language
+        .as_deref()
+        .map(normalise_language)
+        .transpose()
+        .map_err(|m| ImportError::BadOption(format!("--language: {m}")))?;
+    let split = opts
+        .split
+        .as_deref()
+        .map(normalise_split)
+        .transpose()
+        .map_err(|m| ImportError::BadOption(format!("--split: {m}")))?;
+    let resolved = source::resolve(paths, opts.format)
+        .map_err(|(path, message)| ImportError::BadPath { path, message })?;
+    let files = resolved.files;
+    let bytes_total = files
+        .iter()
+        .map(|f| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0))
+        .sum();
+
+    let tx = store.conn_mut().transaction()?;
+    let existing: Option<i64> = tx
+        .query_row("SELECT id FROM datasets WHERE name = ?1", [&dataset], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if let Some(id) = existing {
+        if !opts.replace {
+            return Err(ImportError::Exists(dataset));
+        }
+        let answered: i64 = tx.query_row(
+            "SELECT count(*) FROM annotations a JOIN samples s ON s.id = a.sample_id WHERE s.dataset_id = ?1",
+            [id],
+            |r| r.get(0),
+        )?;
+        if answered > 0 {
+            return Err(ImportError::HasAnswers(dataset));
+        }
+        tx.execute("DELETE FROM datasets WHERE id = ?1", [id])?;
+    }
+    let formats: Vec<&str> = files
+        .iter()
+        .map(|f| f.format.name())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let sources: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            std::path::absolute(p)
+                .unwrap_or(p.clone())
+                .display()
+                .to_string()
+        })
+        .collect();
+    tx.execute(
+        "INSERT INTO datasets (name, format, sources) VALUES (?1, ?2, ?3)",
+        params![
+            dataset,
+            formats.join("+"),
+            serde_json::to_string(&sources).expect("strings serialise")
+        ],
+    )?;
+    let dataset_id = tx.last_insert_rowid();
+
+    let rejects_path = opts.skip_invalid.then(|| {
+        opts.rejects
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("{dataset}.rejects.jsonl")))
+    });
+    let mut rejects = match &rejects_path {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|source| ImportError::Rejects {
+                path: path.clone(),
+                source,
+            })?,
+        )),
+        None => None,
+    };
+
+    let mut report = ImportReport {
+        dataset: dataset.clone(),
+        samples: 0,
+        triples: 0,
+        prompt_only: 0,
+        rejected: 0,
+        rejects_file: rejects_path.clone(),
+        replaced: existing.is_some(),
+        files: files.clone(),
+        notes: resolved.notes,
+    };
+    let mut problems: Vec<RowProblem> = Vec::new();
+    let mut problem_count = 0u64;
+    let (tx_batches, rx_batches) = mpsc::sync_channel::<Batch>(8);
+    let defaults = (language, split);
+
+    let outcome: Result<(), ImportError> = std::thread::scope(|scope| {
+        let worker = scope.spawn(|| read_all(&files, opts, &defaults, tx_batches));
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO samples (dataset_id, ext_id, language, category, style, split, prompt, chosen, rejected,
+                                  response, generator, group_key, metadata)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?;
+        let mut result = Ok(());
+        for batch in rx_batches.iter() {
+            if cancel.load(Ordering::Relaxed) {
+                result = Err(ImportError::Cancelled);
+                break;
+            }
+            for item in batch.items {
+                match item {
+                    Item::Sample(s, metadata) => {
+                        if problem_count > 0 && !opts.skip_invalid {
+                            continue; // the import will fail; keep reading only to list problems
+                        }
+                        let (chosen, rejected) = s
+                            .pair
+                            .as_ref()
+                            .map(|(c, r)| (c.as_str(), r.as_str()))
+                            .unzip();
+                        insert.execute(params![
+                            dataset_id,
+                            s.ext_id,
+                            s.language,
+                            s.category,
+                            s.style,
+                            s.split,
+                            s.prompt,
+                            chosen,
+                            rejected,
+                            s.response,
+                            s.model,
+                            s.group_key,
+                            metadata
+                        ])?;
+                        report.samples += 1;
+                        if s.pair.is_some() {
+                            report.triples += 1
+                        } else {
+                            report.prompt_only += 1
+                        }
+                    }
+                    Item::Reject {
+                        file,
+                        line,
+                        problems: row_problems,
+                        raw,
+                    } => {
+                        let path = &files[file].path;
+                        problem_count += row_problems.len() as u64;
+                        report.rejected += 1;
+                        if let (Some(out), Some(rejects_path)) = (rejects.as_mut(), &rejects_path) {
+                            write_reject(out, path, line, &row_problems, raw).map_err(
+                                |source| ImportError::Rejects {
+                                    path: rejects_path.clone(),
+                                    source,
+                                },
+                            )?;
+                        }
+                        for p in row_problems {
+                            if problems.len() < PROBLEMS_SHOWN {
+                                problems.push(RowProblem {
+                                    path: path.clone(),
+                                    line,
+                                    field: p.field,
+                                    message: p.message,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            progress(ImportProgress {
+                bytes_done: batch.bytes_done,
+                bytes_total,
+                rows: batch.rows,
+            });
+        }
+        drop(rx_batches);
+        let read = worker.join().expect("the import reader does not panic");
+        result?;
+        read
+    });
+    if let Err(e) = outcome {
+        drop(rejects);
+        if let (Some(path), false) = (&rejects_path, matches!(e, ImportError::Invalid { .. })) {
+            let _ = std::fs::remove_file(path);
+        }
+        return Err(e);
+    }
+    if let Some(mut out) = rejects {
+        out.flush().map_err(|source| ImportError::Rejects {
+            path: rejects_path.clone().unwrap(),
+            source,
+        })?;
+    }
+    if problem_count > 0 && !opts.skip_invalid {
+        return Err(ImportError::Invalid {
+            problems,
+            total: problem_count,
+        });
+    }
+    if report.samples == 0 {
+        return Err(ImportError::NothingValid {
+            rejects_file: rejects_path,
+        });
+    }
+    tx.commit()?;
+    Ok(report)
+}
+
+/// `refuseu.jsonl` → `refuseu`; `data/RefusEU/` → `RefusEU`.
+fn default_name(path: &Path) -> String {
+    let abs = std::path::absolute(path).unwrap_or(path.to_path_buf());
+    let name = abs
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "dataset".into());
+    match name.split_once('.') {
+        Some((stem, _)) if !stem.is_empty() && abs.is_file() => stem.to_string(),
+        _ => name,
+    }
+}
+
+fn write_reject(
+    out: &mut impl Write,
+    path: &Path,
+    line: u64,
+    problems: &[FieldProblem],
+    raw: Option<read::Row>,
+) -> std::io::Result<()> {
+    let errors: Vec<_> = problems
+        .iter()
+        .map(|p| serde_json::json!({"field": p.field, "message": p.message}))
+        .collect();
+    let record = serde_json::json!({"file": path.display().to_string(), "line": line, "errors": errors, "row": raw});
+    serde_json::to_writer(&mut *out, &record)?;
+    out.write_all(b"\n")
+}
+
+/// The worker: reads every file, maps and validates rows, checks id uniqueness, and sends
+/// batches. Stops early when the receiver hangs up (cancel or failure).
+fn read_all(
+    files: &[SourceFile],
+    opts: &ImportOptions,
+    (language, split): &(Option<String>, Option<String>),
+    out: mpsc::SyncSender<Batch>,
+) -> Result<(), ImportError> {
+    let mut seen: HashMap<String, (usize, u64)> = HashMap::new();
+    let mut batch = Vec::with_capacity(BATCH);
+    let (mut bytes_before, mut rows) = (0u64, 0u64);
+    for (index, file) in files.iter().enumerate() {
+        let mut mapper = Mapper::new(
+            &opts.mappings,
+            RowDefaults {
+                language: language.clone().or_else(|| file.language.clone()),
+                split: split.clone().or_else(|| file.split.clone()),
+            },
+        );
+        let mut file_rows = 0u64;
+        let mut hung_up = false;
+        let mut sink = |line: u64, row: Result<read::Row, FieldProblem>, consumed: u64| {
+            file_rows += 1;
+            rows += 1;
+            let raw = match (&row, opts.skip_invalid) {
+                (Ok(r), true) => Some(r.clone()),
+                _ => None,
+            };
+            let mapped = row.map_err(|p| vec![p]).and_then(|r| mapper.map(r));
+            match mapped {
+                Ok(samples) => {
+                    for s in samples {
+                        if let Some((f, l)) = seen.get(&s.ext_id) {
+                            let at = format!("{}:{l}", files[*f].path.display());
+                            let message = format!(
+                                "`{}` is already used at {at}; ids must be unique",
+                                s.ext_id
+                            );
+                            batch.push(Item::Reject {
+                                file: index,
+                                line,
+                                problems: vec![FieldProblem {
+                                    field: "id".into(),
+                                    message,
+                                }],
+                                raw: raw.clone(),
+                            });
+                            continue;
+                        }
+                        seen.insert(s.ext_id.clone(), (index, line));
+                        let metadata =
+                            serde_json::to_string(&s.metadata).expect("JSON values serialise");
+                        batch.push(Item::Sample(Box::new(s), metadata));
+                    }
+                }
+                Err(problems) => batch.push(Item::Reject {
+                    file: index,
+                    line,
+                    problems,
+                    raw,
+                }),
+            }
+            if batch.len() >= BATCH {
+                let items = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                if out
+                    .send(Batch {
+                        items,
+                        bytes_done: bytes_before + consumed,
+                        rows,
+                    })
+                    .is_err()
+                {
+                    hung_up = true;
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        };
+        let read = match file.format {
+            FileFormat::Jsonl => read::jsonl(&file.path, &mut sink),
+            FileFormat::Json => read::json_array(&file.path, &mut sink),
+            FileFormat::Csv => read::csv(&file.path, b',', &mut sink),
+            FileFormat::Tsv => read::csv(&file.path, b'\t', &mut sink),
+            FileFormat::Parquet => parquet::parquet(&file.path, &mut sink),
+        };
+        read.map_err(|f| ImportError::Unreadable {
+            path: file.path.clone(),
+            line: f.line,
+            message: f.message,
+        })?;
+        if hung_up {
+            return Ok(());
+        }
+        if file_rows == 0 {
+            return Err(ImportError::Empty {
+                path: file.path.clone(),
+            });
+        }
+        bytes_before += std::fs::metadata(&file.path).map(|m| m.len()).unwrap_or(0);
+    }
+    let _ = out.send(Batch {
+        items: batch,
+        bytes_done: bytes_before,
+        rows,
+    });
+    Ok(())
+}

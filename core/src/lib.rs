@@ -1,0 +1,13 @@
+//! Verdikt's engine, one module per stage of the audit workflow. It has no UI dependency: the
+//! `verdikt` command line and the desktop app are two thin faces on it.
+//!
+//! import → store → (guard → triage → audit) → stats → split → export
+
+pub mod export;
+pub mod filter;
+pub mod formula;
+pub mod import;
+pub mod sample;
+pub mod split;
+pub mod stats;
+pub mod store;

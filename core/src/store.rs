@@ -1,0 +1,159 @@
+//! The project file: one SQLite database holding every stage's data.
+//!
+//! WAL keeps readers (the app's screens) unblocked while an import or guard run writes, and makes
+//! every write transaction atomic on disk, so a killed process never leaves half a change behind.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+use rusqlite_migration::{M, Migrations};
+
+/// Schema history; append new migrations, never edit a released one.
+const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("../migrations/0001_initial.sql"))];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the folder for the project file {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the project file {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("cannot bring the project file {path} to the current schema: {source}")]
+    Migrate {
+        path: PathBuf,
+        source: rusqlite_migration::Error,
+    },
+    #[error("no data directory is known for this user; pass --db PATH or set VERDIKT_DB")]
+    NoDataDir,
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// The project file used when neither `--db` nor `VERDIKT_DB` names one.
+    pub fn default_path() -> Result<PathBuf, StoreError> {
+        let dir = dirs::data_dir().ok_or(StoreError::NoDataDir)?;
+        Ok(dir.join("verdikt").join("verdikt.sqlite"))
+    }
+
+    /// Opens (creating if needed) the project file and migrates it to the current schema.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 5000;",
+        )
+        .map_err(open_err)?;
+        Migrations::from_slice(MIGRATIONS)
+            .to_latest(&mut conn)
+            .map_err(|source| StoreError::Migrate {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// The random id minted when the project file was created; review packs carry it.
+    pub fn project_id(&self) -> Result<String, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT value FROM project WHERE key = 'project_id'",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        Migrations::from_slice(MIGRATIONS).validate().unwrap();
+    }
+
+    #[test]
+    fn opens_twice_with_foreign_keys_and_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/p.sqlite");
+        let id = Store::open(&path).unwrap().project_id().unwrap();
+        let store = Store::open(&path).unwrap();
+        assert_eq!(
+            store.project_id().unwrap(),
+            id,
+            "reopening keeps the project"
+        );
+        let fk: i64 = store
+            .conn()
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        let mode: String = store
+            .conn()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!((fk, mode.as_str()), (1, "wal"));
+    }
+
+    #[test]
+    fn annotations_cannot_be_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("p.sqlite")).unwrap();
+        store
+            .conn()
+            .execute_batch(
+                "INSERT INTO datasets (id, name, format, sources) VALUES (1, 'd', 'jsonl', '[]');
+                 INSERT INTO samples (id, dataset_id, ext_id, language, prompt) VALUES (1, 1, 'a', 'en', 'p');
+                 INSERT INTO reviewers (id, name) VALUES (1, 'ana');
+                 INSERT INTO annotations (sample_id, reviewer_id, version, q1) VALUES (1, 1, 1, 'yes');",
+            )
+            .unwrap();
+        assert!(
+            store
+                .conn()
+                .execute("UPDATE annotations SET q1 = 'no'", [])
+                .is_err()
+        );
+        assert!(store.conn().execute("DELETE FROM annotations", []).is_err());
+        assert!(
+            store.conn().execute("DELETE FROM samples", []).is_err(),
+            "answers pin their sample"
+        );
+    }
+}
