@@ -6,6 +6,7 @@
 pub mod export;
 pub mod filter;
 pub mod formula;
+pub mod guard;
 pub mod import;
 pub mod sample;
 pub mod split;

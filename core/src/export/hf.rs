@@ -22,15 +22,16 @@ pub fn write(selection: &Selection, out: &Path) -> Result<ExportReport, ExportEr
         let config = format!("lang_{language}");
         let _ = writeln!(card, "- config_name: {config}\n  data_files:");
         let in_language = selection.narrow(&[("s.language", &language)]);
+        // `datasets` requires every split of a config to share one schema.
+        let layout = Layout {
+            hf: true,
+            triples: in_language.count(TRIPLES)? > 0,
+            prompts: in_language.count(PROMPTS)? > 0,
+            generations,
+            metadata: metadata.clone(),
+        };
         for split in in_language.distinct(SPLIT_OR_TRAIN)? {
             let part = in_language.narrow(&[(SPLIT_OR_TRAIN, &split)]);
-            let layout = Layout {
-                hf: true,
-                triples: part.count(TRIPLES)? > 0,
-                prompts: part.count(PROMPTS)? > 0,
-                generations,
-                metadata: metadata.clone(),
-            };
             let name = format!("{split}-00000-of-00001.parquet");
             let dir = staged.tmp.join(&config);
             std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;

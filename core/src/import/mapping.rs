@@ -46,7 +46,8 @@ pub struct Mapper {
     mapped_fields: Vec<Field>,
     defaults: RowDefaults,
     wide: Option<bool>,
-    targets: HashMap<String, Target>,
+    /// Column meanings seen so far; a short list beats hashing for the handful of columns.
+    targets: Vec<(String, Target)>,
 }
 
 impl Mapper {
@@ -57,7 +58,7 @@ impl Mapper {
             mapped_fields: mappings.iter().map(|(f, _)| *f).collect(),
             defaults,
             wide: None,
-            targets: HashMap::new(),
+            targets: Vec::new(),
         }
     }
 
@@ -94,16 +95,16 @@ impl Mapper {
             Some(w) => w,
             None => *self.wide.insert(self.decide_wide(&row)),
         };
-        let mut fields: HashMap<Field, (String, Value)> = HashMap::new();
+        let mut fields = Cells::default();
         let mut wide_texts: Vec<(Field, String, Value)> = Vec::new();
         let mut metadata = Map::new();
         let mut problems = Vec::new();
         for (column, value) in row {
-            let target = match self.targets.get(&column) {
-                Some(t) => t.clone(),
+            let target = match self.targets.iter().find(|(c, _)| *c == column) {
+                Some((_, t)) => t.clone(),
                 None => {
                     let t = self.classify(&column, wide);
-                    self.targets.insert(column.clone(), t.clone());
+                    self.targets.push((column.clone(), t.clone()));
                     t
                 }
             };
@@ -178,6 +179,24 @@ fn wide_column(column: &str) -> Option<(Field, String)> {
     None
 }
 
+/// The cell (column name, value) each field was read from in one row.
+#[derive(Default)]
+struct Cells([Option<(String, Value)>; Field::ALL.len()]);
+
+impl Cells {
+    fn get(&self, field: &Field) -> Option<&(String, Value)> {
+        self.0[*field as usize].as_ref()
+    }
+
+    fn insert(&mut self, field: Field, cell: (String, Value)) {
+        self.0[field as usize] = Some(cell);
+    }
+
+    fn remove(&mut self, field: &Field) -> Option<(String, Value)> {
+        self.0[*field as usize].take()
+    }
+}
+
 /// The fields every sample of a row shares.
 struct Common {
     id: Option<String>,
@@ -227,7 +246,7 @@ fn kind(v: &Value) -> &'static str {
 
 impl Common {
     fn read(
-        fields: &mut HashMap<Field, (String, Value)>,
+        fields: &mut Cells,
         defaults: &RowDefaults,
         wide: bool,
         problems: &mut Vec<FieldProblem>,
@@ -276,7 +295,7 @@ impl Common {
 
     fn narrow_sample(
         &mut self,
-        fields: &mut HashMap<Field, (String, Value)>,
+        fields: &mut Cells,
         problems: &mut Vec<FieldProblem>,
     ) -> Option<NewSample> {
         let mut text = |field: Field| fields.remove(&field).map(|(column, value)| (column, value));

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 pub use mapping::FieldProblem;
 use mapping::{Mapper, RowDefaults};
-pub use read::ReadFailure;
+pub use read::{ReadFailure, Row};
 pub use source::{FileFormat, InputFormat, SourceFile};
 
 use crate::sample::{Field, NewSample, normalise_language, normalise_split};
@@ -126,7 +126,9 @@ pub enum ImportError {
         source: std::io::Error,
     },
     #[error("database error: {0}")]
-    Store(#[from] rusqlite::Error),
+    Sql(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Project(#[from] crate::store::StoreError),
 }
 
 enum Item {
@@ -181,13 +183,52 @@ pub fn import(
         .map_err(|m| ImportError::BadOption(format!("--split: {m}")))?;
     let resolved = source::resolve(paths, opts.format)
         .map_err(|(path, message)| ImportError::BadPath { path, message })?;
-    let files = resolved.files;
-    let bytes_total = files
+    let bytes_total = resolved
+        .files
         .iter()
         .map(|f| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0))
         .sum();
 
-    let tx = store.conn_mut().transaction()?;
+    let plan = Plan {
+        dataset,
+        paths,
+        files: resolved.files,
+        notes: resolved.notes,
+        defaults: (language, split),
+        bytes_total,
+    };
+    store.with_bulk_writes(|conn| write(conn, &plan, opts, progress, cancel))?
+}
+
+/// What an import will read and where it will go, settled before anything is written.
+struct Plan<'a> {
+    dataset: String,
+    paths: &'a [PathBuf],
+    files: Vec<SourceFile>,
+    notes: Vec<String>,
+    /// `--language` and `--split`, normalised.
+    defaults: (Option<String>, Option<String>),
+    bytes_total: u64,
+}
+
+/// Stores the plan's rows as one transaction.
+fn write(
+    conn: &mut rusqlite::Connection,
+    plan: &Plan,
+    opts: &ImportOptions,
+    progress: &mut dyn FnMut(ImportProgress),
+    cancel: &AtomicBool,
+) -> Result<ImportReport, ImportError> {
+    let Plan {
+        dataset,
+        paths,
+        files,
+        notes,
+        defaults,
+        bytes_total,
+    } = plan;
+    let (dataset, bytes_total) = (dataset.clone(), *bytes_total);
+    let tx = conn.transaction()?;
     let existing: Option<i64> = tx
         .query_row("SELECT id FROM datasets WHERE name = ?1", [&dataset], |r| {
             r.get(0)
@@ -256,15 +297,17 @@ pub fn import(
         rejects_file: rejects_path.clone(),
         replaced: existing.is_some(),
         files: files.clone(),
-        notes: resolved.notes,
+        notes: notes.clone(),
     };
     let mut problems: Vec<RowProblem> = Vec::new();
     let mut problem_count = 0u64;
     let (tx_batches, rx_batches) = mpsc::sync_channel::<Batch>(8);
-    let defaults = (language, split);
 
     let outcome: Result<(), ImportError> = std::thread::scope(|scope| {
-        let worker = scope.spawn(|| read_all(&files, opts, &defaults, tx_batches));
+        let worker = std::thread::Builder::new()
+            .name("verdikt-import-read".into())
+            .spawn_scoped(scope, || read_all(files, opts, defaults, tx_batches))
+            .expect("a thread can be started");
         let mut insert = tx.prepare_cached(
             "INSERT INTO samples (dataset_id, ext_id, language, category, style, split, prompt, chosen, rejected,
                                   response, generator, group_key, metadata)
@@ -378,6 +421,62 @@ pub fn import(
     Ok(report)
 }
 
+/// The files `paths` stand for, with their detected formats (folders expanded).
+pub fn detect(paths: &[PathBuf], format: InputFormat) -> Result<Vec<SourceFile>, ImportError> {
+    source::resolve(paths, format)
+        .map(|r| r.files)
+        .map_err(|(path, message)| ImportError::BadPath { path, message })
+}
+
+/// One previewed row: where it is, what it holds, and what it maps to.
+#[derive(Clone, Debug)]
+pub struct PreviewRow {
+    pub line: u64,
+    pub raw: Option<read::Row>,
+    pub result: Result<Vec<NewSample>, Vec<FieldProblem>>,
+}
+
+/// Reads up to `limit` rows of one file and maps them without storing anything: what an
+/// import would do to them (the app's import preview, and the fuzz targets' entry point).
+pub fn preview(
+    file: &SourceFile,
+    opts: &ImportOptions,
+    limit: usize,
+) -> Result<Vec<PreviewRow>, ImportError> {
+    let defaults = RowDefaults {
+        language: opts.language.clone().or(file.language.clone()),
+        split: opts.split.clone().or(file.split.clone()),
+    };
+    let mut mapper = Mapper::new(&opts.mappings, defaults);
+    let mut rows = Vec::new();
+    read_file(file, &mut |line, row, _| {
+        let raw = row.as_ref().ok().cloned();
+        let result = row.map_err(|p| vec![p]).and_then(|r| mapper.map(r));
+        rows.push(PreviewRow { line, raw, result });
+        if rows.len() >= limit {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .map_err(|f| ImportError::Unreadable {
+        path: file.path.clone(),
+        line: f.line,
+        message: f.message,
+    })?;
+    Ok(rows)
+}
+
+fn read_file(file: &SourceFile, sink: &mut read::Sink) -> Result<(), ReadFailure> {
+    match file.format {
+        FileFormat::Jsonl => read::jsonl(&file.path, sink),
+        FileFormat::Json => read::json_array(&file.path, sink),
+        FileFormat::Csv => read::csv(&file.path, b',', sink),
+        FileFormat::Tsv => read::csv(&file.path, b'\t', sink),
+        FileFormat::Parquet => parquet::parquet(&file.path, sink),
+    }
+}
+
 /// `refuseu.jsonl` → `refuseu`; `data/RefusEU/` → `RefusEU`.
 fn default_name(path: &Path) -> String {
     let abs = std::path::absolute(path).unwrap_or(path.to_path_buf());
@@ -485,14 +584,7 @@ fn read_all(
             }
             ControlFlow::Continue(())
         };
-        let read = match file.format {
-            FileFormat::Jsonl => read::jsonl(&file.path, &mut sink),
-            FileFormat::Json => read::json_array(&file.path, &mut sink),
-            FileFormat::Csv => read::csv(&file.path, b',', &mut sink),
-            FileFormat::Tsv => read::csv(&file.path, b'\t', &mut sink),
-            FileFormat::Parquet => parquet::parquet(&file.path, &mut sink),
-        };
-        read.map_err(|f| ImportError::Unreadable {
+        read_file(file, &mut sink).map_err(|f| ImportError::Unreadable {
             path: file.path.clone(),
             line: f.line,
             message: f.message,
