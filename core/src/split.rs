@@ -155,7 +155,10 @@ fn choose_test_groups(
 mod tests {
     use super::*;
 
-    fn groups(spec: &[(&str, &str, &[(&str, usize)])]) -> BTreeMap<Group, Vec<(i64, String)>> {
+    /// (category, style, [(language, samples)]).
+    type Spec<'a> = (&'a str, &'a str, &'a [(&'a str, usize)]);
+
+    fn groups(spec: &[Spec]) -> BTreeMap<Group, Vec<(i64, String)>> {
         let mut id = 0;
         spec.iter()
             .map(|(c, s, langs)| {

@@ -298,7 +298,7 @@ impl Common {
         fields: &mut Cells,
         problems: &mut Vec<FieldProblem>,
     ) -> Option<NewSample> {
-        let mut text = |field: Field| fields.remove(&field).map(|(column, value)| (column, value));
+        let mut text = |field: Field| fields.remove(&field);
         let prompt_cell = text(Field::Prompt);
         let chosen_cell = text(Field::Chosen);
         let rejected_cell = text(Field::Rejected);

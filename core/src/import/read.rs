@@ -245,13 +245,12 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    type RowResult = Result<Row, FieldProblem>;
+
     fn collect(
         read: impl Fn(&Path, &mut Sink) -> Result<(), ReadFailure>,
         content: &[u8],
-    ) -> (
-        Vec<(u64, Result<Row, FieldProblem>)>,
-        Result<(), ReadFailure>,
-    ) {
+    ) -> (Vec<(u64, RowResult)>, Result<(), ReadFailure>) {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         f.write_all(content).unwrap();
         let mut rows = Vec::new();
