@@ -423,10 +423,18 @@ fn killed_import_leaves_the_project_as_it_was() {
         .args(["import", s(&big), "--dataset", "big"])
         .spawn()
         .unwrap();
-    // Wait until the import has written into its transaction (the WAL grows), then kill it.
-    let wal = p.dir.path().join("project.sqlite-wal");
+    // Wait until the import has written pages of its transaction to disk (into the WAL, or,
+    // in bulk mode, into the project file once the page cache spills), then kill it.
+    let (db, wal) = (p.db(), p.dir.path().join("project.sqlite-wal"));
+    let on_disk = || {
+        [&db, &wal]
+            .iter()
+            .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+            .sum::<u64>()
+    };
+    let before = on_disk();
     let start = std::time::Instant::now();
-    while std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) < 8 << 20 {
+    while on_disk() < before + (8 << 20) {
         assert!(
             child.try_wait().unwrap().is_none(),
             "the import finished before it could be killed"

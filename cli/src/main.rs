@@ -1,6 +1,8 @@
 //! `verdikt`: the command-line face of Verdikt. It parses arguments, calls the core, and turns
 //! results and typed errors into words; the workflow itself lives in `verdikt-core`.
 
+mod guard;
+mod models;
 mod progress;
 
 use std::path::PathBuf;
@@ -30,7 +32,7 @@ struct Cli {
 }
 
 #[derive(clap::Args)]
-struct Filter {
+pub(crate) struct Filter {
     /// Only this dataset.
     #[arg(long)]
     dataset: Option<String>,
@@ -110,6 +112,13 @@ enum Command {
     },
     /// List the datasets in the project.
     Datasets,
+    /// List the guard models Verdikt knows and download them.
+    Models(models::ModelsArgs),
+    /// Guard profiles and pre-labelling runs.
+    Guard {
+        #[command(subcommand)]
+        command: guard::GuardCommand,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -166,6 +175,10 @@ fn open(db: Option<PathBuf>) -> Result<Store, String> {
 }
 
 fn run(cli: Cli) -> Outcome {
+    // Models need no project file.
+    if let Command::Models(args) = cli.command {
+        return models::run(args);
+    }
     let mut store = open(cli.db)?;
     match cli.command {
         Command::Import {
@@ -254,6 +267,8 @@ fn run(cli: Cli) -> Outcome {
             }
             Ok(())
         }
+        Command::Models(_) => unreachable!("handled above"),
+        Command::Guard { command } => guard::run_command(&mut store, command),
         Command::Datasets => {
             for d in verdikt_core::stats::datasets(&store).map_err(|e| e.to_string())? {
                 println!(

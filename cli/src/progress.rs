@@ -18,6 +18,17 @@ impl Bar {
         Bar(bar)
     }
 
+    /// A bar counting texts rather than bytes.
+    pub fn texts(what: &str) -> Bar {
+        let bar = Bar::new(what);
+        bar.0.set_style(
+            ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} texts {per_sec} eta {eta}")
+                .expect("the template is valid")
+                .progress_chars("=> "),
+        );
+        bar
+    }
+
     pub fn set(&self, done: u64, total: u64) {
         self.0.set_length(total);
         self.0.set_position(done);

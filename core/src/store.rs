@@ -44,8 +44,8 @@ pub struct Store {
 impl Store {
     /// The project file used when neither `--db` nor `VERDIKT_DB` names one.
     pub fn default_path() -> Result<PathBuf, StoreError> {
-        let dir = dirs::data_dir().ok_or(StoreError::NoDataDir)?;
-        Ok(dir.join("verdikt").join("verdikt.sqlite"))
+        let dir = crate::paths::data_dir().ok_or(StoreError::NoDataDir)?;
+        Ok(dir.join("verdikt.sqlite"))
     }
 
     /// Opens (creating if needed) the project file and migrates it to the current schema.

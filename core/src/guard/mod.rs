@@ -1,12 +1,16 @@
-//! Guard models as data: which guard to ask, how to ask it about a prompt or an answer, and how
-//! to read its verdict. No inference here: the engine (llama.cpp or an OpenAI-compatible server)
-//! takes the rendered [`Segment`]s and hands back the generated text for [`parse_answer`].
+//! Guard pre-labelling. Profiles are data (which guard, how to ask it about a prompt or an
+//! answer, how to read its verdict); `llama` runs a GGUF model in-process on the rendered
+//! [`Segment`]s; `run` turns a guard run into a resumable job whose verdicts land in the store.
 //!
 //! The profile format is described in `assets/guards/llama-guard-3-8b.toml`; users add or
 //! override guards by dropping such files in a folder given to [`load_dir`].
 
+pub mod catalog;
+pub mod llama;
 mod parse;
 mod profile;
+pub mod run;
+mod truncate;
 
 #[cfg(test)]
 mod golden_tests;
@@ -16,3 +20,4 @@ pub use profile::{
     Category, Check, Format, Keys, ParseSpec, Profile, ProfileError, Profiles, Role, RoleKeys,
     Score, Segment, join_segments, load_builtin, load_dir,
 };
+pub use truncate::{MARKER as TRUNCATION_MARKER, shorten_middle};

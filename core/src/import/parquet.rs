@@ -15,18 +15,31 @@ use super::read::{ReadFailure, Sink};
 
 const BATCH_ROWS: usize = 4096;
 
+/// Runs a step of the parquet crate with its panics as errors. The crate trusts the file in
+/// places and panics on some corrupt ones (a negative column offset, a dictionary page that
+/// holds bytes but no values: found by fuzzing); a bad file must fail the import, not crash it.
+fn guarded<T, E: std::fmt::Display>(step: impl FnOnce() -> Result<T, E>) -> Result<T, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)) {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(panic) => {
+            let why = (panic.downcast_ref::<&str>().copied())
+                .or(panic.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("a panic");
+            Err(format!("corrupt data ({why})"))
+        }
+    }
+}
+
 pub fn parquet(path: &Path, sink: &mut Sink) -> Result<(), ReadFailure> {
     let file = File::open(path).map_err(|e| ReadFailure::at(None, e.to_string()))?;
     let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+    let builder = guarded(|| ParquetRecordBatchReaderBuilder::try_new(file))
         .map_err(|e| ReadFailure::at(None, format!("not a readable Parquet file: {e}")))?;
     let total_rows = builder.metadata().file_metadata().num_rows().max(1) as u64;
-    let reader = builder
-        .with_batch_size(BATCH_ROWS)
-        .build()
+    let mut reader = guarded(|| builder.with_batch_size(BATCH_ROWS).build())
         .map_err(|e| ReadFailure::at(None, format!("cannot read the Parquet file: {e}")))?;
     let mut row_no = 0u64;
-    for batch in reader {
+    while let Some(batch) = guarded(|| reader.next().transpose()).transpose() {
         let batch = batch.map_err(|e| {
             ReadFailure::at(row_no + 1, format!("cannot decode the Parquet file: {e}"))
         })?;
@@ -187,4 +200,91 @@ fn arrow_cast_binary(array: &ArrayRef) -> Result<Vec<Value>, String> {
                 .map_err(|_| format!("row {}: binary data that is not UTF-8 text", i + 1))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::ops::ControlFlow;
+    use std::sync::Arc;
+
+    use arrow_array::{RecordBatch, StringArray};
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::metadata::{ParquetMetaDataReader, ParquetMetaDataWriter};
+
+    /// A one-column file whose footer puts the column chunk at offset -4 (found by fuzzing).
+    fn negative_offset_file() -> Vec<u8> {
+        let column: ArrayRef = Arc::new(StringArray::from(vec!["p"]));
+        let batch = RecordBatch::try_from_iter([("prompt", column)]).unwrap();
+        let mut data = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut data, batch.schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let tail = data.len() - 8;
+        let footer_len = u32::from_le_bytes(data[tail..tail + 4].try_into().unwrap()) as usize;
+        let meta = ParquetMetaDataReader::decode_metadata(&data[tail - footer_len..tail]).unwrap();
+        let mut builder = meta.into_builder();
+        let groups = builder
+            .take_row_groups()
+            .into_iter()
+            .map(|g| {
+                let columns = g
+                    .columns()
+                    .iter()
+                    .map(|c| {
+                        let c = c.clone().into_builder();
+                        c.set_dictionary_page_offset(None)
+                            .set_data_page_offset(-4)
+                            .build()
+                            .unwrap()
+                    })
+                    .collect();
+                g.into_builder()
+                    .set_column_metadata(columns)
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        let meta = builder.set_row_groups(groups).build();
+        data.truncate(tail - footer_len);
+        ParquetMetaDataWriter::new(&mut data, &meta)
+            .finish()
+            .unwrap();
+        data
+    }
+
+    /// A one-row text column whose dictionary page header then claims no values although the
+    /// page holds one (found by fuzzing: the crate divided by zero).
+    fn valueless_dictionary_file() -> Vec<u8> {
+        let column: ArrayRef = Arc::new(StringArray::from(vec!["p"]));
+        let batch = RecordBatch::try_from_iter([("prompt", column)]).unwrap();
+        let mut data = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut data, batch.schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        // Compact Thrift: PageHeader field 7 (DictionaryPageHeader), its field 1 num_values = 1.
+        let at = data
+            .windows(3)
+            .position(|w| w == [0x4c, 0x15, 0x02])
+            .unwrap();
+        data[at + 2] = 0x00;
+        data
+    }
+
+    #[test]
+    fn valueless_dictionary_is_an_error_not_a_panic() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(&valueless_dictionary_file()).unwrap();
+        let err = parquet(f.path(), &mut |_, _, _| ControlFlow::Continue(())).unwrap_err();
+        assert!(err.message.contains("corrupt"), "{err:?}");
+    }
+
+    #[test]
+    fn negative_column_offset_is_an_error_not_a_panic() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(&negative_offset_file()).unwrap();
+        let err = parquet(f.path(), &mut |_, _, _| ControlFlow::Continue(())).unwrap_err();
+        assert!(err.message.contains("corrupt"), "{err:?}");
+    }
 }

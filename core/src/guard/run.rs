@@ -1,0 +1,476 @@
+//! Guard runs as jobs in the project: which texts a run still owes, checking them wave by
+//! wave on the engine, and storing each verdict as soon as its wave is done, so a killed run
+//! loses at most one wave and `--resume` continues where it stopped.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::llama::{CheckRequest, EngineError, LlamaEngine, LlamaOptions, Scoring};
+use super::{Profile, Profiles, Role, Verdict, parse_answer};
+use crate::filter::{FilterError, SampleFilter};
+use crate::store::Store;
+
+/// The texts of a sample a guard can check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TextField {
+    Prompt,
+    Chosen,
+    Rejected,
+    Response,
+}
+
+impl TextField {
+    pub const ALL: [TextField; 4] = [
+        TextField::Prompt,
+        TextField::Chosen,
+        TextField::Rejected,
+        TextField::Response,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TextField::Prompt => "prompt",
+            TextField::Chosen => "chosen",
+            TextField::Rejected => "rejected",
+            TextField::Response => "response",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<TextField> {
+        TextField::ALL.into_iter().find(|f| f.name() == name.trim())
+    }
+
+    /// The prompt is checked as the user turn; every answer as the assistant turn after it.
+    pub fn role(self) -> Role {
+        if self == TextField::Prompt {
+            Role::Prompt
+        } else {
+            Role::Answer
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub profile: String,
+    pub model: PathBuf,
+    pub llama: LlamaOptions,
+    pub fields: Vec<TextField>,
+    pub filter: SampleFilter,
+    /// Stop adding samples once this many texts are queued (samples stay whole, so a
+    /// triple's checks share their prompt).
+    pub limit: Option<u64>,
+    /// Continue a run that stopped before it finished.
+    pub resume: bool,
+    /// Samples per engine call.
+    pub wave: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RunProgress {
+    pub run_id: i64,
+    pub done: u64,
+    pub total: u64,
+    pub texts_per_second: f64,
+    pub eta_seconds: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    pub run_id: i64,
+    pub status: String,
+    /// Texts checked by this invocation.
+    pub checked: u64,
+    /// Texts the run had already checked before.
+    pub already_done: u64,
+    pub seconds: f64,
+    pub texts_per_second: f64,
+    pub computed_tokens: u64,
+    pub prompt_tokens: u64,
+    pub prompt_seconds: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("no guard profile named `{name}`; known: {known}")]
+    NoProfile { name: String, known: String },
+    #[error("cannot read the model file {}: {source}", path.display())]
+    Model {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "guard run {id} ({profile}) stopped before it finished (status {status}); pass --resume to continue it"
+    )]
+    Unfinished {
+        id: i64,
+        profile: String,
+        status: String,
+    },
+    #[error(transparent)]
+    Filter(#[from] FilterError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// A row of `verdikt guard runs`.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunInfo {
+    pub id: i64,
+    pub profile: String,
+    pub model: String,
+    pub status: String,
+    pub texts_total: u64,
+    pub texts_done: u64,
+    pub texts_per_second: f64,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+}
+
+pub fn list_runs(store: &Store) -> rusqlite::Result<Vec<RunInfo>> {
+    let mut stmt = store.conn().prepare(
+        "SELECT r.id, r.profile, coalesce(r.model_path, r.server_url || ' ' || r.server_model), r.status,
+                r.texts_total, (SELECT count(*) FROM verdicts v WHERE v.run_id = r.id), r.busy_seconds,
+                r.started_at, r.finished_at
+         FROM guard_runs r ORDER BY r.id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let done = r.get::<_, i64>(5)? as u64;
+        let busy: f64 = r.get(6)?;
+        Ok(RunInfo {
+            id: r.get(0)?,
+            profile: r.get(1)?,
+            model: r.get(2)?,
+            status: r.get(3)?,
+            texts_total: r.get::<_, i64>(4)? as u64,
+            texts_done: done,
+            texts_per_second: if busy > 0.0 { done as f64 / busy } else { 0.0 },
+            started_at: r.get(7)?,
+            finished_at: r.get(8)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// SHA-256 of a file, streamed (guard models are gigabytes).
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// One text still to check.
+struct Pending {
+    sample_id: i64,
+    field: TextField,
+    prompt: Arc<str>,
+    text: Option<String>,
+}
+
+pub fn run(
+    store: &mut Store,
+    profiles: &Profiles,
+    opts: &RunOptions,
+    progress: &mut dyn FnMut(&RunProgress),
+    cancel: &Arc<AtomicBool>,
+) -> Result<RunReport, RunError> {
+    let profile = profiles
+        .get(&opts.profile)
+        .ok_or_else(|| RunError::NoProfile {
+            name: opts.profile.clone(),
+            known: profiles.list().join(", "),
+        })?;
+    let model_err = |source| RunError::Model {
+        path: opts.model.clone(),
+        source,
+    };
+    let size = std::fs::metadata(&opts.model).map_err(model_err)?.len();
+    let sha = sha256_file(&opts.model).map_err(model_err)?;
+    let run_id = open_run(store, opts, size, &sha)?;
+
+    let (already_done, pending) = pending_texts(store, run_id, opts)?;
+    let total = already_done + pending.len() as u64;
+    store.conn().execute(
+        "UPDATE guard_runs SET texts_total = ?1 WHERE id = ?2",
+        params![total as i64, run_id],
+    )?;
+
+    let outcome = check_all(
+        store,
+        profile,
+        opts,
+        run_id,
+        already_done,
+        total,
+        pending,
+        progress,
+        cancel,
+    );
+    let status = match &outcome {
+        Ok(_) => "done",
+        Err(RunError::Engine(EngineError::Cancelled)) => "cancelled",
+        Err(_) => "failed",
+    };
+    let error = outcome.as_ref().err().map(|e| e.to_string());
+    store.conn().execute(
+        "UPDATE guard_runs SET status = ?1, error = ?2, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?3",
+        params![status, error, run_id],
+    )?;
+    let mut report = outcome?;
+    report.already_done = already_done;
+    Ok(report)
+}
+
+/// The run this invocation continues (same profile and model file contents), or a new one.
+fn open_run(store: &Store, opts: &RunOptions, size: u64, sha: &str) -> Result<i64, RunError> {
+    let conn = store.conn();
+    let previous: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT id, status FROM guard_runs WHERE profile = ?1 AND backend = 'local' AND model_sha256 = ?2
+             ORDER BY id DESC LIMIT 1",
+            params![opts.profile, sha],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let params_json = serde_json::json!({
+        "threads": opts.llama.threads,
+        "n_ctx": opts.llama.n_ctx,
+        "n_seq": opts.llama.n_seq,
+        "n_batch": opts.llama.n_batch,
+        "max_check_tokens": opts.llama.max_check_tokens,
+        "flash_attention": opts.llama.flash_attention,
+        "share_prefixes": opts.llama.share_prefixes,
+        "fields": opts.fields.iter().map(|f| f.name()).collect::<Vec<_>>(),
+    })
+    .to_string();
+    match previous {
+        Some((id, status)) if status != "done" && !opts.resume => Err(RunError::Unfinished {
+            id,
+            profile: opts.profile.clone(),
+            status,
+        }),
+        Some((id, _)) => {
+            conn.execute(
+                "UPDATE guard_runs SET status = 'running', error = NULL, finished_at = NULL, model_path = ?1, params = ?2
+                 WHERE id = ?3",
+                params![opts.model.display().to_string(), params_json, id],
+            )?;
+            Ok(id)
+        }
+        None => {
+            conn.execute(
+                "INSERT INTO guard_runs (profile, backend, model_path, model_size, model_sha256, params, status)
+                 VALUES (?1, 'local', ?2, ?3, ?4, ?5, 'running')",
+                params![opts.profile, opts.model.display().to_string(), size as i64, sha, params_json],
+            )?;
+            Ok(conn.last_insert_rowid())
+        }
+    }
+}
+
+/// Texts of the selected samples that this run has not checked yet, in sample order.
+fn pending_texts(
+    store: &Store,
+    run_id: i64,
+    opts: &RunOptions,
+) -> Result<(u64, Vec<Pending>), RunError> {
+    let conn = store.conn();
+    let (condition, mut values) = opts.filter.where_clause(conn)?;
+    values.push(rusqlite::types::Value::Integer(run_id));
+    let sql = format!(
+        "SELECT s.id, s.prompt, s.chosen, s.rejected, s.response,
+                (SELECT group_concat(v.field) FROM verdicts v WHERE v.run_id = ?{} AND v.sample_id = s.id)
+         FROM samples AS s WHERE {condition} ORDER BY s.id",
+        values.len()
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(&values))?;
+    let (mut done, mut pending) = (0u64, Vec::new());
+    while let Some(r) = rows.next()? {
+        let sample_id: i64 = r.get(0)?;
+        let prompt: Arc<str> = r.get::<_, String>(1)?.into();
+        let texts = [
+            (TextField::Prompt, None),
+            (TextField::Chosen, r.get::<_, Option<String>>(2)?),
+            (TextField::Rejected, r.get::<_, Option<String>>(3)?),
+            (TextField::Response, r.get::<_, Option<String>>(4)?),
+        ];
+        let checked: String = r.get::<_, Option<String>>(5)?.unwrap_or_default();
+        let mut wanted = Vec::new();
+        for (field, text) in texts {
+            if !opts.fields.contains(&field) || (field != TextField::Prompt && text.is_none()) {
+                continue;
+            }
+            if checked.split(',').any(|f| f == field.name()) {
+                done += 1;
+            } else {
+                wanted.push(Pending {
+                    sample_id,
+                    field,
+                    prompt: prompt.clone(),
+                    text,
+                });
+            }
+        }
+        if let Some(limit) = opts.limit
+            && !wanted.is_empty()
+            && pending.len() as u64 >= limit
+        {
+            break;
+        }
+        pending.extend(wanted);
+    }
+    Ok((done, pending))
+}
+
+fn verdict_name(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Safe => "safe",
+        Verdict::Unsafe => "unsafe",
+        Verdict::Controversial => "controversial",
+        Verdict::Unparsed => "unparsed",
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_all(
+    store: &mut Store,
+    profile: &Profile,
+    opts: &RunOptions,
+    run_id: i64,
+    already_done: u64,
+    total: u64,
+    pending: Vec<Pending>,
+    progress: &mut dyn FnMut(&RunProgress),
+    cancel: &Arc<AtomicBool>,
+) -> Result<RunReport, RunError> {
+    let mut report = RunReport {
+        run_id,
+        status: "done".into(),
+        checked: 0,
+        already_done,
+        seconds: 0.0,
+        texts_per_second: 0.0,
+        computed_tokens: 0,
+        prompt_tokens: 0,
+        prompt_seconds: 0.0,
+    };
+    if pending.is_empty() {
+        return Ok(report);
+    }
+    let engine = LlamaEngine::load(&opts.model, opts.llama.clone())?;
+    let scoring = Scoring {
+        unsafe_pieces: profile.score.unsafe_.clone(),
+        safe_pieces: profile.score.safe.clone(),
+    };
+    let started = Instant::now();
+    let mut done = already_done;
+    // Waves hold whole samples: a triple's checks must travel together to share its prompt.
+    let mut start = 0;
+    while start < pending.len() {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(EngineError::Cancelled.into());
+        }
+        let (mut end, mut samples) = (start, 0);
+        while end < pending.len() {
+            if end == start || pending[end].sample_id != pending[end - 1].sample_id {
+                if samples == opts.wave.max(1) {
+                    break;
+                }
+                samples += 1;
+            }
+            end += 1;
+        }
+        let wave = &pending[start..end];
+        let checks: Vec<CheckRequest> = wave
+            .iter()
+            .map(|p| {
+                let role = p.field.role();
+                let segments = match &p.text {
+                    None => profile.render_prompt_check(&p.prompt),
+                    Some(answer) => profile.render_answer_check(&p.prompt, answer),
+                };
+                let check = profile.check(role);
+                CheckRequest {
+                    segments,
+                    prefill: check.prefill.clone(),
+                    max_tokens: profile.max_tokens,
+                    stop: profile.stop.clone(),
+                    score_after: check.score_after.clone(),
+                }
+            })
+            .collect();
+        let wave_started = Instant::now();
+        let (outcomes, stats) = engine.evaluate(checks, &scoring, cancel.clone())?;
+        let wave_seconds = wave_started.elapsed().as_secs_f64();
+        let per_text_ms = wave_seconds * 1000.0 / wave.len() as f64;
+        let tx = store.conn_mut().transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR REPLACE INTO verdicts (run_id, sample_id, field, verdict, categories, p_unsafe, refusal,
+                                                  raw_answer, truncated, latency_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for (p, o) in wave.iter().zip(&outcomes) {
+                let parsed = parse_answer(profile, p.field.role(), &o.answer);
+                insert.execute(params![
+                    run_id,
+                    p.sample_id,
+                    p.field.name(),
+                    verdict_name(parsed.verdict),
+                    serde_json::to_string(&parsed.categories).expect("strings serialise"),
+                    o.p_unsafe,
+                    parsed.refusal,
+                    o.answer,
+                    o.truncated,
+                    per_text_ms,
+                ])?;
+                report.prompt_tokens += o.prompt_tokens as u64;
+            }
+            tx.execute(
+                "UPDATE guard_runs SET busy_seconds = busy_seconds + ?1 WHERE id = ?2",
+                params![wave_seconds, run_id],
+            )?;
+        }
+        tx.commit()?;
+        report.checked += wave.len() as u64;
+        report.computed_tokens += stats.computed_tokens;
+        report.prompt_seconds += stats.prompt_time.as_secs_f64();
+        done += wave.len() as u64;
+        let elapsed = started.elapsed().as_secs_f64();
+        let rate = report.checked as f64 / elapsed.max(1e-9);
+        progress(&RunProgress {
+            run_id,
+            done,
+            total,
+            texts_per_second: rate,
+            eta_seconds: (rate > 0.0).then(|| (total - done) as f64 / rate),
+        });
+        start = end;
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    report.texts_per_second = report.checked as f64 / report.seconds.max(1e-9);
+    Ok(report)
+}
