@@ -34,5 +34,11 @@ fuzz_target!(|data: &[u8]| {
         rejects: Some(DIR.join("rejects.jsonl")),
         ..verdikt_fuzz::options()
     };
-    let _ = import(&mut store, &[input], &opts, &mut |_| {}, &AtomicBool::new(false));
+    let _ = import(
+        &mut store,
+        &[input],
+        &opts,
+        &mut |_| {},
+        &AtomicBool::new(false),
+    );
 });
