@@ -1,6 +1,7 @@
 //! `verdikt`: the command-line face of Verdikt. It parses arguments, calls the core, and turns
 //! results and typed errors into words; the workflow itself lives in `verdikt-core`.
 
+mod audit;
 mod guard;
 mod models;
 mod progress;
@@ -10,7 +11,7 @@ use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use verdikt_core::export::{ExportFormat, ExportOptions};
+use verdikt_core::export::{ExportFormat, ExportOptions, PassRule};
 use verdikt_core::filter::SampleFilter;
 use verdikt_core::import::{ImportError, ImportOptions, InputFormat};
 use verdikt_core::sample::Field;
@@ -92,6 +93,14 @@ enum Command {
         format: ExportFormatArg,
         #[command(flatten)]
         filter: Filter,
+        /// Only samples that passed the audit: every reviewer's current (latest) answer says yes
+        /// to Q1 and Q2 and yes or na to Q3, none excludes the sample, and each text the guards
+        /// disputed has a reviewer's verdict. Samples nobody answered are left out.
+        #[arg(long)]
+        only_passed: bool,
+        /// With --only-passed: accept Q3 = no (style adherence is not required).
+        #[arg(long, requires = "only_passed")]
+        q3_optional: bool,
     },
     /// Assign train/test so that no (category, style) group crosses splits in any language.
     Split {
@@ -216,6 +225,8 @@ fn run(cli: Cli) -> Outcome {
             out,
             format,
             filter,
+            only_passed,
+            q3_optional,
         } => {
             let format = match format {
                 ExportFormatArg::Trl => ExportFormat::Trl,
@@ -228,6 +239,7 @@ fn run(cli: Cli) -> Outcome {
                 out,
                 format,
                 filter: filter.into(),
+                only_passed: only_passed.then_some(PassRule { q3_optional }),
             };
             let report = verdikt_core::export::export(&store, &opts).map_err(|e| e.to_string())?;
             eprintln!("exported {} samples to {}", report.rows, opts.out.display());
@@ -269,6 +281,7 @@ fn run(cli: Cli) -> Outcome {
         }
         Command::Models(_) => unreachable!("handled above"),
         Command::Guard { command } => guard::run_command(&mut store, command),
+        Command::Audit(command) => audit::run(&mut store, command),
         Command::Datasets => {
             for d in verdikt_core::stats::datasets(&store).map_err(|e| e.to_string())? {
                 println!(

@@ -3,6 +3,7 @@
 //!
 //! import → store → (guard → triage → audit) → stats → split → export
 
+pub mod audit;
 pub mod export;
 pub mod filter;
 pub mod formula;

@@ -11,7 +11,10 @@ use rusqlite_migration::{M, Migrations};
 /// Schema history; append new migrations, never edit a released one.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("../migrations/0001_initial.sql")),
+    M::up(include_str!("../migrations/0002_audit.sql")),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -32,8 +35,25 @@ pub enum StoreError {
     },
     #[error("no data directory is known for this user; pass --db PATH or set VERDIKT_DB")]
     NoDataDir,
+    #[error("no sample `{ext_id}`{}", in_dataset(dataset))]
+    UnknownSample {
+        ext_id: String,
+        dataset: Option<String>,
+    },
+    #[error("sample `{ext_id}` is in several datasets ({}); name one with --dataset", datasets.join(", "))]
+    AmbiguousSample {
+        ext_id: String,
+        datasets: Vec<String>,
+    },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
+}
+
+fn in_dataset(dataset: &Option<String>) -> String {
+    dataset
+        .as_ref()
+        .map(|d| format!(" in dataset `{d}`"))
+        .unwrap_or_default()
 }
 
 pub struct Store {
@@ -133,6 +153,31 @@ impl Store {
             |r| r.get(0),
         )?)
     }
+
+    /// The stored id of the sample imported as `ext_id`; `dataset` tells apart two datasets
+    /// that share the id (ids are only unique within a dataset).
+    pub fn resolve_sample(&self, ext_id: &str, dataset: Option<&str>) -> Result<i64, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.id, d.name FROM samples AS s JOIN datasets AS d ON d.id = s.dataset_id
+             WHERE s.ext_id = ?1 AND (?2 IS NULL OR d.name = ?2) ORDER BY d.name",
+        )?;
+        let found: Vec<(i64, String)> = stmt
+            .query_map(rusqlite::params![ext_id, dataset], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        match found.as_slice() {
+            [(id, _)] => Ok(*id),
+            [] => Err(StoreError::UnknownSample {
+                ext_id: ext_id.to_string(),
+                dataset: dataset.map(String::from),
+            }),
+            many => Err(StoreError::AmbiguousSample {
+                ext_id: ext_id.to_string(),
+                datasets: many.iter().map(|(_, d)| d.clone()).collect(),
+            }),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -191,6 +236,33 @@ mod tests {
             .unwrap();
         let inside = store.with_bulk_writes(|c| mode(c)).unwrap();
         assert_eq!(inside, "wal", "another connection keeps the project in WAL");
+    }
+
+    #[test]
+    fn samples_resolve_by_imported_id_and_dataset() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("p.sqlite")).unwrap();
+        store
+            .conn()
+            .execute_batch(
+                "INSERT INTO datasets (id, name, format, sources) VALUES (1, 'a', 'jsonl', '[]'), (2, 'b', 'jsonl', '[]');
+                 INSERT INTO samples (id, dataset_id, ext_id, language, prompt)
+                 VALUES (10, 1, 'x', 'en', 'p'), (20, 2, 'x', 'en', 'p'), (30, 2, 'y', 'en', 'p');",
+            )
+            .unwrap();
+        assert_eq!(store.resolve_sample("y", None).unwrap(), 30);
+        assert_eq!(store.resolve_sample("x", Some("b")).unwrap(), 20);
+        let err = store.resolve_sample("x", None).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::AmbiguousSample { datasets, .. } if datasets == &["a", "b"])
+        );
+        assert!(err.to_string().contains("`x`") && err.to_string().contains("a, b"));
+        let err = store.resolve_sample("y", Some("a")).unwrap_err();
+        assert_eq!(err.to_string(), "no sample `y` in dataset `a`");
+        assert!(matches!(
+            store.resolve_sample("z", None),
+            Err(StoreError::UnknownSample { .. })
+        ));
     }
 
     #[test]

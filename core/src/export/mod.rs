@@ -6,6 +6,7 @@ mod columnar;
 mod csv;
 mod hf;
 mod jsonl;
+mod passed;
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use crate::filter::{FilterError, SampleFilter};
 use crate::sample::Sample;
 use crate::store::Store;
+
+pub use passed::PassRule;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -33,6 +36,8 @@ pub struct ExportOptions {
     pub out: PathBuf,
     pub format: ExportFormat,
     pub filter: SampleFilter,
+    /// Only samples that passed the audit (`--only-passed`).
+    pub only_passed: Option<PassRule>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -134,7 +139,10 @@ pub(crate) const GENERATIONS: &str = "s.response IS NOT NULL OR s.generator IS N
 pub(crate) const SPLIT_OR_TRAIN: &str = "coalesce(s.split, 'train')";
 
 pub fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport, ExportError> {
-    let (condition, params) = opts.filter.where_clause(store.conn())?;
+    let (mut condition, params) = opts.filter.where_clause(store.conn())?;
+    if let Some(rule) = opts.only_passed {
+        condition = format!("{condition} AND {}", rule.condition());
+    }
     let selection = Selection {
         store,
         condition,

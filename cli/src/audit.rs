@@ -1,0 +1,363 @@
+//! Audit commands: reviewers, answers and their history, question wording, review packs.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use verdikt_core::audit::pack::{self, PackOptions};
+use verdikt_core::audit::{self, Answer, AnswerRecord, FieldVerdict, Q3, TextVerdict, YesNo};
+use verdikt_core::store::Store;
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Reviewers and the languages they read.
+    Reviewer {
+        #[command(subcommand)]
+        command: ReviewerCommand,
+    },
+    /// Answer the audit questions for a sample (appends a new version; nothing is overwritten).
+    Annotate {
+        /// The sample's id as imported.
+        sample: String,
+        /// The sample's dataset, where two datasets share the id.
+        #[arg(long)]
+        dataset: Option<String>,
+        #[arg(long)]
+        reviewer: String,
+        /// Q1 refusal validity: yes or no.
+        #[arg(long)]
+        q1: YesNo,
+        /// Q2 topic relevance: yes or no.
+        #[arg(long)]
+        q2: YesNo,
+        /// Q3 style adherence: yes, no or na (not applicable).
+        #[arg(long)]
+        q3: Q3,
+        /// Your own verdict on a text: TEXT=safe or TEXT=unsafe[:S1,S2] (TEXT: prompt, chosen,
+        /// rejected, response). Repeat for several texts.
+        #[arg(long = "verdict", value_name = "TEXT=VERDICT", value_parser = parse_verdict)]
+        verdicts: Vec<(String, FieldVerdict)>,
+        #[arg(long, default_value = "")]
+        note: String,
+        /// Keep this sample out of `export --only-passed`.
+        #[arg(long)]
+        exclude: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Undo a reviewer's last answer to a sample: appends a copy of their previous version.
+    Undo {
+        sample: String,
+        #[arg(long)]
+        dataset: Option<String>,
+        #[arg(long)]
+        reviewer: String,
+    },
+    /// Every version of every answer to a sample, oldest first.
+    History {
+        sample: String,
+        #[arg(long)]
+        dataset: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the audit questions and guidelines, or reword them.
+    Questions {
+        #[command(subcommand)]
+        command: Option<QuestionsCommand>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Review packs: a reviewer's work as a project file they answer in, merged back later.
+    Pack {
+        #[command(subcommand)]
+        command: PackCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum PackCommand {
+    /// Write the triaged samples in LANGUAGE that REVIEWER has not answered, shared out among
+    /// the reviewers of that language (see --overlap), as a project file.
+    Export {
+        #[arg(long)]
+        reviewer: String,
+        #[arg(long)]
+        language: String,
+        /// Share of samples (0..1) that go to two reviewers of the language, for agreement;
+        /// the rest is split among them. Which samples, and to whom, is decided by a hash of
+        /// the sample, the reviewer names and --seed, so the same call gives the same pack.
+        #[arg(long, default_value_t = 0.0)]
+        overlap: f64,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Merge the answers made in a pack into this project (origin = the pack id). Importing the
+    /// same pack again adds only answers made since; packs from another project or altered
+    /// packs are refused.
+    Import { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+pub enum ReviewerCommand {
+    /// Add a reviewer.
+    Add {
+        name: String,
+        /// The languages they read, comma-separated codes (e.g. `pl,cs`).
+        #[arg(long)]
+        languages: String,
+    },
+    /// Replace a reviewer's languages.
+    Set {
+        name: String,
+        #[arg(long)]
+        languages: String,
+    },
+    /// List the reviewers.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum QuestionsCommand {
+    /// Reword q1, q2 or q3, or set the guidelines (`guidelines`); empty text restores the default.
+    Set { key: String, text: String },
+}
+
+fn parse_verdict(spec: &str) -> Result<(String, FieldVerdict), String> {
+    let (text, verdict) = spec
+        .split_once('=')
+        .ok_or("expected TEXT=safe or TEXT=unsafe:S1,S2")?;
+    let (verdict, categories) = verdict.split_once(':').unwrap_or((verdict, ""));
+    let categories = categories
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(String::from)
+        .collect();
+    Ok((
+        text.trim().to_string(),
+        FieldVerdict {
+            verdict: verdict.parse::<TextVerdict>()?,
+            categories,
+        },
+    ))
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+fn json<T: serde::Serialize>(value: &T) {
+    println!("{}", serde_json::to_string(value).expect("serialises"));
+}
+
+fn verdicts_text(a: &Answer) -> String {
+    a.verdicts
+        .iter()
+        .map(|(text, v)| {
+            let cats = if v.categories.is_empty() {
+                String::new()
+            } else {
+                format!(":{}", v.categories.join(","))
+            };
+            format!("{text}={}{cats}", v.verdict.as_str())
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn print_record(r: &AnswerRecord) {
+    let a = &r.answer;
+    println!(
+        "v{}\t{}\t{}\t{}\tq1={} q2={} q3={}{}{}{}",
+        r.version,
+        r.reviewer,
+        r.created_at,
+        r.origin,
+        a.q1.as_str(),
+        a.q2.as_str(),
+        a.q3.as_str(),
+        if a.verdicts.is_empty() { "" } else { " " },
+        verdicts_text(a),
+        if a.exclude { " exclude" } else { "" },
+    );
+    if !a.note.is_empty() {
+        // Notes are reviewers' free text: shown escaped, one line, never interpreted.
+        println!("\tnote: {}", a.note.escape_debug());
+    }
+}
+
+pub fn run(store: &mut Store, command: AuditCommand) -> Result<(), String> {
+    match command {
+        AuditCommand::Pack { command } => pack_command(store, command),
+        AuditCommand::Reviewer { command } => reviewer(store, command),
+        AuditCommand::Annotate {
+            sample,
+            dataset,
+            reviewer,
+            q1,
+            q2,
+            q3,
+            verdicts,
+            note,
+            exclude,
+            json: as_json,
+        } => {
+            let id = store
+                .resolve_sample(&sample, dataset.as_deref())
+                .map_err(err)?;
+            let mut by_text = BTreeMap::new();
+            for (text, v) in verdicts {
+                if by_text.insert(text.clone(), v).is_some() {
+                    return Err(format!("--verdict for `{text}` is given twice"));
+                }
+            }
+            let answer = Answer {
+                q1,
+                q2,
+                q3,
+                verdicts: by_text,
+                note,
+                exclude,
+            };
+            let stored = audit::annotate(store, id, &reviewer, &answer).map_err(err)?;
+            if as_json {
+                json(&stored);
+            } else {
+                println!(
+                    "stored version {} of {}'s answer to `{}`",
+                    stored.version, stored.reviewer, stored.sample
+                );
+            }
+            Ok(())
+        }
+        AuditCommand::Undo {
+            sample,
+            dataset,
+            reviewer,
+        } => {
+            let id = store
+                .resolve_sample(&sample, dataset.as_deref())
+                .map_err(err)?;
+            let stored = audit::revert_last(store, id, &reviewer).map_err(err)?;
+            println!(
+                "version {} of {}'s answer to `{}` restores version {}",
+                stored.version,
+                stored.reviewer,
+                stored.sample,
+                stored.version - 2
+            );
+            Ok(())
+        }
+        AuditCommand::History {
+            sample,
+            dataset,
+            json: as_json,
+        } => {
+            let id = store
+                .resolve_sample(&sample, dataset.as_deref())
+                .map_err(err)?;
+            let records = audit::history(store, id).map_err(err)?;
+            if as_json {
+                json(&records);
+            } else if records.is_empty() {
+                println!("no answers to `{sample}` yet");
+            } else {
+                records.iter().for_each(print_record);
+            }
+            Ok(())
+        }
+        AuditCommand::Questions {
+            command: Some(QuestionsCommand::Set { key, text }),
+            ..
+        } => audit::set_question(store, &key, &text).map_err(err),
+        AuditCommand::Questions {
+            command: None,
+            json: as_json,
+        } => {
+            let q = audit::questions(store).map_err(err)?;
+            if as_json {
+                json(&q);
+            } else {
+                for question in &q.questions {
+                    println!(
+                        "{} {} ({}): {}",
+                        question.key,
+                        question.title,
+                        question.options.join("/"),
+                        question.text
+                    );
+                }
+                if !q.guidelines.is_empty() {
+                    println!("guidelines: {}", q.guidelines);
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn reviewer(store: &mut Store, command: ReviewerCommand) -> Result<(), String> {
+    match command {
+        ReviewerCommand::Add { name, languages } => {
+            let r = audit::add_reviewer(store, &name, &languages).map_err(err)?;
+            println!("added reviewer {} ({})", r.name, r.languages.join(", "));
+        }
+        ReviewerCommand::Set { name, languages } => {
+            let r = audit::set_languages(store, &name, &languages).map_err(err)?;
+            println!("{} now reads {}", r.name, r.languages.join(", "));
+        }
+        ReviewerCommand::List { json: as_json } => {
+            let all = audit::list_reviewers(store).map_err(err)?;
+            if as_json {
+                json(&all);
+            } else {
+                for r in all {
+                    println!("{}\t{}", r.name, r.languages.join(","));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn pack_command(store: &mut Store, command: PackCommand) -> Result<(), String> {
+    match command {
+        PackCommand::Export {
+            reviewer,
+            language,
+            overlap,
+            seed,
+            out,
+        } => {
+            let opts = PackOptions {
+                reviewer,
+                language,
+                overlap,
+                seed,
+                out,
+            };
+            let r = pack::export_pack(store, &opts).map_err(err)?;
+            println!(
+                "wrote pack {} with {} samples ({} shared with another reviewer) to {}",
+                r.pack_id,
+                r.samples,
+                r.shared,
+                r.out.display()
+            );
+        }
+        PackCommand::Import { file } => {
+            let r = pack::import_pack(store, &file).map_err(err)?;
+            println!(
+                "merged {} answer versions by {} from pack {} ({} were already merged)",
+                r.merged, r.reviewer, r.pack_id, r.already_merged
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,499 @@
+//! Answers to the audit questions. The table is append-only: answering again, or undoing, adds
+//! version n+1 for the (sample, reviewer) pair inside one immediate transaction, so concurrent
+//! writers cannot both take n+1 and a killed process leaves either the whole version or none.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+
+use super::AuditError;
+use super::reviewers::{Reviewer, reviewer};
+use crate::guard::run::TextField;
+use crate::sample::parse_category;
+use crate::store::Store;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum YesNo {
+    Yes,
+    No,
+}
+
+/// Q3 (style adherence) may not apply, e.g. when a sample has no attack style.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Q3 {
+    Yes,
+    No,
+    Na,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TextVerdict {
+    Safe,
+    Unsafe,
+}
+
+macro_rules! text_enum {
+    ($ty:ty, $what:literal, $($variant:ident = $name:literal),+) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $name),+ }
+            }
+        }
+        impl std::str::FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s.trim().to_ascii_lowercase().as_str() {
+                    $($name => Ok(Self::$variant),)+
+                    other => Err(format!(concat!("`{}` is not ", $what), other)),
+                }
+            }
+        }
+    };
+}
+text_enum!(YesNo, "yes or no", Yes = "yes", No = "no");
+text_enum!(Q3, "yes, no or na", Yes = "yes", No = "no", Na = "na");
+text_enum!(
+    TextVerdict,
+    "safe or unsafe",
+    Safe = "safe",
+    Unsafe = "unsafe"
+);
+
+/// A reviewer's own verdict on one text of the sample.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldVerdict {
+    pub verdict: TextVerdict,
+    #[serde(default)]
+    pub categories: Vec<String>,
+}
+
+/// One reviewer's answer to one sample.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    pub q1: YesNo,
+    pub q2: YesNo,
+    pub q3: Q3,
+    /// Keyed by text: `prompt`, `chosen`, `rejected` or `response`.
+    #[serde(default)]
+    pub verdicts: BTreeMap<String, FieldVerdict>,
+    #[serde(default)]
+    pub note: String,
+    #[serde(default)]
+    pub exclude: bool,
+}
+
+/// A stored version of an answer, with who, when and where it came from.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AnswerRecord {
+    pub id: i64,
+    /// The sample's id as imported, and its dataset.
+    pub sample: String,
+    pub dataset: String,
+    pub reviewer: String,
+    pub version: i64,
+    /// `local`, or the id of the review pack the answer was merged from.
+    pub origin: String,
+    pub created_at: String,
+    #[serde(flatten)]
+    pub answer: Answer,
+}
+
+/// What validation needs to know about a sample.
+pub(super) struct SampleInfo {
+    ext_id: String,
+    language: String,
+    texts: Vec<&'static str>,
+}
+
+pub(super) fn sample_info(
+    conn: &rusqlite::Connection,
+    sample_id: i64,
+) -> Result<SampleInfo, AuditError> {
+    let (ext_id, language, pair, response) = conn.query_row(
+        "SELECT ext_id, language, chosen IS NOT NULL, response IS NOT NULL FROM samples WHERE id = ?1",
+        [sample_id],
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?)),
+    )?;
+    let texts = TextField::ALL
+        .into_iter()
+        .filter(|f| match f {
+            TextField::Prompt => true,
+            TextField::Chosen | TextField::Rejected => pair,
+            TextField::Response => response,
+        })
+        .map(TextField::name)
+        .collect();
+    Ok(SampleInfo {
+        ext_id,
+        language,
+        texts,
+    })
+}
+
+impl Answer {
+    /// Checks the answer against its sample and returns it in canonical form (categories as
+    /// `S1`..`S14`, in order, once each).
+    pub(super) fn validated(&self, sample: &SampleInfo) -> Result<Answer, AuditError> {
+        let bad = |field: &str, message: String| AuditError::InvalidAnswer {
+            sample: sample.ext_id.clone(),
+            field: field.to_string(),
+            message,
+        };
+        let mut out = self.clone();
+        for (text, v) in out.verdicts.iter_mut() {
+            let field = format!("verdict for `{text}`");
+            if TextField::parse(text).is_none() {
+                return Err(bad(
+                    &field,
+                    "texts are prompt, chosen, rejected and response".into(),
+                ));
+            }
+            if !sample.texts.contains(&text.as_str()) {
+                return Err(bad(&field, format!("the sample has no {text} text")));
+            }
+            if v.verdict == TextVerdict::Safe && !v.categories.is_empty() {
+                return Err(bad(
+                    &field,
+                    "categories belong to an unsafe verdict only".into(),
+                ));
+            }
+            let mut codes: Vec<usize> = Vec::new();
+            for c in &v.categories {
+                let code = parse_category(c).map_err(|m| bad(&field, m))?;
+                codes.push(code[1..].parse().expect("canonical codes are S<n>"));
+            }
+            codes.sort_unstable();
+            codes.dedup();
+            v.categories = codes.into_iter().map(|n| format!("S{n}")).collect();
+        }
+        Ok(out)
+    }
+}
+
+/// A reviewer reads a sample's language when they list it or its primary language (`pt` reads
+/// `pt-BR`).
+pub(super) fn reads(reviewer: &Reviewer, language: &str) -> bool {
+    let primary = language.split('-').next().unwrap_or(language);
+    reviewer
+        .languages
+        .iter()
+        .any(|l| l == language || l == primary)
+}
+
+/// Appends `answer` as the next version of (sample, reviewer) and returns the stored record.
+pub fn annotate(
+    store: &mut Store,
+    sample_id: i64,
+    reviewer_name: &str,
+    answer: &Answer,
+) -> Result<AnswerRecord, AuditError> {
+    let who = reviewer(store, reviewer_name)?;
+    let tx = store
+        .conn_mut()
+        .transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let info = sample_info(&tx, sample_id)?;
+    if !reads(&who, &info.language) {
+        return Err(AuditError::InvalidAnswer {
+            sample: info.ext_id,
+            field: "reviewer".into(),
+            message: format!(
+                "{} reads {}, not the sample's language {}",
+                who.name,
+                who.languages.join(", "),
+                info.language
+            ),
+        });
+    }
+    let answer = answer.validated(&info)?;
+    let id = append(&tx, sample_id, who.id, &answer, "local", None)?;
+    let stored = record(&tx, id)?;
+    tx.commit()?;
+    Ok(stored)
+}
+
+/// Writes version n+1 inside the caller's transaction; `created_at` keeps the time an answer
+/// was given elsewhere (a review pack). Returns the new row id.
+pub(super) fn append(
+    tx: &Transaction<'_>,
+    sample_id: i64,
+    reviewer_id: i64,
+    answer: &Answer,
+    origin: &str,
+    created_at: Option<&str>,
+) -> Result<i64, AuditError> {
+    let verdicts = serde_json::to_string(&answer.verdicts).expect("verdicts serialise");
+    tx.execute(
+        "INSERT INTO annotations (sample_id, reviewer_id, version, q1, q2, q3, verdicts, note,
+                                  exclude, origin, created_at)
+         VALUES (?1, ?2,
+                 (SELECT coalesce(max(version), 0) + 1 FROM annotations
+                  WHERE sample_id = ?1 AND reviewer_id = ?2),
+                 ?3, ?4, ?5, ?6, ?7, ?8, ?9,
+                 coalesce(?10, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))",
+        params![
+            sample_id,
+            reviewer_id,
+            answer.q1.as_str(),
+            answer.q2.as_str(),
+            answer.q3.as_str(),
+            verdicts,
+            answer.note,
+            answer.exclude,
+            origin,
+            created_at,
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+const RECORD_COLUMNS: &str = "a.id, s.ext_id, d.name, r.name, a.version, a.origin, a.created_at, \
+     a.q1, a.q2, a.q3, a.verdicts, a.note, a.exclude";
+const RECORD_FROM: &str = "JOIN samples AS s ON s.id = a.sample_id \
+     JOIN datasets AS d ON d.id = s.dataset_id JOIN reviewers AS r ON r.id = a.reviewer_id";
+
+fn from_row(row: &rusqlite::Row<'_>) -> Result<AnswerRecord, AuditError> {
+    let id: i64 = row.get(0)?;
+    let corrupt = |message: String| AuditError::Corrupt { id, message };
+    let text = |i: usize| -> Result<String, AuditError> {
+        row.get::<_, Option<String>>(i)?
+            .ok_or_else(|| corrupt(format!("column {i} is empty")))
+    };
+    let verdicts: String = row.get(10)?;
+    Ok(AnswerRecord {
+        id,
+        sample: row.get(1)?,
+        dataset: row.get(2)?,
+        reviewer: row.get(3)?,
+        version: row.get(4)?,
+        origin: row.get(5)?,
+        created_at: row.get(6)?,
+        answer: Answer {
+            q1: text(7)?.parse().map_err(corrupt)?,
+            q2: text(8)?.parse().map_err(corrupt)?,
+            q3: text(9)?.parse().map_err(corrupt)?,
+            verdicts: serde_json::from_str(&verdicts).map_err(|e| corrupt(e.to_string()))?,
+            note: row.get(11)?,
+            exclude: row.get(12)?,
+        },
+    })
+}
+
+pub(super) fn records(
+    conn: &rusqlite::Connection,
+    table: &str,
+    condition: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<AnswerRecord>, AuditError> {
+    let sql = format!("SELECT {RECORD_COLUMNS} FROM {table} AS a {RECORD_FROM} WHERE {condition}");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(args)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(from_row(row)?);
+    }
+    Ok(out)
+}
+
+fn record(conn: &rusqlite::Connection, id: i64) -> Result<AnswerRecord, AuditError> {
+    let mut found = records(conn, "annotations", "a.id = ?1", [id])?;
+    Ok(found.pop().expect("the row was just written"))
+}
+
+/// Every version of every answer to a sample, oldest first.
+pub fn history(store: &Store, sample_id: i64) -> Result<Vec<AnswerRecord>, AuditError> {
+    records(
+        store.conn(),
+        "annotations",
+        "a.sample_id = ?1 ORDER BY a.created_at, r.name, a.version",
+        [sample_id],
+    )
+}
+
+/// The current answer of each reviewer who answered the sample (their latest version), by name.
+pub fn current_answers(store: &Store, sample_id: i64) -> Result<Vec<AnswerRecord>, AuditError> {
+    records(
+        store.conn(),
+        "current_annotations",
+        "a.sample_id = ?1 ORDER BY r.name",
+        [sample_id],
+    )
+}
+
+/// Undo for the app: appends a copy of the version before the reviewer's current one, so the
+/// undone answer stays in the history. A first answer has nothing to go back to.
+pub fn revert_last(
+    store: &mut Store,
+    sample_id: i64,
+    reviewer_name: &str,
+) -> Result<AnswerRecord, AuditError> {
+    let who = reviewer(store, reviewer_name)?;
+    let tx = store
+        .conn_mut()
+        .transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let versions: i64 = tx.query_row(
+        "SELECT coalesce(max(version), 0) FROM annotations WHERE sample_id = ?1 AND reviewer_id = ?2",
+        [sample_id, who.id],
+        |r| r.get(0),
+    )?;
+    let previous: Option<i64> = tx
+        .query_row(
+            "SELECT id FROM annotations WHERE sample_id = ?1 AND reviewer_id = ?2 AND version = ?3",
+            params![sample_id, who.id, versions - 1],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(previous) = previous else {
+        return Err(AuditError::NothingToRevert {
+            sample: sample_info(&tx, sample_id)?.ext_id,
+            reviewer: who.name,
+            versions,
+        });
+    };
+    let answer = record(&tx, previous)?.answer;
+    let id = append(&tx, sample_id, who.id, &answer, "local", None)?;
+    let stored = record(&tx, id)?;
+    tx.commit()?;
+    Ok(stored)
+}
+
+/// SQL listing the disputed texts (`v.field`) of the sample whose id is the SQL expression
+/// `sample`, among those meeting `also` (a condition on `v`): texts of a sample triaged for a
+/// guard dispute on which the guard runs disagree with each other or with the expected label
+/// (prompt unsafe, chosen safe, rejected unsafe). It looks at every run on the sample, not only
+/// "the guards": a wider net that may ask for a reviewer verdict more often, never less.
+pub(crate) fn disputed_fields_sql(sample: &str, also: &str) -> String {
+    format!(
+        "SELECT v.field FROM verdicts AS v
+         WHERE v.sample_id = {sample} AND ({also})
+           AND EXISTS (SELECT 1 FROM triage_reasons AS t WHERE t.sample_id = {sample}
+                       AND t.reason IN ('guard_disagreement', 'guard_vs_expected'))
+         GROUP BY v.field
+         HAVING count(DISTINCT v.verdict) > 1
+             OR max(v.verdict <> CASE v.field WHEN 'chosen' THEN 'safe'
+                                              WHEN 'response' THEN v.verdict
+                                              ELSE 'unsafe' END)"
+    )
+}
+
+/// The texts of a sample that need a reviewer's own verdict before it can pass the audit.
+pub fn disputed_fields(store: &Store, sample_id: i64) -> Result<Vec<String>, AuditError> {
+    let sql = format!("{} ORDER BY v.field", disputed_fields_sql("?1", "1"));
+    let mut stmt = store.conn().prepare_cached(&sql)?;
+    let rows = stmt.query_map([sample_id], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::add_reviewer;
+
+    fn project() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("p.sqlite")).unwrap();
+        store
+            .conn()
+            .execute_batch(
+                "INSERT INTO datasets (id, name, format, sources) VALUES (1, 'd', 'jsonl', '[]');
+                 INSERT INTO samples (id, dataset_id, ext_id, language, prompt, chosen, rejected)
+                 VALUES (1, 1, 'a', 'pl', 'p', 'c', 'r');
+                 INSERT INTO samples (id, dataset_id, ext_id, language, prompt)
+                 VALUES (2, 1, 'b', 'de', 'p');",
+            )
+            .unwrap();
+        add_reviewer(&store, "ana", "pl,de").unwrap();
+        (dir, store)
+    }
+
+    fn answer(q1: YesNo) -> Answer {
+        Answer {
+            q1,
+            q2: YesNo::Yes,
+            q3: Q3::Na,
+            verdicts: BTreeMap::new(),
+            note: String::new(),
+            exclude: false,
+        }
+    }
+
+    #[test]
+    fn versions_append_and_undo_appends_the_previous_answer() {
+        let (_d, mut store) = project();
+        let first = annotate(&mut store, 1, "ana", &answer(YesNo::Yes)).unwrap();
+        let second = annotate(&mut store, 1, "ana", &answer(YesNo::No)).unwrap();
+        assert_eq!((first.version, second.version), (1, 2));
+        let undone = revert_last(&mut store, 1, "ana").unwrap();
+        assert_eq!((undone.version, undone.answer.q1), (3, YesNo::Yes));
+        assert_eq!(history(&store, 1).unwrap().len(), 3);
+        let current = current_answers(&store, 1).unwrap();
+        assert_eq!((current.len(), current[0].version), (1, 3));
+        assert!(matches!(
+            revert_last(&mut store, 2, "ana"),
+            Err(AuditError::NothingToRevert { versions: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn answers_are_validated_against_the_sample() {
+        let (_d, mut store) = project();
+        let mut a = answer(YesNo::Yes);
+        a.verdicts.insert(
+            "rejected".into(),
+            FieldVerdict {
+                verdict: TextVerdict::Unsafe,
+                categories: vec!["s2".into(), "Violent Crimes".into(), "S2".into()],
+            },
+        );
+        let stored = annotate(&mut store, 1, "ana", &a).unwrap();
+        assert_eq!(stored.answer.verdicts["rejected"].categories, ["S1", "S2"]);
+        let err = annotate(&mut store, 2, "ana", &a).unwrap_err().to_string();
+        assert!(
+            err.contains("`b`") && err.contains("no rejected text"),
+            "{err}"
+        );
+        a.verdicts.get_mut("rejected").unwrap().categories = vec!["S15".into()];
+        let err = annotate(&mut store, 1, "ana", &a).unwrap_err().to_string();
+        assert!(err.contains("S15"), "{err}");
+        add_reviewer(&store, "jan", "cs").unwrap();
+        let err = annotate(&mut store, 1, "jan", &answer(YesNo::Yes)).unwrap_err();
+        assert!(
+            err.to_string().contains("not the sample's language pl"),
+            "{err}"
+        );
+        assert_eq!(
+            history(&store, 1).unwrap().len(),
+            1,
+            "refused answers store nothing"
+        );
+    }
+
+    #[test]
+    fn disputed_texts_follow_guard_verdicts_of_triaged_samples() {
+        let (_d, store) = project();
+        store
+            .conn()
+            .execute_batch(
+                "INSERT INTO guard_runs (id, profile, backend, status) VALUES (1, 'g', 'local', 'done'), (2, 'h', 'local', 'done');
+                 INSERT INTO verdicts (run_id, sample_id, field, verdict, raw_answer, latency_ms) VALUES
+                   (1, 1, 'prompt', 'unsafe', '', 0), (2, 1, 'prompt', 'unsafe', '', 0),
+                   (1, 1, 'chosen', 'safe', '', 0), (2, 1, 'chosen', 'unsafe', '', 0),
+                   (1, 1, 'rejected', 'safe', '', 0), (2, 1, 'rejected', 'safe', '', 0);",
+            )
+            .unwrap();
+        assert!(
+            disputed_fields(&store, 1).unwrap().is_empty(),
+            "not triaged"
+        );
+        store
+            .conn()
+            .execute_batch(
+                "INSERT INTO triage_reasons (sample_id, reason) VALUES (1, 'guard_disagreement');",
+            )
+            .unwrap();
+        assert_eq!(disputed_fields(&store, 1).unwrap(), ["chosen", "rejected"]);
+    }
+}

@@ -1,0 +1,55 @@
+//! Audit: who reviews (reviewers), what they answer (append-only answers with history), the
+//! wording they answer to (questions), and review packs for teams without a shared server.
+//! Answers are only ever appended, each in its own transaction, so no answer is lost or
+//! overwritten, even when the process is killed.
+
+mod answer;
+pub mod pack;
+
+mod questions;
+mod reviewers;
+
+pub(crate) use answer::disputed_fields_sql;
+pub use answer::{
+    Answer, AnswerRecord, FieldVerdict, Q3, TextVerdict, YesNo, annotate, current_answers,
+    disputed_fields, history, revert_last,
+};
+pub use questions::{Question, Questions, questions, set_question};
+pub use reviewers::{Reviewer, add_reviewer, list_reviewers, reviewer, set_languages};
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no reviewer named `{0}`; add one with `verdikt reviewer add`")]
+    UnknownReviewer(String),
+    #[error("a reviewer named `{0}` already exists")]
+    ReviewerExists(String),
+    #[error("reviewer name: {0}")]
+    ReviewerName(String),
+    #[error("--languages: {0}")]
+    Languages(String),
+    /// An answer that cannot be stored; `field` names the part of the answer at fault.
+    #[error("answer to sample `{sample}`, {field}: {message}")]
+    InvalidAnswer {
+        sample: String,
+        field: String,
+        message: String,
+    },
+    #[error(
+        "{reviewer} has {versions} version(s) of an answer to sample `{sample}`; undo needs an earlier version to go back to"
+    )]
+    NothingToRevert {
+        sample: String,
+        reviewer: String,
+        versions: i64,
+    },
+    #[error("no question `{0}`; the keys are q1, q2, q3 and guidelines")]
+    UnknownQuestion(String),
+    #[error("stored answer {id} is unreadable: {message}")]
+    Corrupt { id: i64, message: String },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
