@@ -503,6 +503,8 @@ fn pack_round_trip_merges_answers_once_with_provenance() {
 #[test]
 fn packs_from_elsewhere_or_altered_are_refused_and_change_nothing() {
     let p = project();
+    // ana alone reads Polish here, so her packs hold every waiting Polish sample.
+    p.ok(&["reviewer", "set", "ola", "--languages", "sk"]);
     triage_polish(&p, 5);
     let make = |name: &str| {
         let pack = p.path(name);
@@ -670,6 +672,7 @@ fn kill_9_during_annotation_loses_no_committed_version() {
 #[test]
 fn kill_9_during_pack_import_merges_all_or_nothing() {
     let p = project();
+    p.ok(&["reviewer", "set", "ola", "--languages", "sk"]);
     triage_polish(&p, 28);
     let pack = p.path("big.sqlite");
     p.ok(&[

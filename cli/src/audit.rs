@@ -152,8 +152,8 @@ fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
-fn json<T: serde::Serialize>(value: &T) {
-    println!("{}", serde_json::to_string(value).expect("serialises"));
+fn json(text: serde_json::Result<String>) {
+    println!("{}", text.expect("serialises"));
 }
 
 fn verdicts_text(a: &Answer) -> String {
@@ -227,7 +227,7 @@ pub fn run(store: &mut Store, command: AuditCommand) -> Result<(), String> {
             };
             let stored = audit::annotate(store, id, &reviewer, &answer).map_err(err)?;
             if as_json {
-                json(&stored);
+                json(serde_json::to_string(&stored));
             } else {
                 println!(
                     "stored version {} of {}'s answer to `{}`",
@@ -264,7 +264,7 @@ pub fn run(store: &mut Store, command: AuditCommand) -> Result<(), String> {
                 .map_err(err)?;
             let records = audit::history(store, id).map_err(err)?;
             if as_json {
-                json(&records);
+                json(serde_json::to_string(&records));
             } else if records.is_empty() {
                 println!("no answers to `{sample}` yet");
             } else {
@@ -282,7 +282,7 @@ pub fn run(store: &mut Store, command: AuditCommand) -> Result<(), String> {
         } => {
             let q = audit::questions(store).map_err(err)?;
             if as_json {
-                json(&q);
+                json(serde_json::to_string(&q));
             } else {
                 for question in &q.questions {
                     println!(
@@ -315,7 +315,7 @@ fn reviewer(store: &mut Store, command: ReviewerCommand) -> Result<(), String> {
         ReviewerCommand::List { json: as_json } => {
             let all = audit::list_reviewers(store).map_err(err)?;
             if as_json {
-                json(&all);
+                json(serde_json::to_string(&all));
             } else {
                 for r in all {
                     println!("{}\t{}", r.name, r.languages.join(","));

@@ -128,6 +128,8 @@ enum Command {
         #[command(subcommand)]
         command: guard::GuardCommand,
     },
+    #[command(flatten)]
+    Audit(audit::AuditCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
