@@ -151,7 +151,7 @@ fn draw(seed: u64, label: &str) -> f64 {
 }
 
 /// The reviewers a sample goes to: one, or two when it is drawn as shared.
-fn assignees<'a>(seed: u64, overlap: f64, sample_id: i64, names: &'a [String]) -> Vec<&'a str> {
+fn assignees(seed: u64, overlap: f64, sample_id: i64, names: &[String]) -> Vec<&str> {
     let shared = draw(seed, &format!("overlap\0{sample_id}")) < overlap;
     let mut ranked: Vec<(f64, &str)> = names
         .iter()
