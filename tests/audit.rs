@@ -388,31 +388,17 @@ fn pack_round_trip_merges_answers_once_with_provenance() {
         &[(1, "chosen", "unsafe"), (2, "chosen", "safe")],
     );
     let (ana_pack, ola_pack) = (p.path("ana.sqlite"), p.path("ola.sqlite"));
-    let out = p.ok(&[
-        "pack",
-        "export",
-        "--reviewer",
-        "ana",
-        "--language",
-        "pl",
-        "--overlap",
-        "0.5",
-        "--out",
-        s(&ana_pack),
-    ]);
+    let out = pack_export(
+        &p,
+        &["--reviewer", "ana", "--language", "pl", "--overlap", "0.5"],
+        &ana_pack,
+    );
     assert!(out.contains("shared with another reviewer"), "{out}");
-    p.ok(&[
-        "pack",
-        "export",
-        "--reviewer",
-        "ola",
-        "--language",
-        "pl",
-        "--overlap",
-        "0.5",
-        "--out",
-        s(&ola_pack),
-    ]);
+    pack_export(
+        &p,
+        &["--reviewer", "ola", "--language", "pl", "--overlap", "0.5"],
+        &ola_pack,
+    );
     let (a, o) = (pack_ids(&ana_pack), pack_ids(&ola_pack));
     let mut all: Vec<&String> = a.iter().chain(&o).collect();
     all.sort();
@@ -422,18 +408,11 @@ fn pack_round_trip_merges_answers_once_with_provenance() {
     assert!(shared > 0 && shared < 20, "{shared} shared");
     // Same call, same assignment.
     let again = p.path("again.sqlite");
-    p.ok(&[
-        "pack",
-        "export",
-        "--reviewer",
-        "ana",
-        "--language",
-        "pl",
-        "--overlap",
-        "0.5",
-        "--out",
-        s(&again),
-    ]);
+    pack_export(
+        &p,
+        &["--reviewer", "ana", "--language", "pl", "--overlap", "0.5"],
+        &again,
+    );
     assert_eq!(pack_ids(&again), a);
 
     // The reviewer works in the pack as in any project.
@@ -485,18 +464,11 @@ fn pack_round_trip_merges_answers_once_with_provenance() {
     assert!(out.contains("merged 1 answer versions"), "{out}");
     // Answered samples are no longer waiting for ana.
     let next = p.path("next.sqlite");
-    p.ok(&[
-        "pack",
-        "export",
-        "--reviewer",
-        "ana",
-        "--language",
-        "pl",
-        "--overlap",
-        "0.5",
-        "--out",
-        s(&next),
-    ]);
+    pack_export(
+        &p,
+        &["--reviewer", "ana", "--language", "pl", "--overlap", "0.5"],
+        &next,
+    );
     assert_eq!(pack_ids(&next).len(), a.len() - 3);
 }
 
@@ -508,16 +480,7 @@ fn packs_from_elsewhere_or_altered_are_refused_and_change_nothing() {
     triage_polish(&p, 5);
     let make = |name: &str| {
         let pack = p.path(name);
-        p.ok(&[
-            "pack",
-            "export",
-            "--reviewer",
-            "ana",
-            "--language",
-            "pl",
-            "--out",
-            s(&pack),
-        ]);
+        pack_export(&p, &["--reviewer", "ana", "--language", "pl"], &pack);
         annotate(&p, "pl-0001", "ana", &["--db", s(&pack)]);
         pack
     };
@@ -537,16 +500,7 @@ fn packs_from_elsewhere_or_altered_are_refused_and_change_nothing() {
     let other = project();
     triage_polish(&other, 5);
     let foreign = other.path("foreign.sqlite");
-    other.ok(&[
-        "pack",
-        "export",
-        "--reviewer",
-        "ana",
-        "--language",
-        "pl",
-        "--out",
-        s(&foreign),
-    ]);
+    pack_export(&other, &["--reviewer", "ana", "--language", "pl"], &foreign);
     refused(&foreign, "comes from another project");
 
     let pack = make("texts.sqlite");
@@ -675,16 +629,7 @@ fn kill_9_during_pack_import_merges_all_or_nothing() {
     p.ok(&["reviewer", "set", "ola", "--languages", "sk"]);
     triage_polish(&p, 28);
     let pack = p.path("big.sqlite");
-    p.ok(&[
-        "pack",
-        "export",
-        "--reviewer",
-        "ana",
-        "--language",
-        "pl",
-        "--out",
-        s(&pack),
-    ]);
+    pack_export(&p, &["--reviewer", "ana", "--language", "pl"], &pack);
     // A long stretch of work in the pack: 28 samples × 150 versions, written as `annotate` does.
     annotate(&p, "pl-0001", "ana", &["--db", s(&pack)]);
     exec_at(
@@ -724,6 +669,13 @@ fn kill_9_during_pack_import_merges_all_or_nothing() {
     assert_eq!(gaps, [0]);
     let again = p.ok(&["pack", "import", s(&pack)]);
     assert!(again.contains("merged 0"), "{again}");
+}
+
+/// `verdikt pack export ARGS --out OUT`, returning its report.
+fn pack_export(p: &Project, args: &[&str], out: &std::path::Path) -> String {
+    let mut all = vec!["pack", "export", "--out", s(out)];
+    all.extend_from_slice(args);
+    p.ok(&all)
 }
 
 fn exec_at(db: &std::path::Path, sql: &str) {
