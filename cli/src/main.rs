@@ -4,6 +4,7 @@
 mod guard;
 mod models;
 mod progress;
+mod triage;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +43,9 @@ pub(crate) struct Filter {
     /// Only these splits (comma-separated).
     #[arg(long)]
     split: Option<String>,
+    /// Only samples the paper's keep rule keeps under the project's guards.
+    #[arg(long)]
+    keep_rule: bool,
 }
 
 impl From<Filter> for SampleFilter {
@@ -50,6 +54,7 @@ impl From<Filter> for SampleFilter {
             dataset: f.dataset,
             language: f.language,
             split: f.split,
+            keep_rule: f.keep_rule,
         }
     }
 }
@@ -118,6 +123,17 @@ enum Command {
     Guard {
         #[command(subcommand)]
         command: guard::GuardCommand,
+    },
+    /// Find the samples that need a human, and why.
+    Triage(triage::TriageArgs),
+    /// Draw the stratified audit sample (N per language) and mark it for review.
+    AuditSample(triage::AuditSampleArgs),
+    /// What waits for review, most urgent first.
+    Queue(triage::QueueArgs),
+    /// Which guard runs are the guards of the project.
+    Guards {
+        #[command(subcommand)]
+        command: triage::GuardsCommand,
     },
 }
 
@@ -269,6 +285,10 @@ fn run(cli: Cli) -> Outcome {
         }
         Command::Models(_) => unreachable!("handled above"),
         Command::Guard { command } => guard::run_command(&mut store, command),
+        Command::Triage(args) => triage::triage(&mut store, args),
+        Command::AuditSample(args) => triage::audit_sample(&mut store, args),
+        Command::Queue(args) => triage::queue(&store, args),
+        Command::Guards { command } => triage::guards(&store, command),
         Command::Datasets => {
             for d in verdikt_core::stats::datasets(&store).map_err(|e| e.to_string())? {
                 println!(

@@ -11,7 +11,10 @@ use rusqlite_migration::{M, Migrations};
 /// Schema history; append new migrations, never edit a released one.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("../migrations/0001_initial.sql")),
+    M::up(include_str!("../migrations/0002_triage.sql")),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
