@@ -94,8 +94,14 @@ fn parse_reason(s: &str) -> Result<Reason, String> {
     Reason::parse(s).ok_or_else(|| format!("unknown reason `{s}`; reasons are {}", Reason::names()))
 }
 
-fn json<T: serde::Serialize>(value: &T) {
-    println!("{}", serde_json::to_string(value).expect("reports serialise"));
+/// Prints a report as one line of JSON.
+macro_rules! json {
+    ($value:expr) => {
+        println!(
+            "{}",
+            serde_json::to_string($value).expect("reports serialise")
+        )
+    };
 }
 
 pub fn triage(store: &mut Store, args: TriageArgs) -> Result<(), String> {
@@ -116,7 +122,7 @@ pub fn triage(store: &mut Store, args: TriageArgs) -> Result<(), String> {
     bar.finish();
     let report = report.map_err(|e| e.to_string())?;
     if args.json {
-        json(&report);
+        json!(&report);
     } else {
         print_triage(&report);
     }
@@ -168,7 +174,7 @@ pub fn audit_sample(store: &mut Store, args: AuditSampleArgs) -> Result<(), Stri
     };
     let report = audit_sample::draw(store, &opts).map_err(|e| e.to_string())?;
     if args.json {
-        json(&report);
+        json!(&report);
     } else {
         print_audit_sample(&report);
     }
@@ -216,9 +222,12 @@ pub fn queue(store: &Store, args: QueueArgs) -> Result<(), String> {
     if args.counts {
         let counts = queue::counts(store.conn(), &q).map_err(|e| e.to_string())?;
         if args.json {
-            json(&counts);
+            json!(&counts);
         } else {
-            println!("{:<20} {:<10} {:>8} {:>8}", "reason", "language", "waiting", "total");
+            println!(
+                "{:<20} {:<10} {:>8} {:>8}",
+                "reason", "language", "waiting", "total"
+            );
             for c in counts {
                 println!(
                     "{:<20} {:<10} {:>8} {:>8}",
@@ -230,7 +239,7 @@ pub fn queue(store: &Store, args: QueueArgs) -> Result<(), String> {
     }
     let items = queue::list(store.conn(), &q).map_err(|e| e.to_string())?;
     if args.json {
-        json(&items);
+        json!(&items);
     } else {
         for i in items {
             println!(
@@ -251,7 +260,7 @@ pub fn guards(store: &Store, command: GuardsCommand) -> Result<(), String> {
         GuardsCommand::Use { runs } => triage::use_guards(conn, &runs),
         GuardsCommand::Reset => triage::use_guards(conn, &[]),
         GuardsCommand::List { json: true } => {
-            json(&triage::project_guards(conn).map_err(|e| e.to_string())?);
+            json!(&triage::project_guards(conn).map_err(|e| e.to_string())?);
             return Ok(());
         }
         GuardsCommand::List { json: false } => triage::project_guards(conn),
@@ -260,7 +269,10 @@ pub fn guards(store: &Store, command: GuardsCommand) -> Result<(), String> {
     println!("guards: {}", describe_guards(&in_force));
     let runs = list_runs(store).map_err(|e| e.to_string())?;
     for run in runs.iter().filter(|r| in_force.runs.contains(&r.id)) {
-        println!("  run {}\t{}\t{}\t{}", run.id, run.profile, run.status, run.model);
+        println!(
+            "  run {}\t{}\t{}\t{}",
+            run.id, run.profile, run.status, run.model
+        );
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde::Serialize;
 
-use crate::sample::{normalise_language, parse_category, normalise_style};
+use crate::sample::{normalise_language, normalise_style, parse_category};
 use crate::triage::guards::{GuardsError, project_guards};
 use crate::triage::{Reason, keep};
 
@@ -408,17 +408,15 @@ pub fn sample_view(conn: &Connection, id: i64) -> Result<SampleView, QueueError>
                     .into_iter()
                     .enumerate()
                     .filter_map(|(i, field)| {
-                        r.get::<_, Option<String>>(7 + i)
-                            .transpose()
-                            .map(|text| {
-                                text.map(|text| TextView {
-                                    field: field.into(),
-                                    text,
-                                    detected_language: None,
-                                    language_confidence: None,
-                                    guards: Vec::new(),
-                                })
+                        r.get::<_, Option<String>>(7 + i).transpose().map(|text| {
+                            text.map(|text| TextView {
+                                field: field.into(),
+                                text,
+                                detected_language: None,
+                                language_confidence: None,
+                                guards: Vec::new(),
                             })
+                        })
                     })
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 Ok(SampleView {
@@ -476,7 +474,11 @@ pub fn sample_view(conn: &Connection, id: i64) -> Result<SampleView, QueueError>
                 project_guard: guards.runs.contains(&run_id),
                 verdict: r.get(4)?,
                 categories: serde_json::from_str(&categories).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, e.into())
+                    rusqlite::Error::FromSqlConversionFailure(
+                        5,
+                        rusqlite::types::Type::Text,
+                        e.into(),
+                    )
                 })?,
                 p_unsafe: r.get(6)?,
                 refusal: r.get(7)?,

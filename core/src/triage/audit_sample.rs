@@ -153,9 +153,7 @@ fn stream(seed: u64, language: &str) -> ChaCha8Rng {
     h.update(seed.to_le_bytes());
     h.update(language.as_bytes());
     let digest = h.finalize();
-    ChaCha8Rng::seed_from_u64(u64::from_le_bytes(
-        digest[..8].try_into().expect("8 bytes"),
-    ))
+    ChaCha8Rng::seed_from_u64(u64::from_le_bytes(digest[..8].try_into().expect("8 bytes")))
 }
 
 /// Round-robin over the strata in seeded order; returns the drawn ids per stratum, in the
@@ -220,13 +218,21 @@ mod tests {
         ];
         let a = draw_language(&mut strata(&spec), 7, stream(1, "pl"));
         let counts: Vec<usize> = a.iter().map(Vec::len).collect();
-        assert_eq!(counts, vec![1, 3, 3], "the small stratum is exhausted, the rest share");
+        assert_eq!(
+            counts,
+            vec![1, 3, 3],
+            "the small stratum is exhausted, the rest share"
+        );
         assert_eq!(a, draw_language(&mut strata(&spec), 7, stream(1, "pl")));
         let other: Vec<Vec<i64>> = (2..6)
             .map(|seed| draw_language(&mut strata(&spec), 7, stream(seed, "pl")).concat())
             .collect();
         assert!(other.iter().any(|o| *o != a.concat()), "the seed matters");
         let all = draw_language(&mut strata(&spec), 100, stream(1, "pl"));
-        assert_eq!(all.iter().map(Vec::len).sum::<usize>(), 21, "no more than exists");
+        assert_eq!(
+            all.iter().map(Vec::len).sum::<usize>(),
+            21,
+            "no more than exists"
+        );
     }
 }

@@ -130,7 +130,11 @@ mod tests {
         assert_eq!(chosen.runs, vec![5, 1]);
         assert_eq!(project_guards(c).unwrap(), chosen);
         assert!(matches!(use_guards(c, &[9]), Err(GuardsError::NoRun(9))));
-        assert_eq!(project_guards(c).unwrap(), chosen, "a refused choice changes nothing");
+        assert_eq!(
+            project_guards(c).unwrap(),
+            chosen,
+            "a refused choice changes nothing"
+        );
         assert!(!use_guards(c, &[]).unwrap().chosen);
     }
 }

@@ -199,7 +199,12 @@ pub(crate) fn identify_missing(
                  VALUES (?1, ?2, ?3, ?4)",
             )?;
             for (t, (detected, confidence)) in texts.iter().zip(&results) {
-                insert.execute(rusqlite::params![t.sample_id, t.field, detected, confidence])?;
+                insert.execute(rusqlite::params![
+                    t.sample_id,
+                    t.field,
+                    detected,
+                    confidence
+                ])?;
                 report.unsure += u64::from(detected.is_none());
             }
         }
@@ -216,8 +221,8 @@ mod tests {
 
     #[test]
     fn identifies_long_texts_and_is_unsure_of_short_or_unknown_ones() {
-        let d = Detector::for_languages(&["de".into(), "pl".into(), "cs".into(), "sk".into()])
-            .unwrap();
+        let d =
+            Detector::for_languages(&["de".into(), "pl".into(), "cs".into(), "sk".into()]).unwrap();
         let (lang, conf) = d.identify(
             "Ich kann dir dabei nicht helfen, weil es anderen Menschen schaden würde.",
             "pl",

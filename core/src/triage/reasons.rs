@@ -72,8 +72,9 @@ pub(crate) fn recompute(
         &format!("DELETE FROM triage_reasons WHERE reason <> 'audit_sample' AND {in_scope}"),
         params.clone(),
     )?;
-    let guard_verdicts =
-        format!("verdicts AS v WHERE v.run_id IN {guards} AND v.verdict <> 'unparsed' AND v.{in_scope}");
+    let guard_verdicts = format!(
+        "verdicts AS v WHERE v.run_id IN {guards} AND v.verdict <> 'unparsed' AND v.{in_scope}"
+    );
     let (low, high) = band;
     let statements = [
         // Guards disagree on a text: more than one distinct readable verdict among the guards.
