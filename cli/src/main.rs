@@ -5,6 +5,7 @@ mod audit;
 mod guard;
 mod models;
 mod progress;
+mod triage;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +44,9 @@ pub(crate) struct Filter {
     /// Only these splits (comma-separated).
     #[arg(long)]
     split: Option<String>,
+    /// Only samples the paper's keep rule keeps under the project's guards.
+    #[arg(long)]
+    keep_rule: bool,
 }
 
 impl From<Filter> for SampleFilter {
@@ -51,6 +55,7 @@ impl From<Filter> for SampleFilter {
             dataset: f.dataset,
             language: f.language,
             split: f.split,
+            keep_rule: f.keep_rule,
         }
     }
 }
@@ -130,6 +135,17 @@ enum Command {
     },
     #[command(flatten)]
     Audit(audit::AuditCommand),
+    /// Find the samples that need a human, and why.
+    Triage(triage::TriageArgs),
+    /// Draw the stratified audit sample (N per language) and mark it for review.
+    AuditSample(triage::AuditSampleArgs),
+    /// What waits for review, most urgent first.
+    Queue(triage::QueueArgs),
+    /// Which guard runs are the guards of the project.
+    Guards {
+        #[command(subcommand)]
+        command: triage::GuardsCommand,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -284,6 +300,10 @@ fn run(cli: Cli) -> Outcome {
         Command::Models(_) => unreachable!("handled above"),
         Command::Guard { command } => guard::run_command(&mut store, command),
         Command::Audit(command) => audit::run(&mut store, command),
+        Command::Triage(args) => triage::triage(&mut store, args),
+        Command::AuditSample(args) => triage::audit_sample(&mut store, args),
+        Command::Queue(args) => triage::queue(&store, args),
+        Command::Guards { command } => triage::guards(&store, command),
         Command::Datasets => {
             for d in verdikt_core::stats::datasets(&store).map_err(|e| e.to_string())? {
                 println!(

@@ -1,5 +1,5 @@
-//! Which samples a command works on (`--dataset`, `--language`, `--split`), as one SQL
-//! condition shared by export, split and stats.
+//! Which samples a command works on (`--dataset`, `--language`, `--split`, `--keep-rule`), as
+//! one SQL condition shared by export, split, stats and triage.
 
 use rusqlite::Connection;
 
@@ -12,6 +12,8 @@ pub struct SampleFilter {
     pub language: Option<String>,
     /// Comma-separated split names.
     pub split: Option<String>,
+    /// Only samples the paper's keep rule keeps under the project's guards.
+    pub keep_rule: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +22,8 @@ pub enum FilterError {
     NoDataset(String),
     #[error("--language: {0}")]
     Language(String),
+    #[error("--keep-rule: {0}")]
+    Guards(#[from] crate::triage::GuardsError),
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
 }
@@ -70,6 +74,9 @@ impl SampleFilter {
                 marks.push(format!("?{}", params.len()));
             }
             clauses.push(format!("{column} IN ({})", marks.join(", ")));
+        }
+        if self.keep_rule {
+            clauses.push(crate::triage::keep::condition(conn)?);
         }
         Ok((clauses.join(" AND "), params))
     }

@@ -14,6 +14,7 @@ const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0001_initial.sql")),
     M::up(include_str!("../migrations/0002_audit.sql")),
+    M::up(include_str!("../migrations/0003_triage.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
