@@ -2,6 +2,7 @@
 //! results and typed errors into words; the workflow itself lives in `verdikt-core`.
 
 mod guard;
+mod measure;
 mod models;
 mod progress;
 
@@ -119,6 +120,12 @@ enum Command {
         #[command(subcommand)]
         command: guard::GuardCommand,
     },
+    /// Agreement between raters (reviewers and guards) per language, category and style.
+    Agreement(measure::MeasureArgs),
+    /// Audit results: Q1–Q3 pass rates, guard accuracy and language consistency per language.
+    Results(measure::MeasureArgs),
+    /// Attack success rate of imported model responses per model/config and language.
+    Asr(measure::MeasureArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -269,6 +276,9 @@ fn run(cli: Cli) -> Outcome {
         }
         Command::Models(_) => unreachable!("handled above"),
         Command::Guard { command } => guard::run_command(&mut store, command),
+        Command::Agreement(args) => measure::agreement(&store, args),
+        Command::Results(args) => measure::results(&store, args),
+        Command::Asr(args) => measure::asr(&store, args),
         Command::Datasets => {
             for d in verdikt_core::stats::datasets(&store).map_err(|e| e.to_string())? {
                 println!(

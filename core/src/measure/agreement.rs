@@ -331,10 +331,62 @@ mod tests {
         let obs: [[Option<u8>; 12]; 4] = {
             const N: Option<u8> = None;
             [
-                [Some(1), Some(2), Some(3), Some(3), Some(2), Some(1), Some(4), Some(1), Some(2), N, N, N],
-                [Some(1), Some(2), Some(3), Some(3), Some(2), Some(2), Some(4), Some(1), Some(2), Some(5), N, Some(3)],
-                [N, Some(3), Some(3), Some(3), Some(2), Some(3), Some(4), Some(2), Some(2), Some(5), Some(1), N],
-                [Some(1), Some(2), Some(3), Some(3), Some(2), Some(4), Some(4), Some(1), Some(2), Some(5), Some(1), N],
+                [
+                    Some(1),
+                    Some(2),
+                    Some(3),
+                    Some(3),
+                    Some(2),
+                    Some(1),
+                    Some(4),
+                    Some(1),
+                    Some(2),
+                    N,
+                    N,
+                    N,
+                ],
+                [
+                    Some(1),
+                    Some(2),
+                    Some(3),
+                    Some(3),
+                    Some(2),
+                    Some(2),
+                    Some(4),
+                    Some(1),
+                    Some(2),
+                    Some(5),
+                    N,
+                    Some(3),
+                ],
+                [
+                    N,
+                    Some(3),
+                    Some(3),
+                    Some(3),
+                    Some(2),
+                    Some(3),
+                    Some(4),
+                    Some(2),
+                    Some(2),
+                    Some(5),
+                    Some(1),
+                    N,
+                ],
+                [
+                    Some(1),
+                    Some(2),
+                    Some(3),
+                    Some(3),
+                    Some(2),
+                    Some(4),
+                    Some(4),
+                    Some(1),
+                    Some(2),
+                    Some(5),
+                    Some(1),
+                    N,
+                ],
             ]
         };
         let mut g = GroupTable::new(5, 4);
@@ -363,7 +415,10 @@ mod tests {
         assert_eq!(t.percent_agreement(), Some(1.0));
         assert_eq!(t.caveats(), vec![Caveat::OneClassOnly, Caveat::FewItems]);
         let empty = PairTable::new(2);
-        assert_eq!((empty.cohen_kappa(), empty.percent_agreement()), (None, None));
+        assert_eq!(
+            (empty.cohen_kappa(), empty.percent_agreement()),
+            (None, None)
+        );
         assert_eq!(empty.caveats(), vec![Caveat::NoItems]);
         let mut g = GroupTable::new(2, 3);
         g.add(&[3, 0]);

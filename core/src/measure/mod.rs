@@ -6,3 +6,31 @@
 //! shows); `report` writes them all to a folder.
 
 pub mod agreement;
+pub mod ratings;
+
+use crate::filter::FilterError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MeasureError {
+    #[error(transparent)]
+    Filter(#[from] FilterError),
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("project setting `guards` is not a JSON list of run ids: {0}")]
+    GuardsSetting(String),
+    #[error("annotation {id}: field `verdicts` is not a JSON object: {reason}")]
+    AnnotationVerdicts { id: i64, reason: String },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Csv {
+        path: std::path::PathBuf,
+        source: csv::Error,
+    },
+}
+
+pub mod asr;
+pub mod results;
