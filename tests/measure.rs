@@ -453,3 +453,50 @@ fn a_broken_answer_is_named() {
         "{err}"
     );
 }
+
+#[test]
+fn report_writes_html_csv_and_svg_with_data_escaped() {
+    let p = Project::new();
+    generate(&p, 120, 3);
+    let store = verdikt_core::store::Store::open(&p.db()).unwrap();
+    store
+        .conn()
+        .execute(
+            "UPDATE samples SET response = 'r', generator = '<img src=x onerror=alert(1)>' WHERE id <= 10",
+            [],
+        )
+        .unwrap();
+    let out = p.path("report");
+    p.ok(&["report", "--out", out.to_str().unwrap()]);
+    for f in [
+        "index.html",
+        "agreement.csv",
+        "results.csv",
+        "guard_accuracy.csv",
+        "language_consistency.csv",
+        "asr.csv",
+        "progress.csv",
+        "questions.svg",
+        "kappa_verdict.svg",
+        "asr.svg",
+        "progress.svg",
+        "guard_confusion_2.svg",
+        "guard_confusion_3.svg",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(!html.contains("<img") && html.contains("&lt;img src=x"));
+    assert!(
+        !html.contains("http://")
+            || html
+                .matches("http://")
+                .all(|_| html.contains("xmlns=\"http://www.w3.org/2000/svg\""))
+    );
+    assert!(!html.contains("<script"), "no scripts: works offline");
+    let csv = std::fs::read_to_string(out.join("asr.csv")).unwrap();
+    assert!(
+        csv.contains("<img src=x onerror=alert(1)>"),
+        "CSV keeps the data as text"
+    );
+}

@@ -126,6 +126,8 @@ enum Command {
     Results(measure::MeasureArgs),
     /// Attack success rate of imported model responses per model/config and language.
     Asr(measure::MeasureArgs),
+    /// Write the audit report: HTML page, CSV tables and SVG charts.
+    Report(measure::ReportArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -279,6 +281,7 @@ fn run(cli: Cli) -> Outcome {
         Command::Agreement(args) => measure::agreement(&store, args),
         Command::Results(args) => measure::results(&store, args),
         Command::Asr(args) => measure::asr(&store, args),
+        Command::Report(args) => measure::report(&store, args),
         Command::Datasets => {
             for d in verdikt_core::stats::datasets(&store).map_err(|e| e.to_string())? {
                 println!(

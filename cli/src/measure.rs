@@ -17,6 +17,22 @@ pub struct MeasureArgs {
     filter: Filter,
 }
 
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    /// The folder to write index.html, the CSV tables and the SVG charts into.
+    #[arg(long, value_name = "DIR")]
+    out: std::path::PathBuf,
+    #[command(flatten)]
+    filter: Filter,
+}
+
+pub fn report(store: &Store, args: ReportArgs) -> Result<(), String> {
+    let files = verdikt_core::measure::report::write_report(store, &args.filter.into(), &args.out)
+        .map_err(|e| e.to_string())?;
+    println!("wrote {} files to {}", files.len(), args.out.display());
+    Ok(())
+}
+
 fn json(value: &impl serde::Serialize) {
     println!(
         "{}",

@@ -33,4 +33,6 @@ pub enum MeasureError {
 }
 
 pub mod asr;
+pub mod charts;
+pub mod report;
 pub mod results;
