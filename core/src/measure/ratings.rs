@@ -243,8 +243,8 @@ impl Ratings {
              ORDER BY sample_id, reviewer_id, version",
         )?;
         let mut rows = stmt.query([])?;
-        let mut current: Option<(i64, i64, [Option<String>; 3], String, i64)> = None;
-        let mut apply = |a: (i64, i64, [Option<String>; 3], String, i64)| {
+        let mut current: Option<AnswerRow> = None;
+        let mut apply = |a: AnswerRow| {
             let (sample, reviewer, answers, json, id) = a;
             let (Some(s), Some(&col)) = (samples.position(sample), reviewer_column.get(&reviewer))
             else {
@@ -316,6 +316,9 @@ impl Ratings {
         }
     }
 }
+
+/// An annotation: sample, reviewer, Q1–Q3 answers, verdicts JSON, annotation id.
+type AnswerRow = (i64, i64, [Option<String>; 3], String, i64);
 
 /// A reviewer's own verdicts (`{"chosen": {"verdict": "safe", ...}}`) as (field, class).
 fn human_verdicts(id: i64, json: &str) -> Result<Vec<(usize, u8)>, MeasureError> {
