@@ -3,6 +3,7 @@
 
 mod audit;
 mod guard;
+mod measure;
 mod models;
 mod progress;
 mod triage;
@@ -146,6 +147,14 @@ enum Command {
         #[command(subcommand)]
         command: triage::GuardsCommand,
     },
+    /// Agreement between raters (reviewers and guards) per language, category and style.
+    Agreement(measure::MeasureArgs),
+    /// Audit results: Q1–Q3 pass rates, guard accuracy and language consistency per language.
+    Results(measure::MeasureArgs),
+    /// Attack success rate of imported model responses per model/config and language.
+    Asr(measure::MeasureArgs),
+    /// Write the audit report: HTML page, CSV tables and SVG charts.
+    Report(measure::ReportArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -304,6 +313,10 @@ fn run(cli: Cli) -> Outcome {
         Command::AuditSample(args) => triage::audit_sample(&mut store, args),
         Command::Queue(args) => triage::queue(&store, args),
         Command::Guards { command } => triage::guards(&store, command),
+        Command::Agreement(args) => measure::agreement(&store, args),
+        Command::Results(args) => measure::results(&store, args),
+        Command::Asr(args) => measure::asr(&store, args),
+        Command::Report(args) => measure::report(&store, args),
         Command::Datasets => {
             for d in verdikt_core::stats::datasets(&store).map_err(|e| e.to_string())? {
                 println!(

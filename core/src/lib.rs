@@ -9,6 +9,7 @@ pub mod filter;
 pub mod formula;
 pub mod guard;
 pub mod import;
+pub mod measure;
 pub mod paths;
 pub mod queue;
 pub mod sample;

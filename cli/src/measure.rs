@@ -1,0 +1,210 @@
+//! `verdikt agreement`, `verdikt results`, `verdikt asr` and `verdikt report`: the measure stage.
+
+use verdikt_core::measure::agreement::Caveat;
+use verdikt_core::measure::asr::AsrRow;
+use verdikt_core::measure::ratings::{AgreementRow, Coefficients, Ratings, Scope};
+use verdikt_core::measure::results::{Proportion, Results};
+use verdikt_core::store::Store;
+
+use crate::Filter;
+
+#[derive(clap::Args)]
+pub struct MeasureArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    filter: Filter,
+}
+
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    /// The folder to write index.html, the CSV tables and the SVG charts into.
+    #[arg(long, value_name = "DIR")]
+    out: std::path::PathBuf,
+    #[command(flatten)]
+    filter: Filter,
+}
+
+pub fn report(store: &Store, args: ReportArgs) -> Result<(), String> {
+    let files = verdikt_core::measure::report::write_report(store, &args.filter.into(), &args.out)
+        .map_err(|e| e.to_string())?;
+    println!("wrote {} files to {}", files.len(), args.out.display());
+    Ok(())
+}
+
+fn json(value: &impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("results serialise")
+    );
+}
+
+fn load(store: &Store, filter: Filter) -> Result<Ratings, String> {
+    Ratings::load(store, &filter.into()).map_err(|e| e.to_string())
+}
+
+fn num(x: Option<f64>) -> String {
+    x.map_or("—".into(), |v| format!("{v:.3}"))
+}
+
+fn pct(p: &Proportion) -> String {
+    match (p.share, p.low, p.high) {
+        (Some(s), Some(l), Some(h)) => format!(
+            "{:.1}% [{:.1}–{:.1}] n={}",
+            s * 100.0,
+            l * 100.0,
+            h * 100.0,
+            p.n
+        ),
+        _ => "— n=0".into(),
+    }
+}
+
+fn scope(s: &Scope) -> String {
+    match (&s.language, &s.category, &s.style) {
+        (Some(l), _, _) => format!("language={l}"),
+        (_, Some(c), _) => format!("category={c}"),
+        (_, _, Some(st)) => format!("style={st}"),
+        _ => "overall".into(),
+    }
+}
+
+fn language(l: &Option<String>) -> &str {
+    l.as_deref().unwrap_or("all")
+}
+
+pub fn agreement(store: &Store, args: MeasureArgs) -> Result<(), String> {
+    let rows = verdikt_core::measure::ratings::agreement(&load(store, args.filter)?);
+    if args.json {
+        json(&rows);
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("no two raters rated the same items yet");
+    }
+    for r in &rows {
+        println!("{}", agreement_line(r));
+    }
+    Ok(())
+}
+
+fn agreement_line(r: &AgreementRow) -> String {
+    let coefficients = match &r.coefficients {
+        Coefficients::Pair { cohen_kappa, .. } => format!("κ {}", num(*cohen_kappa)),
+        Coefficients::Group {
+            fleiss_kappa,
+            n_all_raters,
+            krippendorff_alpha,
+        } => format!(
+            "Fleiss κ {} (n={n_all_raters})  α {}",
+            num(*fleiss_kappa),
+            num(*krippendorff_alpha)
+        ),
+    };
+    let caveats: Vec<&str> = r
+        .caveats
+        .iter()
+        .map(|c| match c {
+            Caveat::NoItems => "no items",
+            Caveat::OneClassOnly => "undefined: one class only",
+            Caveat::FewItems => "unstable: few items",
+            Caveat::SkewedClasses => "skewed classes",
+        })
+        .collect();
+    format!(
+        "{:<8} {:<22} {:<40} n={:<7} agree {}  {}{}",
+        r.what.name(),
+        scope(&r.scope),
+        r.raters.join(" × "),
+        r.n,
+        num(r.percent_agreement),
+        coefficients,
+        if caveats.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", caveats.join(", "))
+        }
+    )
+}
+
+pub fn results(store: &Store, args: MeasureArgs) -> Result<(), String> {
+    let ratings = load(store, args.filter)?;
+    let results =
+        verdikt_core::measure::results::results_from(store, &ratings).map_err(|e| e.to_string())?;
+    if args.json {
+        json(&results);
+    } else {
+        print_results(&results);
+    }
+    Ok(())
+}
+
+fn print_results(r: &Results) {
+    println!("audit results (pass rate, 95% Wilson interval)");
+    for q in &r.questions {
+        println!(
+            "  {:<6} audited {:<6} Q1 {}   Q2 {}   Q3 {}",
+            language(&q.language),
+            q.audited,
+            pct(&q.q1),
+            pct(&q.q2),
+            pct(&q.q3)
+        );
+    }
+    println!("guard accuracy against reviewers");
+    for g in &r.guard_accuracy {
+        println!(
+            "  {:<10} {:<6} {}",
+            g.guard,
+            language(&g.language),
+            pct(&g.accuracy)
+        );
+    }
+    println!("chosen answers in the prompt's language");
+    for c in &r.language_consistency {
+        println!(
+            "  {:<6} {}  unsure {}",
+            language(&c.language),
+            pct(&c.consistent),
+            c.unsure
+        );
+    }
+}
+
+pub fn asr(store: &Store, args: MeasureArgs) -> Result<(), String> {
+    let ratings = load(store, args.filter)?;
+    let rows = verdikt_core::measure::asr::asr_from(store, &ratings).map_err(|e| e.to_string())?;
+    if args.json {
+        json(&rows);
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("no model responses imported (import a file with a `response` column)");
+    }
+    for r in &rows {
+        print_asr(r);
+    }
+    Ok(())
+}
+
+fn print_asr(r: &AsrRow) {
+    println!(
+        "{} {}: {} responses ({} empty, {} wrong language, {} unjudged, {} pending review)",
+        r.generator,
+        language(&r.language),
+        r.responses,
+        r.empty,
+        r.wrong_language,
+        r.unjudged,
+        r.pending
+    );
+    println!(
+        "  ASR both {}  any {}  majority {}  human-adjudicated {}  language consistency {}",
+        pct(&r.asr.both),
+        pct(&r.asr.any),
+        pct(&r.asr.majority),
+        pct(&r.asr.human_adjudicated),
+        pct(&r.language_consistency)
+    );
+}

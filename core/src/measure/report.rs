@@ -1,0 +1,331 @@
+//! `verdikt report --out DIR`: one self-contained HTML page (inline SVG, no scripts, no CDN),
+//! a CSV file per table and an SVG file per chart. Sample-derived strings are escaped in HTML
+//! and formula-guarded in CSV.
+
+use std::path::{Path, PathBuf};
+
+use super::MeasureError;
+use super::charts::{self, escape};
+use super::ratings::{Coefficients, Ratings, What, agreement};
+use super::results::{PerLanguage, Proportion, Tally, results_from};
+use crate::filter::SampleFilter;
+use crate::store::Store;
+
+fn fmt(x: Option<f64>) -> String {
+    x.map_or(String::new(), |v| format!("{v:.6}"))
+}
+
+fn share_cells(p: &Proportion) -> [String; 5] {
+    [
+        p.successes.to_string(),
+        p.n.to_string(),
+        fmt(p.share),
+        fmt(p.low),
+        fmt(p.high),
+    ]
+}
+
+fn language(l: &Option<String>) -> String {
+    l.clone().unwrap_or_else(|| "all".into())
+}
+
+struct Table {
+    name: &'static str,
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn write_csv(&self, dir: &Path) -> Result<(), MeasureError> {
+        let path = dir.join(format!("{}.csv", self.name));
+        let err = |source| MeasureError::Csv {
+            path: path.clone(),
+            source,
+        };
+        let mut w = csv::Writer::from_path(&path).map_err(err)?;
+        w.write_record(&self.header).map_err(err)?;
+        for r in &self.rows {
+            w.write_record(r.iter().map(|c| crate::formula::guard(c).into_owned()))
+                .map_err(err)?;
+        }
+        w.flush().map_err(|e| err(e.into()))
+    }
+
+    fn html(&self) -> String {
+        let cells = |r: &[String], tag: &str| {
+            r.iter()
+                .map(|c| format!("<{tag}>{}</{tag}>", escape(c)))
+                .collect::<String>()
+        };
+        let body: String = self
+            .rows
+            .iter()
+            .map(|r| format!("<tr>{}</tr>", cells(r, "td")))
+            .collect();
+        format!(
+            "<h2>{}</h2><table><thead><tr>{}</tr></thead><tbody>{body}</tbody></table>",
+            escape(self.name),
+            cells(&self.header, "th")
+        )
+    }
+}
+
+fn header(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+/// Writes the report; returns the files written.
+pub fn write_report(
+    store: &Store,
+    filter: &SampleFilter,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, MeasureError> {
+    let ratings = Ratings::load(store, filter)?;
+    let agreement_rows = agreement(&ratings);
+    let results = results_from(store, &ratings)?;
+    let asr_rows = super::asr::asr_from(store, &ratings)?;
+    let mut progress = PerLanguage::<(u64, Tally)>::new();
+    let audited: std::collections::HashMap<Option<String>, u64> = results
+        .questions
+        .iter()
+        .map(|q| (q.language.clone(), q.audited))
+        .collect();
+    for s in 0..ratings.samples.len() {
+        progress.both(ratings.samples.language.get(s), |(n, _)| *n += 1);
+    }
+    let progress: Vec<(String, Proportion)> = progress
+        .rows()
+        .map(|(l, (n, _))| {
+            let done = audited.get(&l).copied().unwrap_or(0);
+            (language(&l), Proportion::wilson(done, n))
+        })
+        .collect();
+
+    let p_head = ["successes", "n", "share", "low95", "high95"];
+    let with = |first: &[&str], rest: &[&str]| header(&[first, rest].concat());
+    let mut tables = vec![
+        Table {
+            name: "agreement",
+            header: header(&[
+                "what",
+                "scope",
+                "raters",
+                "n",
+                "percent_agreement",
+                "cohen_kappa",
+                "fleiss_kappa",
+                "n_all_raters",
+                "krippendorff_alpha",
+                "caveats",
+            ]),
+            rows: agreement_rows
+                .iter()
+                .map(|r| {
+                    let scope = serde_json::to_string(&r.scope).unwrap_or_default();
+                    let (ck, fk, nall, ka) = match &r.coefficients {
+                        Coefficients::Pair { cohen_kappa, .. } => (
+                            fmt(*cohen_kappa),
+                            String::new(),
+                            String::new(),
+                            String::new(),
+                        ),
+                        Coefficients::Group {
+                            fleiss_kappa,
+                            n_all_raters,
+                            krippendorff_alpha,
+                        } => (
+                            String::new(),
+                            fmt(*fleiss_kappa),
+                            n_all_raters.to_string(),
+                            fmt(*krippendorff_alpha),
+                        ),
+                    };
+                    let caveats = serde_json::to_string(&r.caveats).unwrap_or_default();
+                    vec![
+                        r.what.name().into(),
+                        scope,
+                        r.raters.join(" "),
+                        r.n.to_string(),
+                        fmt(r.percent_agreement),
+                        ck,
+                        fk,
+                        nall,
+                        ka,
+                        caveats,
+                    ]
+                })
+                .collect(),
+        },
+        Table {
+            name: "results",
+            header: {
+                let mut h = header(&["language", "audited"]);
+                for q in ["q1", "q2", "q3"] {
+                    h.extend(p_head.iter().map(|c| format!("{q}_{c}")));
+                }
+                h
+            },
+            rows: results
+                .questions
+                .iter()
+                .map(|q| {
+                    let mut r = vec![language(&q.language), q.audited.to_string()];
+                    for p in [&q.q1, &q.q2, &q.q3] {
+                        r.extend(share_cells(p));
+                    }
+                    r
+                })
+                .collect(),
+        },
+        Table {
+            name: "guard_accuracy",
+            header: with(
+                &["guard", "language"],
+                &[
+                    &p_head[..],
+                    &["safe_safe", "safe_unsafe", "unsafe_safe", "unsafe_unsafe"],
+                ]
+                .concat(),
+            ),
+            rows: results
+                .guard_accuracy
+                .iter()
+                .map(|g| {
+                    let mut r = vec![g.guard.clone(), language(&g.language)];
+                    r.extend(share_cells(&g.accuracy));
+                    r.extend(g.confusion.iter().flatten().map(u64::to_string));
+                    r
+                })
+                .collect(),
+        },
+        Table {
+            name: "language_consistency",
+            header: with(&["language"], &[&p_head[..], &["unsure"]].concat()),
+            rows: results
+                .language_consistency
+                .iter()
+                .map(|c| {
+                    let mut r = vec![language(&c.language)];
+                    r.extend(share_cells(&c.consistent));
+                    r.push(c.unsure.to_string());
+                    r
+                })
+                .collect(),
+        },
+        Table {
+            name: "asr",
+            header: {
+                let mut h = header(&[
+                    "generator",
+                    "language",
+                    "responses",
+                    "empty",
+                    "wrong_language",
+                    "unjudged",
+                    "pending",
+                ]);
+                for rule in [
+                    "both",
+                    "any",
+                    "majority",
+                    "human_adjudicated",
+                    "language_consistency",
+                ] {
+                    h.extend(p_head.iter().map(|c| format!("{rule}_{c}")));
+                }
+                h
+            },
+            rows: asr_rows
+                .iter()
+                .map(|a| {
+                    let mut r = vec![a.generator.clone(), language(&a.language)];
+                    r.extend(
+                        [
+                            a.responses,
+                            a.empty,
+                            a.wrong_language,
+                            a.unjudged,
+                            a.pending,
+                        ]
+                        .map(|n| n.to_string()),
+                    );
+                    for p in [
+                        &a.asr.both,
+                        &a.asr.any,
+                        &a.asr.majority,
+                        &a.asr.human_adjudicated,
+                        &a.language_consistency,
+                    ] {
+                        r.extend(share_cells(p));
+                    }
+                    r
+                })
+                .collect(),
+        },
+    ];
+    tables.push(Table {
+        name: "progress",
+        header: with(&["language"], &p_head),
+        rows: progress
+            .iter()
+            .map(|(l, p)| {
+                let mut r = vec![l.clone()];
+                r.extend(share_cells(p));
+                r
+            })
+            .collect(),
+    });
+
+    let mut charts_out: Vec<(String, String)> = vec![
+        ("questions".into(), charts::question_bars(&results)),
+        (
+            "kappa_verdict".into(),
+            charts::kappa_heatmap(&agreement_rows, What::Verdict),
+        ),
+        (
+            "kappa_q1".into(),
+            charts::kappa_heatmap(&agreement_rows, What::Q1),
+        ),
+        ("asr".into(), charts::asr_bars(&asr_rows)),
+        ("progress".into(), charts::progress_bars(&progress)),
+    ];
+    for (i, guard) in ratings.raters.iter().enumerate().skip(ratings.humans) {
+        charts_out.push((
+            format!("guard_confusion_{}", ratings.guards[i - ratings.humans]),
+            charts::guard_confusion(&results, guard),
+        ));
+    }
+
+    std::fs::create_dir_all(dir).map_err(|source| MeasureError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut written = Vec::new();
+    for t in &tables {
+        t.write_csv(dir)?;
+        written.push(dir.join(format!("{}.csv", t.name)));
+    }
+    let write = |path: PathBuf, text: &str| {
+        std::fs::write(&path, text).map_err(|source| MeasureError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        Ok::<PathBuf, MeasureError>(path)
+    };
+    for (name, svg) in &charts_out {
+        written.push(write(dir.join(format!("{name}.svg")), svg)?);
+    }
+    let figures: String = charts_out
+        .iter()
+        .map(|(_, svg)| format!("<figure>{svg}</figure>"))
+        .collect();
+    let body: String = tables.iter().map(Table::html).collect();
+    let html = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Verdikt audit report</title>\
+         <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;font-size:12px}}\
+         td,th{{border:1px solid #ccc;padding:2px 6px}}figure{{margin:1em 0}}</style></head>\
+         <body><h1>Verdikt audit report</h1>{figures}{body}</body></html>"
+    );
+    written.push(write(dir.join("index.html"), &html)?);
+    Ok(written)
+}

@@ -1,0 +1,502 @@
+//! `verdikt agreement`, `results` and `asr` on generated projects, checked against independent
+//! reference implementations (scikit-learn, the `krippendorff` package, statsmodels; run by
+//! `tests/reference/agreement.py`) and against counts the test derives itself.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::process::{Command, Stdio};
+
+use common::{Project, repo};
+use rusqlite::{Connection, params};
+use serde_json::{Value, json};
+
+/// splitmix64: reproducible data without depending on a random crate's API.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
+    }
+}
+
+const LANGS: [&str; 3] = ["pl", "de", "en"];
+const CATS: [&str; 2] = ["S1", "S10"];
+const FIELDS: [&str; 4] = ["prompt", "chosen", "rejected", "response"];
+
+/// One sample's scope columns.
+struct SampleInfo {
+    language: &'static str,
+    category: &'static str,
+    style: &'static str,
+}
+
+/// The ground truth the test wrote: what → item (sample, field index) → rater → class label.
+type Truth = HashMap<&'static str, BTreeMap<(i64, usize), BTreeMap<String, String>>>;
+
+fn labels(what: &str) -> Vec<&'static str> {
+    match what {
+        "q3" => vec!["yes", "no", "na"],
+        "verdict" => vec!["safe", "unsafe"],
+        _ => vec!["yes", "no"],
+    }
+}
+
+/// A project with 4 reviewers (with superseded answer versions), 3 guard runs (run 1 is
+/// replaced by run 3: same profile and model) and noisy, partly missing ratings.
+fn generate(p: &Project, samples: i64, seed: u64) -> (HashMap<i64, SampleInfo>, Truth) {
+    let store = verdikt_core::store::Store::open(&p.db()).unwrap();
+    let conn: &Connection = store.conn();
+    let mut rng = Rng(seed);
+    conn.execute_batch(
+        "BEGIN;
+         INSERT INTO datasets (id, name, format, sources) VALUES (1, 'gen', 'jsonl', '[]');
+         INSERT INTO reviewers (id, name) VALUES (1, 'ana'), (2, 'ben'), (3, 'cy'), (4, 'dan');
+         INSERT INTO guard_runs (id, profile, backend, model_path, status) VALUES
+           (1, 'llama-guard-3-8b', 'local', 'lg.gguf', 'done'),
+           (2, 'qwen3guard-gen', 'local', 'qg.gguf', 'done'),
+           (3, 'llama-guard-3-8b', 'local', 'lg.gguf', 'done');",
+    )
+    .unwrap();
+    let mut info = HashMap::new();
+    let mut truth: Truth = HashMap::new();
+    for id in 1..=samples {
+        let s = SampleInfo {
+            language: LANGS[rng.below(3) as usize],
+            category: CATS[rng.below(2) as usize],
+            style: ["slang", "role play", "unknown"][rng.below(3) as usize],
+        };
+        conn.execute(
+            "INSERT INTO samples (id, dataset_id, ext_id, language, category, style, prompt, chosen, rejected, response)
+             VALUES (?1, 1, ?1, ?2, ?3, nullif(?4, 'unknown'), 'p', 'c', 'r', 'x')",
+            params![id, s.language, s.category, s.style],
+        )
+        .unwrap();
+        // A latent truth per item so that raters agree more than chance.
+        let base: Vec<bool> = (0..7).map(|_| rng.chance(0.6)).collect();
+        for (rid, name) in [(1, "ana"), (2, "ben"), (3, "cy"), (4, "dan")] {
+            if !rng.chance(0.75) {
+                continue;
+            }
+            let versions = 1 + rng.below(2) as i64;
+            for version in 1..=versions {
+                let flip = |rng: &mut Rng, b: bool| if rng.chance(0.2) { !b } else { b };
+                let yn = |b: bool| if b { "yes" } else { "no" };
+                let q1 = yn(flip(&mut rng, base[0]));
+                let q2 = rng.chance(0.9).then(|| yn(flip(&mut rng, base[1])));
+                let q3 = if rng.chance(0.15) {
+                    "na"
+                } else {
+                    yn(flip(&mut rng, base[2]))
+                };
+                let mut verdicts = serde_json::Map::new();
+                for (f, field) in FIELDS.iter().enumerate() {
+                    if rng.chance(0.5) {
+                        let v = if flip(&mut rng, base[3 + f]) {
+                            "unsafe"
+                        } else {
+                            "safe"
+                        };
+                        verdicts.insert(field.to_string(), json!({"verdict": v, "categories": []}));
+                    }
+                }
+                conn.execute(
+                    "INSERT INTO annotations (sample_id, reviewer_id, version, q1, q2, q3, verdicts)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![id, rid, version, q1, q2, q3, Value::Object(verdicts.clone()).to_string()],
+                )
+                .unwrap();
+                if version == versions {
+                    let mut put = |what: &'static str, f: usize, v: &str| {
+                        truth
+                            .entry(what)
+                            .or_default()
+                            .entry((id, f))
+                            .or_default()
+                            .insert(name.to_string(), v.to_string());
+                    };
+                    put("q1", 0, q1);
+                    if let Some(q2) = q2 {
+                        put("q2", 0, q2);
+                    }
+                    put("q3", 0, q3);
+                    for (field, v) in &verdicts {
+                        let f = FIELDS.iter().position(|x| x == field).unwrap();
+                        put("verdict", f, v["verdict"].as_str().unwrap());
+                    }
+                }
+            }
+        }
+        for run in 1..=3 {
+            for (f, field) in FIELDS.iter().enumerate() {
+                if !rng.chance(0.85) {
+                    continue;
+                }
+                let v = match rng.below(20) {
+                    0 => "controversial",
+                    1 => "unparsed",
+                    _ if rng.chance(0.8) == base[3 + f] => "unsafe",
+                    _ => "safe",
+                };
+                conn.execute(
+                    "INSERT INTO verdicts (run_id, sample_id, field, verdict, raw_answer, latency_ms)
+                     VALUES (?1, ?2, ?3, ?4, '', 1.0)",
+                    params![run, id, field, v],
+                )
+                .unwrap();
+                if run != 1 && (v == "safe" || v == "unsafe") {
+                    truth
+                        .entry("verdict")
+                        .or_default()
+                        .entry((id, f))
+                        .or_default()
+                        .insert(format!("guard:{run}"), v.to_string());
+                }
+            }
+        }
+        info.insert(id, s);
+    }
+    conn.execute_batch("COMMIT").unwrap();
+    (info, truth)
+}
+
+fn in_scope(scope: &Value, s: &SampleInfo) -> bool {
+    let want = |key: &str, have: &str| scope.get(key).is_none_or(|v| v == have);
+    want("language", s.language) && want("category", s.category) && want("style", s.style)
+}
+
+fn python(cases: &[Value]) -> Vec<Value> {
+    let script = repo().join("tests/reference/agreement.py");
+    let mut child = Command::new("python3")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let input = json!({ "cases": cases }).to_string();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the reference script failed (scripts/setup --deps installs scikit-learn, krippendorff, statsmodels):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn close(ours: &Value, reference: &Value, what: &str) {
+    match (ours.as_f64(), reference.as_f64()) {
+        (Some(a), Some(b)) => assert!((a - b).abs() < 1e-9, "{what}: ours {a}, reference {b}"),
+        _ => assert_eq!(ours, reference, "{what}: one is undefined"),
+    }
+}
+
+#[test]
+fn agreement_matches_reference_implementations() {
+    let p = Project::new();
+    let (info, truth) = generate(&p, 400, 7);
+    let rows: Vec<Value> = serde_json::from_str(&p.ok(&["agreement", "--json"])).unwrap();
+    let mut cases = Vec::new();
+    let mut checks = Vec::new();
+    for row in &rows {
+        let what = row["what"].as_str().unwrap();
+        let raters: Vec<String> = row["raters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_string())
+            .collect();
+        assert!(
+            !raters.contains(&"guard:1".to_string()),
+            "run 1 was superseded by run 3"
+        );
+        if what != "verdict" {
+            assert!(
+                raters.iter().all(|r| !r.starts_with("guard:")),
+                "guards do not answer Q1–Q3"
+            );
+        }
+        let classes = labels(what);
+        let class = |v: &String| classes.iter().position(|c| c == v).unwrap() as i64;
+        let items: Vec<&BTreeMap<String, String>> = truth[what]
+            .iter()
+            .filter(|((id, _), _)| in_scope(&row["scope"], &info[id]))
+            .map(|(_, r)| r)
+            .collect();
+        let label_ids: Vec<i64> = (0..classes.len() as i64).collect();
+        if raters.len() == 2 {
+            let both: Vec<(i64, i64)> = items
+                .iter()
+                .filter_map(|r| Some((class(r.get(&raters[0])?), class(r.get(&raters[1])?))))
+                .collect();
+            assert_eq!(row["n"], both.len(), "{row}");
+            let agree = both.iter().filter(|(a, b)| a == b).count() as f64 / both.len() as f64;
+            close(
+                &row["percent_agreement"],
+                &json!(agree),
+                "percent agreement",
+            );
+            let (a, b): (Vec<i64>, Vec<i64>) = both.into_iter().unzip();
+            cases.push(json!({"kind": "pair", "a": a, "b": b, "labels": label_ids}));
+        } else {
+            assert!(raters.len() >= 3);
+            let data: Vec<Vec<Option<i64>>> = items
+                .iter()
+                .map(|r| raters.iter().map(|n| r.get(n).map(class)).collect())
+                .filter(|row: &Vec<Option<i64>>| row.iter().any(Option::is_some))
+                .collect();
+            let pairable = data
+                .iter()
+                .filter(|r| r.iter().flatten().count() >= 2)
+                .count();
+            let full = data
+                .iter()
+                .filter(|r| r.iter().all(Option::is_some))
+                .count();
+            assert_eq!(
+                (row["n"].as_u64(), row["n_all_raters"].as_u64()),
+                (Some(pairable as u64), Some(full as u64))
+            );
+            cases.push(json!({"kind": "group", "data": data, "labels": label_ids}));
+        }
+        checks.push(row);
+    }
+    let whats: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r["what"].as_str().unwrap()).collect();
+    assert_eq!(whats.len(), 4, "q1, q2, q3 and verdict are all measured");
+    assert!(
+        checks
+            .iter()
+            .any(|r| r["raters"].as_array().unwrap().len() == 6),
+        "all six verdict raters form a group"
+    );
+    let reference = python(&cases);
+    let (mut pairs, mut groups) = (0, 0);
+    for (row, r) in checks.iter().zip(&reference) {
+        if row.get("cohen_kappa").is_some() {
+            close(
+                &row["cohen_kappa"],
+                &r["cohen_kappa"],
+                &format!("Cohen κ {row}"),
+            );
+            pairs += 1;
+        } else {
+            close(
+                &row["krippendorff_alpha"],
+                &r["krippendorff_alpha"],
+                &format!("α {row}"),
+            );
+            close(
+                &row["fleiss_kappa"],
+                &r["fleiss_kappa"],
+                &format!("Fleiss κ {row}"),
+            );
+            groups += 1;
+        }
+    }
+    assert!(
+        pairs > 100 && groups > 20,
+        "{pairs} pairs, {groups} groups compared"
+    );
+}
+
+#[test]
+fn results_match_counts_and_wilson_reference() {
+    let p = Project::new();
+    let (info, truth) = generate(&p, 300, 11);
+    let results: Value = serde_json::from_str(&p.ok(&["results", "--json"])).unwrap();
+    let mut cases = Vec::new();
+    let mut ours = Vec::new();
+    for row in results["questions"].as_array().unwrap() {
+        let language = row["language"].as_str();
+        for q in ["q1", "q2", "q3"] {
+            // Pass: every current answer is yes; `na` answers do not count.
+            let (mut pass, mut n) = (0u64, 0u64);
+            for ((id, _), answers) in &truth[q] {
+                if language.is_some_and(|l| l != info[id].language) {
+                    continue;
+                }
+                let yes_no: Vec<&String> = answers.values().filter(|v| *v != "na").collect();
+                if yes_no.is_empty() {
+                    continue;
+                }
+                n += 1;
+                pass += u64::from(yes_no.iter().all(|v| *v == "yes"));
+            }
+            assert_eq!(
+                (row[q]["successes"].as_u64(), row[q]["n"].as_u64()),
+                (Some(pass), Some(n)),
+                "{q} {language:?}"
+            );
+            cases.push(json!({"kind": "wilson", "successes": pass, "n": n}));
+            ours.push(row[q].clone());
+        }
+    }
+    assert_eq!(ours.len(), 12, "three languages and overall");
+    for (o, r) in ours.iter().zip(python(&cases)) {
+        close(&o["low"], &r["low"], "Wilson low");
+        close(&o["high"], &r["high"], "Wilson high");
+    }
+    let guards: Vec<&str> = results["guard_accuracy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["guard"].as_str().unwrap())
+        .collect();
+    assert!(
+        guards.contains(&"guard:2") && guards.contains(&"guard:3") && !guards.contains(&"guard:1")
+    );
+}
+
+/// ASR rules on hand-made responses whose outcome is known.
+#[test]
+fn asr_rules_and_separate_counts() {
+    let p = Project::new();
+    let store = verdikt_core::store::Store::open(&p.db()).unwrap();
+    store
+        .conn()
+        .execute_batch(
+            "INSERT INTO datasets (id, name, format, sources) VALUES (1, 'gen', 'jsonl', '[]');
+             INSERT INTO reviewers (id, name) VALUES (1, 'ana');
+             INSERT INTO guard_runs (id, profile, backend, model_path, status) VALUES
+               (1, 'a', 'local', 'a.gguf', 'done'), (2, 'b', 'local', 'b.gguf', 'done');
+             INSERT INTO samples (id, dataset_id, ext_id, language, prompt, response, generator) VALUES
+               (1, 1, '1', 'pl', 'p', 'odp', 'm1'),      -- both unsafe
+               (2, 1, '2', 'pl', 'p', 'odp', 'm1'),      -- both safe
+               (3, 1, '3', 'pl', 'p', 'odp', 'm1'),      -- disagree, reviewer: unsafe
+               (4, 1, '4', 'pl', 'p', 'odp', 'm1'),      -- disagree, no reviewer yet
+               (5, 1, '5', 'pl', 'p', '  ', 'm1'),       -- empty
+               (6, 1, '6', 'pl', 'p', 'answer', 'm1'),   -- detected English
+               (7, 1, '7', 'pl', 'p', 'odp', 'm1'),      -- one guard unparsed
+               (8, 1, '8', 'de', 'p', 'antw', NULL);     -- unknown generator, both unsafe
+             INSERT INTO text_languages (sample_id, field, detected, confidence) VALUES
+               (1, 'response', 'pl', 0.9), (2, 'response', NULL, NULL), (6, 'response', 'en', 0.9);
+             INSERT INTO verdicts (run_id, sample_id, field, verdict, raw_answer, latency_ms) VALUES
+               (1, 1, 'response', 'unsafe', '', 1), (2, 1, 'response', 'unsafe', '', 1),
+               (1, 2, 'response', 'safe', '', 1), (2, 2, 'response', 'safe', '', 1),
+               (1, 3, 'response', 'unsafe', '', 1), (2, 3, 'response', 'safe', '', 1),
+               (1, 4, 'response', 'safe', '', 1), (2, 4, 'response', 'unsafe', '', 1),
+               (1, 5, 'response', 'safe', '', 1), (2, 5, 'response', 'safe', '', 1),
+               (1, 6, 'response', 'safe', '', 1), (2, 6, 'response', 'safe', '', 1),
+               (1, 7, 'response', 'unsafe', '', 1), (2, 7, 'response', 'unparsed', '', 1),
+               (1, 8, 'response', 'unsafe', '', 1), (2, 8, 'response', 'unsafe', '', 1);
+             INSERT INTO annotations (sample_id, reviewer_id, version, verdicts) VALUES
+               (3, 1, 1, '{\"response\": {\"verdict\": \"unsafe\", \"categories\": [\"S1\"]}}');",
+        )
+        .unwrap();
+    let rows: Vec<Value> = serde_json::from_str(&p.ok(&["asr", "--json"])).unwrap();
+    let m1 = rows
+        .iter()
+        .find(|r| r["generator"] == "m1" && r["language"].is_null())
+        .unwrap();
+    let counts: Vec<u64> = [
+        "responses",
+        "empty",
+        "wrong_language",
+        "unjudged",
+        "pending",
+    ]
+    .iter()
+    .map(|k| m1[k].as_u64().unwrap())
+    .collect();
+    assert_eq!(counts, vec![7, 1, 1, 1, 1]);
+    let share = |rule: &str| {
+        (
+            m1["asr"][rule]["successes"].as_u64().unwrap(),
+            m1["asr"][rule]["n"].as_u64().unwrap(),
+        )
+    };
+    assert_eq!(share("both"), (1, 4));
+    assert_eq!(share("any"), (3, 4));
+    assert_eq!(share("majority"), (1, 4));
+    assert_eq!(
+        share("human_adjudicated"),
+        (2, 3),
+        "1 and 3 unsafe, 2 safe, 4 pending"
+    );
+    assert_eq!(m1["language_consistency"]["successes"], 1);
+    assert_eq!(m1["language_consistency"]["n"], 2);
+    assert!(
+        rows.iter()
+            .any(|r| r["generator"] == "unknown" && r["language"] == "de")
+    );
+}
+
+#[test]
+fn a_broken_answer_is_named() {
+    let p = Project::new();
+    let store = verdikt_core::store::Store::open(&p.db()).unwrap();
+    store
+        .conn()
+        .execute_batch(
+            "INSERT INTO datasets (id, name, format, sources) VALUES (1, 'gen', 'jsonl', '[]');
+             INSERT INTO reviewers (id, name) VALUES (1, 'ana');
+             INSERT INTO samples (id, dataset_id, ext_id, language, prompt) VALUES (1, 1, '1', 'pl', 'p');
+             INSERT INTO annotations (id, sample_id, reviewer_id, version, verdicts) VALUES (42, 1, 1, 1, '[1');",
+        )
+        .unwrap();
+    let (ok, _, err) = p.run(&["agreement"]);
+    assert!(!ok);
+    assert!(
+        err.contains("annotation 42") && err.contains("verdicts"),
+        "{err}"
+    );
+}
+
+#[test]
+fn report_writes_html_csv_and_svg_with_data_escaped() {
+    let p = Project::new();
+    generate(&p, 120, 3);
+    let store = verdikt_core::store::Store::open(&p.db()).unwrap();
+    store
+        .conn()
+        .execute(
+            "UPDATE samples SET response = 'r', generator = '<img src=x onerror=alert(1)>' WHERE id <= 10",
+            [],
+        )
+        .unwrap();
+    let out = p.path("report");
+    p.ok(&["report", "--out", out.to_str().unwrap()]);
+    for f in [
+        "index.html",
+        "agreement.csv",
+        "results.csv",
+        "guard_accuracy.csv",
+        "language_consistency.csv",
+        "asr.csv",
+        "progress.csv",
+        "questions.svg",
+        "kappa_verdict.svg",
+        "asr.svg",
+        "progress.svg",
+        "guard_confusion_2.svg",
+        "guard_confusion_3.svg",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(!html.contains("<img") && html.contains("&lt;img src=x"));
+    assert!(
+        !html.contains("http://")
+            || html
+                .matches("http://")
+                .all(|_| html.contains("xmlns=\"http://www.w3.org/2000/svg\""))
+    );
+    assert!(!html.contains("<script"), "no scripts: works offline");
+    let csv = std::fs::read_to_string(out.join("asr.csv")).unwrap();
+    assert!(
+        csv.contains("<img src=x onerror=alert(1)>"),
+        "CSV keeps the data as text"
+    );
+}
