@@ -15,6 +15,7 @@ use crate::filter::{FilterError, SampleFilter};
 use crate::sample::Sample;
 use crate::store::Store;
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ExportFormat {
@@ -35,6 +36,7 @@ pub struct ExportOptions {
     pub filter: SampleFilter,
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ExportReport {
     pub rows: u64,
