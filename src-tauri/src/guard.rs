@@ -29,7 +29,7 @@ pub struct ProfileInfo {
 
 #[tauri::command]
 #[specta::specta]
-pub fn guard_profiles() -> AppResult<Vec<ProfileInfo>> {
+pub async fn guard_profiles() -> AppResult<Vec<ProfileInfo>> {
     Ok(load_installed()?
         .iter()
         .map(|p| ProfileInfo {
@@ -41,7 +41,7 @@ pub fn guard_profiles() -> AppResult<Vec<ProfileInfo>> {
 
 #[tauri::command]
 #[specta::specta]
-pub fn guard_runs(state: State<'_, AppState>) -> AppResult<Vec<RunInfo>> {
+pub async fn guard_runs(state: State<'_, AppState>) -> AppResult<Vec<RunInfo>> {
     state.with_store(|s| Ok(list_runs(s)?))
 }
 
@@ -65,7 +65,7 @@ fn models_dir() -> AppResult<PathBuf> {
 
 #[tauri::command]
 #[specta::specta]
-pub fn guard_catalog() -> AppResult<Vec<CatalogModel>> {
+pub async fn guard_catalog() -> AppResult<Vec<CatalogModel>> {
     let dir = models_dir()?;
     Ok(Catalog::load()?
         .entries()

@@ -9,8 +9,9 @@ use tauri::ipc::Channel;
 use verdikt_core::import::{
     ImportOptions, ImportProgress, ImportReport, InputFormat, SourceFile, detect, import, preview,
 };
+use verdikt_core::sample::Field;
 
-use crate::error::{AppResult, import_error};
+use crate::error::{AppError, AppResult, import_error};
 use crate::jobs::run_job;
 use crate::state::AppState;
 
@@ -24,6 +25,8 @@ pub struct ImportRequest {
     pub dataset: Option<String>,
     pub replace: bool,
     pub skip_invalid: bool,
+    /// `(field, column)`: read the field from that column instead of the automatic alias.
+    pub mappings: Vec<(String, String)>,
 }
 
 impl ImportRequest {
@@ -31,14 +34,24 @@ impl ImportRequest {
         self.paths.iter().map(PathBuf::from).collect()
     }
 
-    fn options(&self) -> ImportOptions {
-        ImportOptions {
+    fn options(&self) -> AppResult<ImportOptions> {
+        let mappings = self
+            .mappings
+            .iter()
+            .map(|(field, column)| {
+                Field::from_name(field)
+                    .map(|f| (f, column.clone()))
+                    .ok_or_else(|| AppError::new(format!("unknown field `{field}`")))
+            })
+            .collect::<AppResult<_>>()?;
+        Ok(ImportOptions {
             dataset: self.dataset.clone().filter(|d| !d.trim().is_empty()),
             format: self.format,
             replace: self.replace,
             skip_invalid: self.skip_invalid,
+            mappings,
             ..ImportOptions::default()
-        }
+        })
     }
 }
 
@@ -56,6 +69,8 @@ pub struct PreviewRow {
 pub struct FilePreview {
     pub file: SourceFile,
     pub rows: Vec<PreviewRow>,
+    /// The sample fields a column can be mapped to.
+    pub fields: Vec<String>,
 }
 
 /// The files the paths stand for and a preview of the first one.
@@ -64,7 +79,7 @@ pub struct FilePreview {
 pub async fn import_preview(request: ImportRequest) -> AppResult<Vec<FilePreview>> {
     tauri::async_runtime::spawn_blocking(move || {
         let files = detect(&request.paths(), request.format).map_err(import_error)?;
-        let opts = request.options();
+        let opts = request.options()?;
         files
             .into_iter()
             .take(1)
@@ -73,6 +88,7 @@ pub async fn import_preview(request: ImportRequest) -> AppResult<Vec<FilePreview
                 Ok(FilePreview {
                     rows: rows.into_iter().map(preview_row).collect(),
                     file,
+                    fields: Field::ALL.iter().map(|f| f.name().to_string()).collect(),
                 })
             })
             .collect()
@@ -143,11 +159,12 @@ pub async fn import_run(
     request: ImportRequest,
     on_progress: Channel<ImportProgress>,
 ) -> AppResult<ImportReport> {
+    let opts = request.options()?;
     run_job(&state, &job, move |store, cancel| {
         import(
             store,
             &request.paths(),
-            &request.options(),
+            &opts,
             &mut |p| {
                 let _ = on_progress.send(p);
             },

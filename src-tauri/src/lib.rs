@@ -1,6 +1,8 @@
 //! The Verdikt desktop app: a thin Tauri shell over `verdikt-core`. Each module is one screen's
 //! commands; they parse what the window sends, call the core, and turn errors into words.
-//! Long jobs run on worker threads (`jobs`) and report progress over `tauri::ipc::Channel`.
+//! Commands that touch the project are `async`, so none runs on the window's main thread (a write waiting for the
+//! database must not freeze it); long jobs run on worker threads (`jobs`) and report progress
+//! over `tauri::ipc::Channel`.
 
 mod command_names;
 pub mod error;

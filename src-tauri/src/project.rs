@@ -133,7 +133,7 @@ fn project_info(store: &Store) -> AppResult<ProjectInfo> {
 
 #[tauri::command]
 #[specta::specta]
-pub fn app_info(state: State<'_, AppState>) -> AppResult<AppInfo> {
+pub async fn app_info(state: State<'_, AppState>) -> AppResult<AppInfo> {
     let project = match state.project_path() {
         Some(_) => Some(state.with_store(|s| project_info(s))?),
         None => None,
@@ -162,7 +162,7 @@ pub fn app_info(state: State<'_, AppState>) -> AppResult<AppInfo> {
 /// Opens (or creates) a project file and makes it the current one.
 #[tauri::command]
 #[specta::specta]
-pub fn project_open(state: State<'_, AppState>, path: String) -> AppResult<ProjectInfo> {
+pub async fn project_open(state: State<'_, AppState>, path: String) -> AppResult<ProjectInfo> {
     if path.trim().is_empty() {
         return Err(AppError::new("give the project file's path"));
     }
@@ -175,6 +175,6 @@ pub fn project_open(state: State<'_, AppState>, path: String) -> AppResult<Proje
 /// The open project's datasets and counts.
 #[tauri::command]
 #[specta::specta]
-pub fn project_info_get(state: State<'_, AppState>) -> AppResult<ProjectInfo> {
+pub async fn project_info_get(state: State<'_, AppState>) -> AppResult<ProjectInfo> {
     state.with_store(|s| project_info(s))
 }

@@ -11,7 +11,7 @@ mod webdriver;
 use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
-use webdriver::{ENTER, Session, tauri_driver, xvfb};
+use webdriver::{ARROW_LEFT, ENTER, Session, tauri_driver, xvfb};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -102,6 +102,8 @@ fn the_whole_workflow_in_the_real_window() {
         1
     );
 
+    review_three_samples_with_the_keyboard(&s, &db);
+
     // Export: TRL JSONL of one language, checked line by line.
     nav(&s, "export");
     let out = tmp.path().join("de.jsonl");
@@ -129,6 +131,165 @@ fn the_whole_workflow_in_the_real_window() {
 
     nav(&s, "results");
     s.shot("07-results");
-    let _ = ENTER;
+    s.close();
+}
+
+/// The current answer (highest version) of reviewer `e2e` to a sample, as `q1 q2 q3 exclude`.
+fn answer(db: &Path, ext_id: &str) -> (String, i64) {
+    Connection::open(db)
+        .unwrap()
+        .query_row(
+            "SELECT a.q1 || ' ' || a.q2 || ' ' || a.q3 || ' ' || a.exclude, a.version
+             FROM annotations a JOIN samples s ON s.id = a.sample_id
+             JOIN reviewers r ON r.id = a.reviewer_id
+             WHERE s.ext_id = ?1 AND r.name = 'e2e' ORDER BY a.version DESC LIMIT 1",
+            [ext_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+}
+
+fn sample_on_screen(s: &Session) -> String {
+    s.wait_for("[data-testid='review-sample']", 10)
+        .attr("data-sample")
+}
+
+/// Waits until the Review screen shows another sample than `before`.
+fn next_sample(s: &Session, before: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let now = sample_on_screen(s);
+        if now != before {
+            return now;
+        }
+        assert!(std::time::Instant::now() < deadline, "still on {before}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Triage, a reviewer, then three answers, back, a changed answer and undo, all with keys.
+fn review_three_samples_with_the_keyboard(s: &Session, db: &Path) {
+    nav(s, "review");
+    s.wait_for("[data-testid='review-triage']", 10).click();
+    s.wait_for("[data-testid='triage-report']", 120);
+    s.wait_for("[data-testid='reviewer-name']", 5).fill("e2e");
+    s.wait_for("[data-testid='reviewer-languages']", 5)
+        .fill("en,de,fr,it,es,pt,pl,cs,sk,sl,lt,lv");
+    s.wait_for("[data-testid='reviewer-add']", 5).click();
+    s.wait_for("[data-testid='review-start']", 5).click();
+
+    // From here on the keyboard only.
+    let first = sample_on_screen(s);
+    s.shot("05-review");
+    s.keys(&["y", "y", "n", ENTER]);
+    let second = next_sample(s, &first);
+    s.keys(&["y", "n", "a", ENTER]);
+    let third = next_sample(s, &second);
+    s.keys(&["n", "y", "y", "e", ENTER]);
+    let fourth = next_sample(s, &third);
+    assert_eq!(answer(db, &first), ("yes yes no 0".to_string(), 1));
+    assert_eq!(answer(db, &second), ("yes no na 0".to_string(), 1));
+    assert_eq!(answer(db, &third), ("no yes yes 1".to_string(), 1));
+
+    // Back to the third, change Q1, submit (version 2), then undo it (version 3 = version 1).
+    s.keys(&[ARROW_LEFT]);
+    assert_eq!(next_sample(s, &fourth), third);
+    s.keys(&["k", "k", "y", ENTER]);
+    assert_eq!(next_sample(s, &third), fourth);
+    assert_eq!(answer(db, &third), ("yes yes yes 1".to_string(), 2));
+    s.keys(&["u"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while answer(db, &third).1 < 3 {
+        assert!(std::time::Instant::now() < deadline, "undo stored nothing");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(answer(db, &third), ("no yes yes 1".to_string(), 3));
+    assert_eq!(
+        next_sample(s, &fourth),
+        third,
+        "undo shows the sample it reverted"
+    );
+    s.shot("05b-review-after-undo");
+}
+
+/// The first start without a project opens the default one with the bundled sample in it.
+#[test]
+#[ignore = "drives the real window: needs Xvfb and tauri-driver (scripts/test runs it)"]
+fn first_launch_opens_the_bundled_sample() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let (_x, display) = xvfb();
+    let (_driver, url) = tauri_driver(&display, &[("VERDIKT_HOME", &home)]);
+    let s = Session::start(&url, Path::new(APP), &[]);
+    s.wait_for("[data-ready]", 20);
+    let start = s.wait_for("[data-testid='screen-start']", 5).text();
+    assert!(start.contains("refuseu-sample"), "{start}");
+    s.shot("00-first-launch");
+    s.close();
+    assert_eq!(
+        count(&home.join("verdikt.sqlite"), "SELECT count(*) FROM samples"),
+        336
+    );
+}
+
+/// Hostile sample text (script tags, event handlers, closing tags, bidi overrides) is shown
+/// as the characters it is: no element is made of it, no script runs, no dialog opens.
+fn assert_shown_as_text(s: &Session, container_css: &str, expected: &[&str]) {
+    let report = s.exec(
+        "const els = [...document.querySelectorAll(arguments[0])];
+         return {
+           text: els.map(e => e.textContent).join('\\n'),
+           childElements: els.reduce((n, e) => n + e.children.length, 0),
+           injectedImages: document.querySelectorAll('img[src=\"x\"]').length,
+           scriptsWithAlert: [...document.scripts].filter(x => x.textContent.includes('alert(1)')).length,
+           pwned: typeof window.__pwned,
+         };",
+        serde_json::json!([container_css]),
+    );
+    let text = report["text"].as_str().unwrap();
+    for e in expected {
+        assert!(
+            text.contains(e),
+            "`{e}` not shown as text in {container_css}"
+        );
+    }
+    assert_eq!(report["childElements"], 0, "markup in data became elements");
+    assert_eq!(report["injectedImages"], 0);
+    assert_eq!(report["scriptsWithAlert"], 0);
+    assert_eq!(s.alert_text(), None, "a script in the data opened an alert");
+}
+
+#[test]
+#[ignore = "drives the real window: needs Xvfb and tauri-driver (scripts/test runs it)"]
+fn hostile_text_shows_as_text_and_runs_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_x, display) = xvfb();
+    let db = tmp.path().join("project.sqlite");
+    let (_driver, url) = tauri_driver(
+        &display,
+        &[
+            ("VERDIKT_HOME", &tmp.path().join("home")),
+            ("VERDIKT_DB", &db),
+        ],
+    );
+    let s = Session::start(&url, Path::new(APP), &[]);
+    s.wait_for("[data-ready]", 20);
+    nav(&s, "import");
+    let hostile = repo().join("datasets/hostile.jsonl");
+    s.wait_for("[data-testid='import-paths']", 5)
+        .fill(hostile.to_str().unwrap());
+    s.wait_for("[data-testid='import-preview']", 5).click();
+    s.wait_for("table.preview", 20);
+    assert_shown_as_text(
+        &s,
+        "table.preview .cell",
+        &[
+            "<script>alert(1)</script>",
+            "<img src=x onerror=alert(1)>",
+            "</textarea><b>bold</b>",
+            "\u{202e}txt.exe\u{202c}",
+        ],
+    );
+    s.shot("05-hostile-preview");
     s.close();
 }

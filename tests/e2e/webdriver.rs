@@ -8,11 +8,20 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-/// A child process ended (by its own id) when dropped.
+/// A child process ended (by its own id) when dropped: asked first (SIGTERM), so tauri-driver
+/// can end the WebKitWebDriver it started, and killed if it has not ended a few seconds later.
 pub struct Proc(pub Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -66,6 +75,8 @@ pub fn tauri_driver(display: &str, env: &[(&str, &Path)]) -> (Proc, String) {
                 .unwrap_or_else(|| "tauri-driver".into())
         });
     let mut cmd = Command::new(exe);
+    // Each test names its project; an inherited VERDIKT_DB would point all of them elsewhere.
+    cmd.env_remove("VERDIKT_DB");
     cmd.args([
         "--port",
         &port.to_string(),
@@ -104,8 +115,6 @@ pub struct Session {
 
 pub const ENTER: &str = "\u{E007}";
 pub const ARROW_LEFT: &str = "\u{E012}";
-pub const ARROW_RIGHT: &str = "\u{E014}";
-pub const ESCAPE: &str = "\u{E00C}";
 
 impl Session {
     /// Starts the app at `application` with `args` (a W3C session through tauri-driver).
@@ -170,15 +179,6 @@ impl Session {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-    }
-
-    pub fn count(&self, css: &str) -> usize {
-        self.exec(
-            "return document.querySelectorAll(arguments[0]).length",
-            json!([css]),
-        )
-        .as_u64()
-        .unwrap() as usize
     }
 
     /// Presses keys on whatever has focus, as a user would (W3C actions).

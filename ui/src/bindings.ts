@@ -201,7 +201,11 @@ split: string | null }
  * The format of one file, as read.
  */
 export type FileFormat = "jsonl" | "json" | "csv" | "tsv" | "parquet"
-export type FilePreview = { file: SourceFile; rows: PreviewRow[] }
+export type FilePreview = { file: SourceFile; rows: PreviewRow[]; 
+/**
+ * The sample fields a column can be mapped to.
+ */
+fields: string[] }
 export type GuardRequest = { profile: string; 
 /**
  * A GGUF file on disk.
@@ -217,7 +221,11 @@ fields: string[]; dataset: string | null; language: string | null;
 limit: number | null; resume: boolean }
 export type ImportProgress = { bytes_done: number; bytes_total: number; rows: number }
 export type ImportReport = { dataset: string; samples: number; triples: number; prompt_only: number; rejected: number; rejects_file: string | null; replaced: boolean; files: SourceFile[]; notes: string[] }
-export type ImportRequest = { paths: string[]; format: InputFormat; dataset: string | null; replace: boolean; skip_invalid: boolean }
+export type ImportRequest = { paths: string[]; format: InputFormat; dataset: string | null; replace: boolean; skip_invalid: boolean; 
+/**
+ * `(field, column)`: read the field from that column instead of the automatic alias.
+ */
+mappings: ([string, string])[] }
 /**
  * The format the user asked for (`--format`).
  */
