@@ -73,6 +73,7 @@ pub fn run() {
         .invoke_handler(builder.invoke_handler())
         .setup(|app| {
             if let Err(e) = project::open_at_start(app.handle()) {
+                eprintln!("verdikt: {e}");
                 let state = app.state::<AppState>();
                 *state.startup_error.lock().expect("fresh mutex") = Some(e);
             }

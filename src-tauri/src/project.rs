@@ -95,16 +95,31 @@ pub fn open_at_start(app: &AppHandle) -> Result<(), String> {
     state.open(&path).map_err(|e| e.message)?;
     remember(&path);
     if first {
-        let sample = app
-            .path()
-            .resource_dir()
-            .map_err(|e| e.to_string())?
-            .join(SAMPLE_RESOURCE);
+        let sample = bundled_sample(app)?;
         state
             .with_store(|store| import_sample(store, &sample))
             .map_err(|e| e.message)?;
     }
     Ok(())
+}
+
+/// The bundled sample: in the installed resource folder, or beside the executable, where the
+/// build copies resources (a binary run from `target/`, as in the tests and `scripts/setup`).
+fn bundled_sample(app: &AppHandle) -> Result<PathBuf, String> {
+    let installed = app
+        .path()
+        .resource_dir()
+        .ok()
+        .map(|d| d.join(SAMPLE_RESOURCE));
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.join(SAMPLE_RESOURCE)));
+    installed
+        .iter()
+        .chain(beside.iter())
+        .find(|p| p.exists())
+        .cloned()
+        .ok_or_else(|| format!("the bundled sample dataset {SAMPLE_RESOURCE} is missing"))
 }
 
 fn import_sample(store: &mut Store, file: &Path) -> AppResult<()> {

@@ -127,7 +127,28 @@ impl Session {
         let caps = json!({"capabilities": {"alwaysMatch": {
             "tauri:options": {"application": application, "args": args}
         }}});
-        let v = post(&agent, &format!("{driver}/session"), &caps);
+        // WebKitWebDriver sometimes drops the very first connection while it starts up.
+        let mut attempts = 0;
+        let v = loop {
+            attempts += 1;
+            match agent
+                .post(&format!("{driver}/session"))
+                .header("content-type", "application/json")
+                .send(caps.to_string())
+            {
+                Ok(mut resp) => {
+                    break serde_json::from_str::<Value>(
+                        &resp.body_mut().read_to_string().unwrap(),
+                    )
+                    .unwrap();
+                }
+                Err(e) if attempts < 4 => {
+                    eprintln!("new session: {e}; trying again");
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+                Err(e) => panic!("POST {driver}/session: {e}"),
+            }
+        };
         let id = v["value"]["sessionId"]
             .as_str()
             .unwrap_or_else(|| panic!("no session: {v}"))
