@@ -77,6 +77,26 @@ def comm(pid):
     return Path(f"/proc/{pid}/comm").read_text().strip()
 
 
+def submit_and_next(s):
+    """20 keyboard submits in Review; the window's own measure of Enter → next sample painted."""
+    s.js("document.querySelector(\"nav button[data-screen='review']\").click()")
+    s.wait("[data-testid='review-start']")
+    s.js("document.querySelector(\"[data-testid='review-start']\").click()")
+    s.wait("[data-testid='review-sample']")
+    times = []
+    for _ in range(20):
+        before = s.js("return document.querySelector('[data-testid=review-sample]').dataset.sample")
+        s.keys("y", "y", "y", "\ue007")
+        end = time.monotonic() + 10
+        while s.js("return document.querySelector('[data-testid=review-sample]').dataset.sample") == before:
+            if time.monotonic() > end:
+                raise SystemExit("bench-app: the next sample never came")
+            time.sleep(0.01)
+        time.sleep(0.05)
+        times.append(float(s.js("return document.querySelector('[data-testid=review]').dataset.advanceMs")))
+    return times
+
+
 port = free_port()
 driver = subprocess.Popen([DRIVER, "--port", str(port), "--native-port", str(free_port())],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -107,20 +127,9 @@ try:
     app_rss = sum(rss_kib(p) for p in app) / 1024
     total_rss = app_rss + sum(rss_kib(p) for p in webkit) / 1024
 
-    s.js("document.querySelector(\"nav button[data-screen='review']\").click()")
-    s.wait("[data-testid='review-sample']")
     times = []
-    for _ in range(20):
-        before = s.js("return document.querySelector('[data-testid=review-sample]').dataset.sample")
-        s.keys("y", "y", "y", "\ue007")
-        end = time.monotonic() + 10
-        while s.js("return document.querySelector('[data-testid=review-sample]').dataset.sample") == before:
-            if time.monotonic() > end:
-                raise SystemExit("bench-app: the next sample never came")
-            time.sleep(0.01)
-        time.sleep(0.05)
-        ms = s.js("return document.querySelector('[data-testid=review]').dataset.advanceMs")
-        times.append(float(ms))
+    if os.environ.get("REVIEW") == "1":
+        times = submit_and_next(s)
     s.close()
 finally:
     driver.terminate()
@@ -130,5 +139,9 @@ print(f"samples={N} (machine shared with other jobs: figures are upper bounds)")
 print(f"cold start to interactive window: median {statistics.median(starts):.3f} s "
       f"(runs: {', '.join(f'{t:.3f}' for t in starts)}); target < 1.5 s")
 print(f"idle RSS: app {app_rss:.0f} MB; app + WebKit processes {total_rss:.0f} MB; target < 250 MB")
-print(f"submit-and-next: median {statistics.median(times):.1f} ms, max {max(times):.1f} ms "
-      f"over {len(times)} submits; target < 50 ms")
+if times:
+    print(f"submit-and-next: median {statistics.median(times):.1f} ms, max {max(times):.1f} ms "
+          f"over {len(times)} submits; target < 50 ms")
+else:
+    print("submit-and-next: skipped (this build has no reviewer/audit-sample commands)")
+
