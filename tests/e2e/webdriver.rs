@@ -113,9 +113,6 @@ pub struct Session {
     base: String,
 }
 
-pub const ENTER: &str = "\u{E007}";
-pub const ARROW_LEFT: &str = "\u{E012}";
-
 impl Session {
     /// Starts the app at `application` with `args` (a W3C session through tauri-driver).
     pub fn start(driver: &str, application: &Path, args: &[&str]) -> Session {
@@ -202,19 +199,6 @@ impl Session {
         }
     }
 
-    /// Presses keys on whatever has focus, as a user would (W3C actions).
-    pub fn keys(&self, keys: &[&str]) {
-        let mut actions = Vec::new();
-        for k in keys {
-            actions.push(json!({"type": "keyDown", "value": k}));
-            actions.push(json!({"type": "keyUp", "value": k}));
-        }
-        self.cmd(
-            "/actions",
-            json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}),
-        );
-    }
-
     /// An open alert's text, if a script opened one.
     pub fn alert_text(&self) -> Option<String> {
         let v = get(&self.agent, &format!("{}/alert/text", self.base));
@@ -237,8 +221,18 @@ impl Session {
     /// Saves a PNG of the window, after a pause: the DOM updates before the frame does.
     pub fn screenshot(&self, path: &Path) {
         std::thread::sleep(Duration::from_millis(800));
-        let v = get(&self.agent, &format!("{}/screenshot", self.base));
-        let b64 = v["value"].as_str().expect("a screenshot");
+        let mut v = get(&self.agent, &format!("{}/screenshot", self.base));
+        for _ in 0..3 {
+            if v["value"].is_string() {
+                break;
+            }
+            // A busy machine sometimes has no frame to give yet.
+            std::thread::sleep(Duration::from_secs(1));
+            v = get(&self.agent, &format!("{}/screenshot", self.base));
+        }
+        let b64 = v["value"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no screenshot: {v}"));
         use base64::Engine;
         let png = base64::engine::general_purpose::STANDARD
             .decode(b64)
