@@ -27,7 +27,14 @@ def http(method, url, body=None):
 class Session:
     def __init__(self, base, args=()):
         caps = {"capabilities": {"alwaysMatch": {"tauri:options": {"application": APP, "args": list(args)}}}}
-        v = http("POST", f"{base}/session", caps)
+        for attempt in range(4):  # WebKitWebDriver sometimes drops the first connection
+            try:
+                v = http("POST", f"{base}/session", caps)
+                break
+            except (ConnectionError, urllib.error.URLError):
+                if attempt == 3:
+                    raise
+                time.sleep(1)
         self.url = f"{base}/session/{v['value']['sessionId']}"
 
     def js(self, script, *args):
