@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use clap::Subcommand;
+use verdikt_core::guard::Profiles;
 use verdikt_core::guard::llama::LlamaOptions;
 use verdikt_core::guard::run::{RunOptions, TextField, list_runs, run};
-use verdikt_core::guard::{Profiles, load_dir};
 use verdikt_core::store::Store;
 
 use crate::Filter;
@@ -63,10 +63,7 @@ pub enum GuardCommand {
 }
 
 fn profiles() -> Result<Profiles, String> {
-    match verdikt_core::paths::profiles_dir() {
-        Some(dir) => load_dir(&dir).map_err(|e| e.to_string()),
-        None => Ok(verdikt_core::guard::load_builtin()),
-    }
+    verdikt_core::guard::load_installed().map_err(|e| e.to_string())
 }
 
 pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), String> {

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::filter::{FilterError, SampleFilter};
 use crate::store::Store;
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Stats {
     pub datasets: u64,
@@ -61,6 +62,7 @@ pub fn stats(store: &Store, filter: &SampleFilter) -> Result<Stats, FilterError>
 }
 
 /// One imported dataset, as `verdikt datasets` lists it.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DatasetInfo {
     pub name: String,

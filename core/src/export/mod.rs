@@ -18,6 +18,7 @@ use crate::store::Store;
 
 pub use passed::PassRule;
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ExportFormat {
@@ -40,6 +41,7 @@ pub struct ExportOptions {
     pub only_passed: Option<PassRule>,
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ExportReport {
     pub rows: u64,

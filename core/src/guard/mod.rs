@@ -18,6 +18,6 @@ mod golden_tests;
 pub use parse::{Parsed, Verdict, parse_answer};
 pub use profile::{
     Category, Check, Format, Keys, ParseSpec, Profile, ProfileError, Profiles, Role, RoleKeys,
-    Score, Segment, join_segments, load_builtin, load_dir,
+    Score, Segment, join_segments, load_builtin, load_dir, load_installed,
 };
 pub use truncate::{MARKER as TRUNCATION_MARKER, shorten_middle};

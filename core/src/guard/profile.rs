@@ -551,6 +551,15 @@ pub fn load_builtin() -> Profiles {
     profiles
 }
 
+/// The profiles this installation knows: the built-in ones plus the user's folder
+/// ([`crate::paths::profiles_dir`]); every face (command line, app) lists the same guards.
+pub fn load_installed() -> Result<Profiles, ProfileError> {
+    match crate::paths::profiles_dir() {
+        Some(dir) => load_dir(&dir),
+        None => Ok(load_builtin()),
+    }
+}
+
 /// The built-in profiles plus every `*.toml` in `dir`, a user profile replacing the built-in of
 /// the same name. A missing folder just means no user profiles.
 pub fn load_dir(dir: &Path) -> Result<Profiles, ProfileError> {

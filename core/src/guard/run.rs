@@ -72,6 +72,7 @@ pub struct RunOptions {
     pub wave: usize,
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Serialize)]
 pub struct RunProgress {
     pub run_id: i64,
@@ -81,6 +82,7 @@ pub struct RunProgress {
     pub eta_seconds: Option<f64>,
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Serialize)]
 pub struct RunReport {
     pub run_id: i64,
@@ -122,6 +124,7 @@ pub enum RunError {
 }
 
 /// A row of `verdikt guard runs`.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Serialize)]
 pub struct RunInfo {
     pub id: i64,

@@ -48,6 +48,7 @@ pub struct ImportOptions {
     pub replace: bool,
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct ImportProgress {
     pub bytes_done: u64,
@@ -55,6 +56,7 @@ pub struct ImportProgress {
     pub rows: u64,
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Serialize)]
 pub struct ImportReport {
     pub dataset: String,
@@ -69,6 +71,7 @@ pub struct ImportReport {
 }
 
 /// One bad row field, located in its file.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RowProblem {
     pub path: PathBuf,

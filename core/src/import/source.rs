@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::sample::{normalise_language, normalise_split};
 
 /// The format the user asked for (`--format`).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum InputFormat {
@@ -21,6 +22,7 @@ pub enum InputFormat {
 }
 
 /// The format of one file, as read.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FileFormat {
@@ -43,6 +45,7 @@ impl FileFormat {
     }
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SourceFile {
     pub path: PathBuf,

@@ -1,0 +1,58 @@
+//! The Export screen: format, filters and target; the file is written beside the target and
+//! renamed (by the core), so a cancelled or failed export leaves nothing half-written.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use tauri::State;
+use verdikt_core::export::{ExportFormat, ExportOptions, ExportReport, PassRule, export};
+use verdikt_core::filter::SampleFilter;
+
+use crate::error::AppResult;
+use crate::jobs::run_job;
+use crate::state::AppState;
+
+#[derive(Clone, Debug, Deserialize, specta::Type)]
+pub struct ExportRequest {
+    pub out: String,
+    pub format: ExportFormat,
+    pub dataset: Option<String>,
+    /// Comma-separated language codes.
+    pub language: Option<String>,
+    /// Comma-separated split names.
+    pub split: Option<String>,
+    /// Only samples the paper's keep rule keeps (guards' verdicts).
+    pub keep_rule: bool,
+    /// Only samples that passed the audit; `q3_optional` also accepts Q3 = no.
+    pub only_passed: bool,
+    pub q3_optional: bool,
+}
+
+/// Writes the selected samples; the core has no row-level progress for export, so the window
+/// shows it as running until this returns.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_run(
+    state: State<'_, AppState>,
+    job: String,
+    request: ExportRequest,
+) -> AppResult<ExportReport> {
+    let nonempty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    let opts = ExportOptions {
+        out: PathBuf::from(request.out),
+        format: request.format,
+        filter: SampleFilter {
+            dataset: nonempty(request.dataset),
+            language: nonempty(request.language),
+            split: nonempty(request.split),
+            keep_rule: request.keep_rule,
+        },
+        only_passed: request.only_passed.then_some(PassRule {
+            q3_optional: request.q3_optional,
+        }),
+    };
+    run_job(&state, &job, move |store, _cancel| {
+        Ok(export(store, &opts)?)
+    })
+    .await
+}

@@ -1,0 +1,191 @@
+//! The Guards screen: profiles, catalog models (download with progress, resume, checksum),
+//! guard runs with live texts/s and ETA, cancel and resume. All of it is `verdikt_core::guard`.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use tauri::State;
+use tauri::ipc::Channel;
+use verdikt_core::filter::SampleFilter;
+use verdikt_core::guard::catalog::{Catalog, LocalState, download};
+use verdikt_core::guard::llama::LlamaOptions;
+use verdikt_core::guard::load_installed;
+use verdikt_core::guard::run::{
+    RunInfo, RunOptions, RunProgress, RunReport, TextField, list_runs, run,
+};
+
+use crate::error::{AppError, AppResult};
+use crate::jobs::{run_blocking, run_job};
+use crate::state::AppState;
+
+/// Samples per engine wave, as the command line's default.
+const WAVE: usize = 8;
+
+#[derive(Serialize, specta::Type)]
+pub struct ProfileInfo {
+    pub name: String,
+    pub description: String,
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn guard_profiles() -> AppResult<Vec<ProfileInfo>> {
+    Ok(load_installed()?
+        .iter()
+        .map(|p| ProfileInfo {
+            name: p.name.clone(),
+            description: p.description.clone(),
+        })
+        .collect())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn guard_runs(state: State<'_, AppState>) -> AppResult<Vec<RunInfo>> {
+    state.with_store(|s| Ok(list_runs(s)?))
+}
+
+#[derive(Serialize, specta::Type)]
+pub struct CatalogModel {
+    pub name: String,
+    pub profile: String,
+    pub size: Option<u64>,
+    /// `downloaded`, `partial`, `wrong-size` or `missing`.
+    pub state: String,
+    /// Bytes on disk (a partial download's, or a wrong-sized file's).
+    pub bytes_on_disk: Option<u64>,
+    /// Where the file is (or will be).
+    pub path: String,
+}
+
+fn models_dir() -> AppResult<PathBuf> {
+    verdikt_core::paths::models_dir()
+        .ok_or_else(|| AppError::new("no data folder for downloaded models (set VERDIKT_HOME)"))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn guard_catalog() -> AppResult<Vec<CatalogModel>> {
+    let dir = models_dir()?;
+    Ok(Catalog::load()?
+        .entries()
+        .iter()
+        .map(|e| {
+            let (state, bytes) = match e.local_state(&dir) {
+                LocalState::Downloaded => ("downloaded", None),
+                LocalState::Partial(n) => ("partial", Some(n)),
+                LocalState::WrongSize(n) => ("wrong-size", Some(n)),
+                LocalState::Missing => ("missing", None),
+            };
+            CatalogModel {
+                name: e.name.clone(),
+                profile: e.profile.clone(),
+                size: e.size,
+                state: state.into(),
+                bytes_on_disk: bytes,
+                path: e.local_path(&dir).display().to_string(),
+            }
+        })
+        .collect())
+}
+
+#[derive(Clone, Serialize, specta::Type)]
+pub struct DownloadEvent {
+    /// `checking`, `downloading` or `verifying`.
+    pub stage: String,
+    pub bytes_done: u64,
+    pub bytes_total: Option<u64>,
+    pub bytes_per_sec: f64,
+}
+
+/// Downloads (or resumes) a catalog model; returns the file's path once its checks pass.
+#[tauri::command]
+#[specta::specta]
+pub async fn guard_download(
+    state: State<'_, AppState>,
+    job: String,
+    name: String,
+    on_progress: Channel<DownloadEvent>,
+) -> AppResult<String> {
+    let dir = models_dir()?;
+    let catalog = Catalog::load()?;
+    let entry = catalog
+        .get(&name)
+        .cloned()
+        .ok_or_else(|| AppError::new(format!("no model named `{name}` in the catalog")))?;
+    run_blocking(&state, &job, move |cancel| {
+        let path = download(
+            &entry,
+            &dir,
+            &mut |p| {
+                let _ = on_progress.send(DownloadEvent {
+                    stage: p.stage.to_string(),
+                    bytes_done: p.bytes_done,
+                    bytes_total: p.bytes_total,
+                    bytes_per_sec: p.bytes_per_sec,
+                });
+            },
+            cancel,
+        )?;
+        Ok(path.display().to_string())
+    })
+    .await
+}
+
+#[derive(Clone, Debug, Deserialize, specta::Type)]
+pub struct GuardRequest {
+    pub profile: String,
+    /// A GGUF file on disk.
+    pub model: String,
+    /// Texts to check: `prompt`, `chosen`, `rejected`, `response`.
+    pub fields: Vec<String>,
+    pub dataset: Option<String>,
+    pub language: Option<String>,
+    /// Stop after about this many texts (samples stay whole).
+    pub limit: Option<u32>,
+    pub resume: bool,
+}
+
+/// Runs a guard over the project's texts (or resumes a stopped run), reporting texts/s and ETA.
+#[tauri::command]
+#[specta::specta]
+pub async fn guard_run(
+    state: State<'_, AppState>,
+    job: String,
+    request: GuardRequest,
+    on_progress: Channel<RunProgress>,
+) -> AppResult<RunReport> {
+    let fields = request
+        .fields
+        .iter()
+        .map(|f| TextField::parse(f).ok_or_else(|| AppError::new(format!("unknown text `{f}`"))))
+        .collect::<AppResult<Vec<_>>>()?;
+    let profiles = load_installed()?;
+    let opts = RunOptions {
+        profile: request.profile,
+        model: PathBuf::from(request.model),
+        llama: LlamaOptions::default(),
+        fields,
+        filter: SampleFilter {
+            dataset: request.dataset.filter(|d| !d.is_empty()),
+            language: request.language.filter(|l| !l.is_empty()),
+            split: None,
+            keep_rule: false,
+        },
+        limit: request.limit.map(u64::from),
+        resume: request.resume,
+        wave: WAVE,
+    };
+    run_job(&state, &job, move |store, cancel| {
+        Ok(run(
+            store,
+            &profiles,
+            &opts,
+            &mut |p| {
+                let _ = on_progress.send(p.clone());
+            },
+            cancel,
+        )?)
+    })
+    .await
+}

@@ -1,0 +1,103 @@
+//! The Verdikt desktop app: a thin Tauri shell over `verdikt-core`. Each module is one screen's
+//! commands; they parse what the window sends, call the core, and turn errors into words.
+//! Commands that touch the project are `async`, so none runs on the window's main thread (a write waiting for the
+//! database must not freeze it); long jobs run on worker threads (`jobs`) and report progress
+//! over `tauri::ipc::Channel`.
+
+mod command_names;
+pub mod error;
+mod export;
+mod guard;
+mod import;
+mod jobs;
+mod project;
+mod state;
+
+pub use command_names::COMMANDS;
+
+use tauri::Manager;
+
+use crate::state::AppState;
+
+/// Every command, registered once: the invoke handler and the TypeScript bindings both come
+/// from this builder, so they cannot drift apart.
+pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
+    tauri_specta::Builder::<tauri::Wry>::new().commands(tauri_specta::collect_commands![
+        project::app_info,
+        project::project_open,
+        project::project_info_get,
+        import::import_preview,
+        import::import_run,
+        guard::guard_profiles,
+        guard::guard_catalog,
+        guard::guard_download,
+        guard::guard_runs,
+        guard::guard_run,
+        export::export_run,
+        jobs::job_cancel,
+    ])
+}
+
+/// The TypeScript bindings as the builder renders them (`ui/src/bindings.ts` must equal this).
+pub fn bindings() -> String {
+    let ts = specta_typescript::Typescript::default()
+        .bigint(specta_typescript::BigIntExportBehavior::Number)
+        .header("// Generated from the Rust commands by `cargo run -p verdikt-app -- --write-bindings`. Do not edit.\n");
+    specta_builder()
+        .export_str(ts)
+        .expect("the app's types export to TypeScript")
+        // tauri-specta rc.21 also declares `Channel` as a placeholder type, clashing with the
+        // real `Channel` it imports under the same name.
+        .replace("export type TAURI_CHANNEL<TSend> = null\n", "")
+}
+
+/// `--open-sample ID` from the command line.
+fn open_sample_arg(args: &[String]) -> Option<String> {
+    args.iter()
+        .position(|a| a == "--open-sample")
+        .and_then(|i| args.get(i + 1).cloned())
+        .or_else(|| {
+            args.iter()
+                .find_map(|a| a.strip_prefix("--open-sample=").map(String::from))
+        })
+}
+
+pub fn run() {
+    let args: Vec<String> = std::env::args().collect();
+    let builder = specta_builder();
+    let state = AppState::default();
+    *state.open_sample.lock().expect("fresh mutex") = open_sample_arg(&args);
+    tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .manage(state)
+        .invoke_handler(builder.invoke_handler())
+        .setup(|app| {
+            if let Err(e) = project::open_at_start(app.handle()) {
+                eprintln!("verdikt: {e}");
+                let state = app.state::<AppState>();
+                *state.startup_error.lock().expect("fresh mutex") = Some(e);
+            }
+            Ok(())
+        })
+        .run(tauri::generate_context!())
+        .expect("error while running the Verdikt window");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_sample_is_read_in_both_spellings() {
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            open_sample_arg(&args(&["app", "--open-sample", "x-1"])),
+            Some("x-1".into())
+        );
+        assert_eq!(
+            open_sample_arg(&args(&["app", "--open-sample=x-2"])),
+            Some("x-2".into())
+        );
+        assert_eq!(open_sample_arg(&args(&["app"])), None);
+    }
+}

@@ -1,0 +1,215 @@
+//! End to end in the real window: the app binary (UI embedded) under Xvfb, driven through
+//! tauri-driver and WebKitWebDriver. Imports the sample, runs a guard with the test model,
+//! exports, opens the bundled sample on first launch, checks hostile text shows as text, and
+//! saves a screenshot of each screen in `target/e2e-artifacts/`.
+//!
+//! Needs Xvfb, WebKitWebDriver and tauri-driver (scripts/setup installs them) and the test
+//! model; `scripts/test` runs it with `--ignored`.
+
+mod webdriver;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+use webdriver::{Session, tauri_driver, xvfb};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn test_model() -> PathBuf {
+    std::env::var_os("VERDIKT_TEST_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap())
+                .join(".cache/verdikt/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+        })
+}
+
+const APP: &str = env!("CARGO_BIN_EXE_verdikt-app");
+
+fn nav(s: &Session, screen: &str) {
+    s.wait_for(&format!("nav button[data-screen='{screen}']"), 10)
+        .click();
+    s.wait_for(&format!("[data-testid='screen-{screen}']"), 10);
+}
+
+fn count(db: &Path, sql: &str) -> i64 {
+    Connection::open(db)
+        .unwrap()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+#[ignore = "drives the real window: needs Xvfb, tauri-driver and the test model (scripts/test runs it)"]
+fn the_whole_workflow_in_the_real_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let db = tmp.path().join("project.sqlite");
+    let (_x, display) = xvfb();
+    let (_driver, url) = tauri_driver(&display, &[("VERDIKT_HOME", &home), ("VERDIKT_DB", &db)]);
+    let s = Session::start(&url, Path::new(APP), &[]);
+    s.wait_for("[data-ready]", 20);
+    s.wait_for("[data-testid='screen-start']", 5);
+    s.shot("01-start");
+
+    // Import: the sample dataset and the hostile one, through the Import screen.
+    nav(&s, "import");
+    let sample = repo().join("datasets/refuseu-sample.jsonl");
+    s.wait_for("[data-testid='import-paths']", 5)
+        .fill(sample.to_str().unwrap());
+    s.wait_for("[data-testid='import-preview']", 5).click();
+    s.wait_for("table.preview", 20);
+    s.shot("02-import-preview");
+    s.wait_for("[data-testid='import-run']", 5).click();
+    let report = s.wait_for("[data-testid='import-report']", 60).text();
+    assert!(report.contains("Imported 336 samples"), "{report}");
+    s.shot("03-import-done");
+    assert_eq!(count(&db, "SELECT count(*) FROM samples"), 336);
+
+    let hostile = repo().join("datasets/hostile.jsonl");
+    s.wait_for("[data-testid='import-paths']", 5)
+        .fill(hostile.to_str().unwrap());
+    s.wait_for("[data-testid='import-run']", 5).click();
+    s.wait_for("[data-testid='import-report']", 60);
+    assert_eq!(count(&db, "SELECT count(*) FROM samples"), 348);
+
+    // A bad path gives a readable error naming it, not a silent nothing.
+    s.wait_for("[data-testid='import-paths']", 5)
+        .fill("/nonexistent/file.jsonl");
+    s.wait_for("[data-testid='import-run']", 5).click();
+    let err = s.wait_for("[data-testid='error']", 20).text();
+    assert!(err.contains("/nonexistent/file.jsonl"), "{err}");
+
+    // Guards: the test model on a few texts.
+    nav(&s, "guards");
+    s.wait_for("[data-testid='guard-profile']", 10)
+        .select("llama-guard-3-1b");
+    s.wait_for("[data-testid='guard-model']", 5)
+        .fill(test_model().to_str().unwrap());
+    s.wait_for("[data-testid='guard-limit']", 5).fill("6");
+    s.wait_for("[data-testid='guard-start']", 5).click();
+    let report = s.wait_for("[data-testid='guard-report']", 300).text();
+    assert!(report.contains("done"), "{report}");
+    s.shot("04-guards");
+    assert!(count(&db, "SELECT count(*) FROM verdicts") >= 6);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM guard_runs WHERE status = 'done'"),
+        1
+    );
+
+    // Export: TRL JSONL of one language, checked line by line.
+    nav(&s, "export");
+    let out = tmp.path().join("de.jsonl");
+    s.wait_for("[data-testid='export-language']", 5).fill("de");
+    s.wait_for("[data-testid='export-out']", 5)
+        .fill(out.to_str().unwrap());
+    s.wait_for("[data-testid='export-run']", 5).click();
+    let report = s.wait_for("[data-testid='export-report']", 60).text();
+    s.shot("06-export");
+    let text = std::fs::read_to_string(&out).expect("the exported file");
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let expected = count(
+        &db,
+        "SELECT count(*) FROM samples WHERE language = 'de' AND chosen IS NOT NULL",
+    );
+    assert_eq!(rows.len() as i64, expected, "{report}");
+    assert!(
+        rows.iter().all(|r| r["prompt"].is_string()
+            && r["chosen"].is_string()
+            && r["rejected"].is_string())
+    );
+
+    nav(&s, "results");
+    s.shot("07-results");
+    s.close();
+}
+
+/// The first start without a project opens the default one with the bundled sample in it.
+#[test]
+#[ignore = "drives the real window: needs Xvfb and tauri-driver (scripts/test runs it)"]
+fn first_launch_opens_the_bundled_sample() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let (_x, display) = xvfb();
+    let (_driver, url) = tauri_driver(&display, &[("VERDIKT_HOME", &home)]);
+    let s = Session::start(&url, Path::new(APP), &[]);
+    s.wait_for("[data-ready]", 20);
+    let start = s.wait_for("[data-testid='screen-start']", 5).text();
+    assert!(start.contains("refuseu-sample"), "{start}");
+    s.shot("00-first-launch");
+    s.close();
+    assert_eq!(
+        count(&home.join("verdikt.sqlite"), "SELECT count(*) FROM samples"),
+        336
+    );
+}
+
+/// Hostile sample text (script tags, event handlers, closing tags, bidi overrides) is shown
+/// as the characters it is: no element is made of it, no script runs, no dialog opens.
+fn assert_shown_as_text(s: &Session, container_css: &str, expected: &[&str]) {
+    let report = s.exec(
+        "const els = [...document.querySelectorAll(arguments[0])];
+         return {
+           text: els.map(e => e.textContent).join('\\n'),
+           childElements: els.reduce((n, e) => n + e.children.length, 0),
+           injectedImages: document.querySelectorAll('img[src=\"x\"]').length,
+           scriptsWithAlert: [...document.scripts].filter(x => x.textContent.includes('alert(1)')).length,
+           pwned: typeof window.__pwned,
+         };",
+        serde_json::json!([container_css]),
+    );
+    let text = report["text"].as_str().unwrap();
+    for e in expected {
+        assert!(
+            text.contains(e),
+            "`{e}` not shown as text in {container_css}"
+        );
+    }
+    assert_eq!(report["childElements"], 0, "markup in data became elements");
+    assert_eq!(report["injectedImages"], 0);
+    assert_eq!(report["scriptsWithAlert"], 0);
+    assert_eq!(s.alert_text(), None, "a script in the data opened an alert");
+}
+
+#[test]
+#[ignore = "drives the real window: needs Xvfb and tauri-driver (scripts/test runs it)"]
+fn hostile_text_shows_as_text_and_runs_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_x, display) = xvfb();
+    let db = tmp.path().join("project.sqlite");
+    let (_driver, url) = tauri_driver(
+        &display,
+        &[
+            ("VERDIKT_HOME", &tmp.path().join("home")),
+            ("VERDIKT_DB", &db),
+        ],
+    );
+    let s = Session::start(&url, Path::new(APP), &[]);
+    s.wait_for("[data-ready]", 20);
+    nav(&s, "import");
+    let hostile = repo().join("datasets/hostile.jsonl");
+    s.wait_for("[data-testid='import-paths']", 5)
+        .fill(hostile.to_str().unwrap());
+    s.wait_for("[data-testid='import-preview']", 5).click();
+    s.wait_for("table.preview", 20);
+    assert_shown_as_text(
+        &s,
+        "table.preview .cell",
+        &[
+            "<script>alert(1)</script>",
+            "<img src=x onerror=alert(1)>",
+            "</textarea><b>bold</b>",
+            "\u{202e}txt.exe\u{202c}",
+        ],
+    );
+    s.shot("05-hostile-preview");
+    s.close();
+}

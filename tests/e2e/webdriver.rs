@@ -1,0 +1,313 @@
+//! A small W3C WebDriver client over plain HTTP, and the processes the real window needs under
+//! test: Xvfb (a headless X display) and tauri-driver (which starts WebKitWebDriver).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// A child process ended (by its own id) when dropped: asked first (SIGTERM), so tauri-driver
+/// can end the WebKitWebDriver it started, and killed if it has not ended a few seconds later.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A fresh Xvfb display; returns it with its `:N` name.
+pub fn xvfb() -> (Proc, String) {
+    for n in 0..50 {
+        let display = format!(":{}", 140 + (std::process::id() as usize + n) % 500);
+        let lock = format!("/tmp/.X{}-lock", &display[1..]);
+        if Path::new(&lock).exists() {
+            continue;
+        }
+        let child = Command::new("Xvfb")
+            .args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb (apt install xvfb; scripts/setup installs it)");
+        let proc = Proc(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if Path::new(&lock).exists() {
+                std::thread::sleep(Duration::from_millis(200));
+                return (proc, display);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    panic!("no free X display for Xvfb");
+}
+
+/// tauri-driver on free ports, on `display`, with `env` passed down to the app it starts.
+pub fn tauri_driver(display: &str, env: &[(&str, &Path)]) -> (Proc, String) {
+    let port = free_port();
+    let native = free_port();
+    let exe = std::env::var_os("TAURI_DRIVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            dirs_home()
+                .map(|h| h.join(".cargo/bin/tauri-driver"))
+                .filter(|p| p.exists())
+                .unwrap_or_else(|| "tauri-driver".into())
+        });
+    let mut cmd = Command::new(exe);
+    // Each test names its project; an inherited VERDIKT_DB would point all of them elsewhere.
+    cmd.env_remove("VERDIKT_DB");
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--native-port",
+        &native.to_string(),
+    ])
+    .env("DISPLAY", display)
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd
+        .spawn()
+        .expect("tauri-driver (cargo install tauri-driver --version ^2 --locked)");
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "tauri-driver did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (Proc(child), url)
+}
+
+fn dirs_home() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(PathBuf::from)
+}
+
+pub struct Session {
+    agent: ureq::Agent,
+    base: String,
+}
+
+impl Session {
+    /// Starts the app at `application` with `args` (a W3C session through tauri-driver).
+    pub fn start(driver: &str, application: &Path, args: &[&str]) -> Session {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build()
+            .into();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "tauri:options": {"application": application, "args": args}
+        }}});
+        // WebKitWebDriver sometimes drops the very first connection while it starts up.
+        let mut attempts = 0;
+        let v = loop {
+            attempts += 1;
+            match agent
+                .post(&format!("{driver}/session"))
+                .header("content-type", "application/json")
+                .send(caps.to_string())
+            {
+                Ok(mut resp) => {
+                    break serde_json::from_str::<Value>(
+                        &resp.body_mut().read_to_string().unwrap(),
+                    )
+                    .unwrap();
+                }
+                Err(e) if attempts < 4 => {
+                    eprintln!("new session: {e}; trying again");
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+                Err(e) => panic!("POST {driver}/session: {e}"),
+            }
+        };
+        let id = v["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {v}"))
+            .to_string();
+        Session {
+            agent,
+            base: format!("{driver}/session/{id}"),
+        }
+    }
+
+    fn cmd(&self, path: &str, body: Value) -> Value {
+        let v = post(&self.agent, &format!("{}{path}", self.base), &body);
+        if let Some(err) = v["value"]["error"].as_str() {
+            panic!("WebDriver {path}: {err}: {}", v["value"]["message"]);
+        }
+        v["value"].clone()
+    }
+
+    /// Runs a script in the page; `arguments` are passed to it.
+    pub fn exec(&self, script: &str, args: Value) -> Value {
+        self.cmd("/execute/sync", json!({"script": script, "args": args}))
+    }
+
+    /// The first element matching `css`, waiting up to `secs` for it.
+    pub fn wait_for(&self, css: &str, secs: u64) -> Element<'_> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let v = post(
+                &self.agent,
+                &format!("{}/element", self.base),
+                &json!({"using": "css selector", "value": css}),
+            );
+            if let Some(obj) = v["value"].as_object()
+                && let Some(id) = obj.values().next().and_then(|x| x.as_str())
+                && !obj.contains_key("error")
+            {
+                return Element {
+                    s: self,
+                    id: id.to_string(),
+                };
+            }
+            if Instant::now() > deadline {
+                let shot = self.artifact_dir().join("timeout.png");
+                self.screenshot(&shot);
+                panic!(
+                    "no element `{css}` after {secs} s (screenshot {})",
+                    shot.display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// An open alert's text, if a script opened one.
+    pub fn alert_text(&self) -> Option<String> {
+        let v = get(&self.agent, &format!("{}/alert/text", self.base));
+        v["value"].as_str().map(String::from)
+    }
+
+    pub fn artifact_dir(&self) -> PathBuf {
+        let dir = std::env::var_os("VERDIKT_E2E_ARTIFACTS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .parent()
+                    .unwrap()
+                    .join("target/e2e-artifacts")
+            });
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// Saves a PNG of the window, after a pause: the DOM updates before the frame does.
+    pub fn screenshot(&self, path: &Path) {
+        std::thread::sleep(Duration::from_millis(800));
+        let mut v = get(&self.agent, &format!("{}/screenshot", self.base));
+        for _ in 0..3 {
+            if v["value"].is_string() {
+                break;
+            }
+            // A busy machine sometimes has no frame to give yet.
+            std::thread::sleep(Duration::from_secs(1));
+            v = get(&self.agent, &format!("{}/screenshot", self.base));
+        }
+        let b64 = v["value"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no screenshot: {v}"));
+        use base64::Engine;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .expect("base64 PNG");
+        std::fs::write(path, png).unwrap();
+    }
+
+    pub fn shot(&self, name: &str) {
+        self.screenshot(&self.artifact_dir().join(format!("{name}.png")));
+    }
+
+    pub fn close(self) {
+        let _ = self.agent.delete(&self.base).call();
+    }
+}
+
+pub struct Element<'a> {
+    s: &'a Session,
+    id: String,
+}
+
+impl Element<'_> {
+    pub fn click(&self) {
+        self.s
+            .cmd(&format!("/element/{}/click", self.id), json!({}));
+    }
+
+    /// Replaces the field's value by typing `text`.
+    pub fn fill(&self, text: &str) {
+        self.s
+            .cmd(&format!("/element/{}/clear", self.id), json!({}));
+        self.s.cmd(
+            &format!("/element/{}/value", self.id),
+            json!({"text": text}),
+        );
+    }
+
+    pub fn text(&self) -> String {
+        let v = get(
+            &self.s.agent,
+            &format!("{}/element/{}/text", self.s.base, self.id),
+        );
+        v["value"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// Chooses the `<option>` with this value in a `<select>` (as a change by the user).
+    pub fn select(&self, value: &str) {
+        self.s.exec(
+            "const [id, v] = arguments; const el = document.querySelector(id); el.value = v; el.dispatchEvent(new Event('change', {bubbles: true}));",
+            json!([format!("[data-testid='{}']", self.attr("data-testid")), value]),
+        );
+    }
+
+    pub fn attr(&self, name: &str) -> String {
+        let v = get(
+            &self.s.agent,
+            &format!("{}/element/{}/attribute/{name}", self.s.base, self.id),
+        );
+        v["value"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+fn post(agent: &ureq::Agent, url: &str, body: &Value) -> Value {
+    let mut resp = agent
+        .post(url)
+        .header("content-type", "application/json")
+        .send(body.to_string())
+        .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+    serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap()
+}
+
+fn get(agent: &ureq::Agent, url: &str) -> Value {
+    let mut resp = agent
+        .get(url)
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap()
+}

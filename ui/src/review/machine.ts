@@ -1,0 +1,233 @@
+// The Review screen's keyboard state machine, kept free of Svelte and Tauri so it can be unit
+// tested: a key and the current state give the next state and at most one effect for the
+// screen to carry out (submit, move, undo). A reviewer never needs the mouse.
+
+export type YesNo = "yes" | "no";
+export type Q3Answer = "yes" | "no" | "na";
+export type TextVerdict = "safe" | "unsafe";
+export type Field = "prompt" | "chosen" | "rejected" | "response";
+
+export interface FieldVerdict {
+  verdict: TextVerdict;
+  categories: string[];
+}
+
+/** The answer being written for the sample on screen. */
+export interface Draft {
+  q1: YesNo | null;
+  q2: YesNo | null;
+  q3: Q3Answer | null;
+  verdicts: Partial<Record<Field, FieldVerdict>>;
+  note: string;
+  exclude: boolean;
+}
+
+export type Mode = "answering" | "typing-note" | "help";
+
+export interface ReviewState {
+  mode: Mode;
+  /** Which question the answer keys go to: 0 = Q1, 1 = Q2, 2 = Q3. */
+  question: 0 | 1 | 2;
+  draft: Draft;
+  /** Shown under the questions, e.g. what is still missing before submit. */
+  message: string | null;
+}
+
+export type Effect =
+  | { kind: "submit"; answer: CompleteAnswer }
+  | { kind: "back" }
+  | { kind: "skip" }
+  | { kind: "undo" }
+  | { kind: "font"; delta: 1 | -1 }
+  | { kind: "theme" }
+  | { kind: "focus-note" };
+
+export interface CompleteAnswer {
+  q1: YesNo;
+  q2: YesNo;
+  q3: Q3Answer;
+  verdicts: Partial<Record<Field, FieldVerdict>>;
+  note: string;
+  exclude: boolean;
+}
+
+export interface Step {
+  state: ReviewState;
+  effect: Effect | null;
+}
+
+export const emptyDraft = (): Draft => ({
+  q1: null,
+  q2: null,
+  q3: null,
+  verdicts: {},
+  note: "",
+  exclude: false,
+});
+
+export const initialState = (draft: Draft = emptyDraft()): ReviewState => ({
+  mode: "answering",
+  question: firstUnanswered(draft) ?? 0,
+  draft,
+  message: null,
+});
+
+const QUESTION_KEYS = ["q1", "q2", "q3"] as const;
+
+function firstUnanswered(d: Draft): 0 | 1 | 2 | null {
+  const i = QUESTION_KEYS.findIndex((k) => d[k] === null);
+  return i < 0 ? null : (i as 0 | 1 | 2);
+}
+
+/** The keys, for the on-screen key list and the help panel. */
+export const KEYS: ReadonlyArray<[string, string]> = [
+  ["y / n", "answer yes / no to the highlighted question"],
+  ["a", "not applicable (Q3 only)"],
+  ["↑ ↓  or  k j", "move between Q1–Q3"],
+  ["Enter", "submit and go to the next sample"],
+  ["→", "skip to the next sample without answering"],
+  ["←", "back to the previous sample"],
+  ["u", "undo my last answer to this sample"],
+  ["p / c / r", "my verdict on prompt / chosen / rejected: none → safe → unsafe"],
+  ["e", "exclude from export (toggle)"],
+  ["t", "write a note (Esc to leave)"],
+  ["?", "question wording and guidelines"],
+  ["+ / −", "font size"],
+  ["d", "dark mode"],
+];
+
+const OVERRIDE_KEYS: Record<string, Field> = { p: "prompt", c: "chosen", r: "rejected" };
+
+function cycleVerdict(current: FieldVerdict | undefined): FieldVerdict | undefined {
+  if (!current) return { verdict: "safe", categories: [] };
+  if (current.verdict === "safe") return { verdict: "unsafe", categories: current.categories };
+  return undefined;
+}
+
+function answer(state: ReviewState, value: "yes" | "no" | "na"): ReviewState {
+  const key = QUESTION_KEYS[state.question];
+  if (value === "na" && key !== "q3") {
+    return { ...state, message: "Only Q3 can be “not applicable”." };
+  }
+  const draft = { ...state.draft, [key]: value } as Draft;
+  const next = firstUnanswered(draft);
+  return { ...state, draft, question: next ?? state.question, message: null };
+}
+
+function submit(state: ReviewState): Step {
+  const { q1, q2, q3 } = state.draft;
+  const missing = firstUnanswered(state.draft);
+  if (q1 === null || q2 === null || q3 === null || missing !== null) {
+    const which = missing ?? 0;
+    return {
+      state: { ...state, question: which, message: `Answer Q${which + 1} before submitting.` },
+      effect: null,
+    };
+  }
+  const { verdicts, note, exclude } = state.draft;
+  return {
+    state: { ...state, message: null },
+    effect: { kind: "submit", answer: { q1, q2, q3, verdicts, note, exclude } },
+  };
+}
+
+/**
+ * One key press. `key` is `KeyboardEvent.key`. Returns null when the key means nothing here,
+ * so the screen lets the browser handle it (e.g. scrolling a long text).
+ */
+export function onKey(state: ReviewState, key: string): Step | null {
+  const same = (s: ReviewState, effect: Effect | null = null): Step => ({ state: s, effect });
+  if (state.mode === "typing-note") {
+    return key === "Escape" ? same({ ...state, mode: "answering" }) : null;
+  }
+  if (state.mode === "help") {
+    return key === "Escape" || key === "?" ? same({ ...state, mode: "answering" }) : same(state);
+  }
+  switch (key) {
+    case "y":
+      return same(answer(state, "yes"));
+    case "n":
+      return same(answer(state, "no"));
+    case "a":
+      return same(answer(state, "na"));
+    case "ArrowUp":
+    case "k":
+      return same({ ...state, question: Math.max(0, state.question - 1) as 0 | 1 | 2 });
+    case "ArrowDown":
+    case "j":
+      return same({ ...state, question: Math.min(2, state.question + 1) as 0 | 1 | 2 });
+    case "Enter":
+      return submit(state);
+    case "ArrowRight":
+      return same(state, { kind: "skip" });
+    case "ArrowLeft":
+      return same(state, { kind: "back" });
+    case "u":
+      return same(state, { kind: "undo" });
+    case "e":
+      return same({ ...state, draft: { ...state.draft, exclude: !state.draft.exclude } });
+    case "t":
+      return same({ ...state, mode: "typing-note" }, { kind: "focus-note" });
+    case "?":
+      return same({ ...state, mode: "help" });
+    case "+":
+    case "=":
+      return same(state, { kind: "font", delta: 1 });
+    case "-":
+      return same(state, { kind: "font", delta: -1 });
+    case "d":
+      return same(state, { kind: "theme" });
+  }
+  const field = OVERRIDE_KEYS[key];
+  if (field) {
+    const verdicts = { ...state.draft.verdicts };
+    const next = cycleVerdict(verdicts[field]);
+    if (next) verdicts[field] = next;
+    else delete verdicts[field];
+    return same({ ...state, draft: { ...state.draft, verdicts } });
+  }
+  return null;
+}
+
+/** The note as typed (the textarea is the one place the reviewer types free text). */
+export function setNote(state: ReviewState, note: string): ReviewState {
+  return { ...state, draft: { ...state.draft, note } };
+}
+
+/** Categories of an override, typed as `S1, S10`. */
+export function setCategories(state: ReviewState, field: Field, text: string): ReviewState {
+  const current = state.draft.verdicts[field];
+  if (!current) return state;
+  const categories = text
+    .split(/[\s,]+/)
+    .map((c) => c.trim().toUpperCase())
+    .filter((c) => c.length > 0);
+  return {
+    ...state,
+    draft: { ...state.draft, verdicts: { ...state.draft.verdicts, [field]: { ...current, categories } } },
+  };
+}
+
+/** Session progress: answered this session out of those waiting when it began. */
+export interface Progress {
+  done: number;
+  total: number;
+}
+
+export function advance(p: Progress): Progress {
+  return { done: p.done + 1, total: Math.max(p.total, p.done + 1) };
+}
+
+/** The key the machine sees, or null for keys it must not take: with Ctrl/Alt/Meta (window
+ *  shortcuts), or typed into a text field (the note, a filter box). */
+export function reviewKey(e: {
+  key: string;
+  ctrlKey: boolean;
+  altKey: boolean;
+  metaKey: boolean;
+  targetIsTextField: boolean;
+}): string | null {
+  if (e.ctrlKey || e.altKey || e.metaKey) return null;
+  if (e.targetIsTextField && e.key !== "Escape") return null;
+  return e.key;
+}
