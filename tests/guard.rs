@@ -109,6 +109,13 @@ fn a_run_stores_every_verdict_and_skips_what_is_done() {
     );
     let sha: Vec<String> = p.sql("SELECT model_sha256 FROM guard_runs");
     assert_eq!(sha[0].len(), 64);
+
+    // While the file is unchanged, the hash comes from the earlier run (no re-reading).
+    let _: Vec<i64> = p.sql("UPDATE guard_runs SET model_sha256 = 'remembered' RETURNING id");
+    let (ok, _, err) = guard_run(&p, &["--limit", "6", "--language", "pl"]);
+    assert!(ok, "{err}");
+    let sha: Vec<String> = p.sql("SELECT model_sha256 FROM guard_runs");
+    assert_eq!(sha, ["remembered"]);
 }
 
 #[test]
@@ -284,20 +291,25 @@ fn verdicts_of(p: &Project, backend: &str) -> Vec<(String, String, f64)> {
 fn a_server_run_gives_the_local_verdicts() {
     let p = Project::new();
     p.ok(&["import", s(&datasets().join("refuseu-sample.jsonl"))]);
-    p.ok(&["import", s(&datasets().join("hostile.jsonl"))]);
+    p.ok(&[
+        "import",
+        s(&datasets().join("hostile.jsonl")),
+        "--dataset",
+        "hostile",
+    ]);
     let server = start_server(free_port(), 8192);
     // Polish sample triples, and hostile ones whose texts spell `<|im_end|>` and other markers.
     for filter in [["--language", "pl"], ["--dataset", "hostile"]] {
-        let mut args = vec!["--limit", "9"];
+        let mut args = vec!["--limit", "3"];
         args.extend_from_slice(&filter);
         let (ok, _, err) = guard_run(&p, &args);
         assert!(ok, "{err}");
         let (ok, out, err) = server_run(&p, &server.url, &args);
         assert!(ok, "{err}");
-        assert!(out.contains("checked 9 texts"), "{out}");
+        assert!(out.contains("checked 3 texts"), "{out}");
     }
     let (local, remote) = (verdicts_of(&p, "local"), verdicts_of(&p, "server"));
-    assert_eq!(local.len(), 18);
+    assert_eq!(local.len(), 6);
     for (l, r) in local.iter().zip(&remote) {
         // Same token ids give the same verdict, first answer word and P(unsafe). llama.cpp's
         // kernels depend on batch shapes, so the rambling answers of a model that is no guard
@@ -305,8 +317,11 @@ fn a_server_run_gives_the_local_verdicts() {
         let first_word = |a: &str| a.split_whitespace().next().unwrap_or("").to_string();
         assert_eq!(l.0, r.0, "verdict differs");
         assert_eq!(first_word(&l.1), first_word(&r.1), "{l:?} vs {r:?}");
+        // SmolLM2 is no guard: its safe/unsafe tokens can fall outside even the top 1000, and
+        // then the server reports no P(unsafe) (-1 here); where it does, it must agree.
+        assert!(l.2 >= 0.0, "the local engine always has P(unsafe)");
         assert!(
-            l.2 >= 0.0 && r.2 >= 0.0 && (l.2 - r.2).abs() < 0.05,
+            r.2 < 0.0 || (l.2 - r.2).abs() < 0.05,
             "P(unsafe) {} vs {} for {}",
             l.2,
             r.2,
@@ -342,6 +357,12 @@ fn a_failed_server_run_says_why_and_resumes() {
     let server = start_server(port, 8192);
     let (ok, _, err) = server_run(&p, &server.url, &["--limit", "6"]);
     assert!(!ok && err.contains("--resume"), "{err}");
-    let (ok, out, err) = server_run(&p, &server.url, &["--wave", "1", "--resume"]);
-    assert!(ok && out.contains("checked 36 texts"), "{out}{err}");
+    let (ok, out, err) = server_run(
+        &p,
+        &server.url,
+        &["--limit", "6", "--wave", "1", "--resume"],
+    );
+    assert!(ok && out.contains("checked 6 texts"), "{out}{err}");
+    let rows: Vec<i64> = p.sql("SELECT count(*) FROM verdicts");
+    assert_eq!(rows, [6]);
 }

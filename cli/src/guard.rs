@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use verdikt_core::guard::llama::LlamaOptions;
 use verdikt_core::guard::run::{
     Backend, RunOptions, TextField, find_profile, list_runs, planned_checks, run,
@@ -16,6 +16,23 @@ use verdikt_core::store::Store;
 
 use crate::Filter;
 use crate::progress::Bar;
+
+/// Which texts of which samples a run checks.
+#[derive(Args)]
+pub struct Selection {
+    /// Which texts to check.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "prompt,chosen,rejected,response"
+    )]
+    fields: Vec<String>,
+    #[command(flatten)]
+    filter: Filter,
+    /// Stop after about N texts (samples stay whole).
+    #[arg(long, value_name = "N")]
+    limit: Option<u64>,
+}
 
 #[derive(Subcommand)]
 pub enum GuardCommand {
@@ -48,18 +65,8 @@ pub enum GuardCommand {
         /// safe and unsafe tokens among them. vLLM allows 20 unless started with more.
         #[arg(long, default_value_t = 20)]
         top_logprobs: u32,
-        /// Which texts to check.
-        #[arg(
-            long,
-            value_delimiter = ',',
-            default_value = "prompt,chosen,rejected,response"
-        )]
-        fields: Vec<String>,
         #[command(flatten)]
-        filter: Filter,
-        /// Stop after about N texts (samples stay whole).
-        #[arg(long, value_name = "N")]
-        limit: Option<u64>,
+        selection: Selection,
         /// CPU threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
@@ -86,16 +93,8 @@ pub enum GuardCommand {
         /// The model's tokenizer.json, or its GGUF file.
         #[arg(long, value_name = "FILE")]
         tokenizer: PathBuf,
-        #[arg(
-            long,
-            value_delimiter = ',',
-            default_value = "prompt,chosen,rejected,response"
-        )]
-        fields: Vec<String>,
         #[command(flatten)]
-        filter: Filter,
-        #[arg(long, value_name = "N")]
-        limit: Option<u64>,
+        selection: Selection,
     },
     /// List guard runs.
     Runs {
@@ -135,9 +134,7 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
         GuardCommand::Tokens {
             profile,
             tokenizer,
-            fields,
-            filter,
-            limit,
+            selection,
         } => {
             let profiles = profiles()?;
             let profile = find_profile(&profiles, &profile).map_err(|e| e.to_string())?;
@@ -145,9 +142,9 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
             let checks = planned_checks(
                 store,
                 profile,
-                &parse_fields(&fields)?,
-                &filter.into(),
-                limit,
+                &parse_fields(&selection.fields)?,
+                &selection.filter.into(),
+                selection.limit,
             )
             .map_err(|e| e.to_string())?;
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -189,9 +186,7 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
             tokenizer,
             concurrency,
             top_logprobs,
-            fields,
-            filter,
-            limit,
+            selection,
             threads,
             resume,
             ctx,
@@ -199,7 +194,7 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
             no_flash_attention,
             no_prefix_sharing,
         } => {
-            let fields = parse_fields(&fields)?;
+            let fields = parse_fields(&selection.fields)?;
             let llama = LlamaOptions {
                 threads,
                 n_ctx: ctx,
@@ -226,8 +221,8 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
                 profile,
                 backend,
                 fields,
-                filter: filter.into(),
-                limit,
+                filter: selection.filter.into(),
+                limit: selection.limit,
                 resume,
                 wave,
             };

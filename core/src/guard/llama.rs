@@ -71,6 +71,21 @@ pub struct CheckRequest {
     pub score_after: String,
 }
 
+impl CheckRequest {
+    /// Ends `answer` (prefill + generated text) before the first stop string after the prefill.
+    pub fn cut_at_stop(&self, answer: &mut String) {
+        let generated = &answer[self.prefill.len()..];
+        if let Some(cut) = self
+            .stop
+            .iter()
+            .filter_map(|s| generated.find(s.as_str()))
+            .min()
+        {
+            answer.truncate(self.prefill.len() + cut);
+        }
+    }
+}
+
 /// The first-token pieces that mean unsafe and safe, per profile.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Scoring {
@@ -697,14 +712,7 @@ impl<'m> Worker<'m> {
             let leaf = leaf_of[k];
             let check = &checks[i];
             let mut answer = answers[leaf].clone();
-            if let Some(cut) = check
-                .stop
-                .iter()
-                .filter_map(|s| answer[check.prefill.len()..].find(s.as_str()))
-                .min()
-            {
-                answer.truncate(check.prefill.len() + cut);
-            }
+            check.cut_at_stop(&mut answer);
             outcomes[i] = Some(CheckOutcome {
                 answer,
                 p_unsafe: p_unsafe[leaf],

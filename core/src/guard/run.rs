@@ -10,6 +10,7 @@ use std::time::Instant;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
+use super::catalog::sha256_file;
 use super::llama::{
     CheckOutcome, CheckRequest, EngineError, LlamaEngine, LlamaOptions, Scoring, WaveStats,
 };
@@ -200,25 +201,27 @@ pub fn list_runs(store: &Store) -> rusqlite::Result<Vec<RunInfo>> {
     rows.collect()
 }
 
-/// SHA-256 of a file, streamed (guard models are gigabytes).
-pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    use sha2::{Digest, Sha256};
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
+/// The model file's SHA-256, taken from an earlier run of the same file (path, size and
+/// modification time unchanged) instead of re-reading gigabytes on every `guard run`.
+fn model_sha256(store: &Store, path: &Path, size: u64, mtime: &str) -> Result<String, RunError> {
+    let known: Option<String> = store
+        .conn()
+        .query_row(
+            "SELECT model_sha256 FROM guard_runs
+             WHERE backend = 'local' AND model_path = ?1 AND model_size = ?2
+               AND json_extract(params, '$.model_mtime') = ?3
+             ORDER BY id DESC LIMIT 1",
+            params![path.display().to_string(), size as i64, mtime],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match known {
+        Some(sha) => Ok(sha),
+        None => sha256_file(path).map_err(|source| RunError::Model {
+            path: path.into(),
+            source,
+        }),
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
 }
 
 /// One text still to check.
@@ -324,7 +327,7 @@ struct Identity {
     params: serde_json::Value,
 }
 
-fn identity(opts: &RunOptions) -> Result<Identity, RunError> {
+fn identity(store: &Store, opts: &RunOptions) -> Result<Identity, RunError> {
     let fields: Vec<&str> = opts.fields.iter().map(|f| f.name()).collect();
     Ok(match &opts.backend {
         Backend::Local { model, llama } => {
@@ -332,8 +335,15 @@ fn identity(opts: &RunOptions) -> Result<Identity, RunError> {
                 path: model.clone(),
                 source,
             };
-            let size = std::fs::metadata(model).map_err(model_err)?.len();
-            let sha = sha256_file(model).map_err(model_err)?;
+            let meta = std::fs::metadata(model).map_err(model_err)?;
+            let mtime = meta
+                .modified()
+                .map_err(model_err)?
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+                .to_string();
+            let size = meta.len();
+            let sha = model_sha256(store, model, size, &mtime)?;
             Identity {
                 backend: "local",
                 model_path: Some(model.display().to_string()),
@@ -350,6 +360,7 @@ fn identity(opts: &RunOptions) -> Result<Identity, RunError> {
                     "flash_attention": llama.flash_attention,
                     "share_prefixes": llama.share_prefixes,
                     "fields": fields,
+                    "model_mtime": mtime,
                 }),
             }
         }
@@ -374,7 +385,7 @@ fn identity(opts: &RunOptions) -> Result<Identity, RunError> {
 /// The run this invocation continues (same profile, and the same model file contents or the
 /// same server and model name), or a new one.
 fn open_run(store: &Store, opts: &RunOptions) -> Result<i64, RunError> {
-    let id = identity(opts)?;
+    let id = identity(store, opts)?;
     let conn = store.conn();
     let previous: Option<(i64, String)> = conn
         .query_row(

@@ -204,14 +204,7 @@ impl ServerEngine {
             .ok_or_else(|| self.error(format!("no choices[0].text in {reply}")))?;
         let mut answer = format!("{}{text}", check.prefill);
         // Servers differ on whether the stop string is part of the text; keep it out.
-        if let Some(cut) = check
-            .stop
-            .iter()
-            .filter_map(|s| answer[check.prefill.len()..].find(s.as_str()))
-            .min()
-        {
-            answer.truncate(check.prefill.len() + cut);
-        }
+        check.cut_at_stop(&mut answer);
         let p_unsafe = self.p_unsafe(&choice["logprobs"], check, unsafe_ids, safe_ids);
         Ok(CheckOutcome {
             answer,
