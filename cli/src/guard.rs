@@ -1,17 +1,38 @@
 //! `verdikt guard …`: guard profiles, runs in the project, and pre-labelling with a GGUF model.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use verdikt_core::guard::Profiles;
 use verdikt_core::guard::llama::LlamaOptions;
-use verdikt_core::guard::run::{RunOptions, TextField, list_runs, run};
+use verdikt_core::guard::run::{
+    Backend, RunOptions, TextField, find_profile, list_runs, planned_checks, run,
+};
+use verdikt_core::guard::server::{SegmentTokenizer, ServerOptions};
 use verdikt_core::store::Store;
 
 use crate::Filter;
 use crate::progress::Bar;
+
+/// Which texts of which samples a run checks.
+#[derive(Args)]
+pub struct Selection {
+    /// Which texts to check.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "prompt,chosen,rejected,response"
+    )]
+    fields: Vec<String>,
+    #[command(flatten)]
+    filter: Filter,
+    /// Stop after about N texts (samples stay whole).
+    #[arg(long, value_name = "N")]
+    limit: Option<u64>,
+}
 
 #[derive(Subcommand)]
 pub enum GuardCommand {
@@ -20,21 +41,32 @@ pub enum GuardCommand {
         /// Guard profile (see `verdikt guard profiles`).
         #[arg(long)]
         profile: String,
-        /// GGUF model file.
-        #[arg(long, value_name = "FILE.gguf")]
-        model: PathBuf,
-        /// Which texts to check.
+        /// GGUF model file, run in this process.
         #[arg(
             long,
-            value_delimiter = ',',
-            default_value = "prompt,chosen,rejected,response"
+            value_name = "FILE.gguf",
+            required_unless_present = "server",
+            conflicts_with = "server"
         )]
-        fields: Vec<String>,
+        model: Option<PathBuf>,
+        /// An OpenAI-compatible server (llama-server, vLLM) to send the checks to instead.
+        #[arg(long, value_name = "URL", requires_all = ["server_model", "tokenizer"])]
+        server: Option<String>,
+        /// The model name the server knows.
+        #[arg(long, value_name = "NAME")]
+        server_model: Option<String>,
+        /// The served model's tokenizer.json, or its GGUF file: prompts are sent as token ids.
+        #[arg(long, value_name = "FILE")]
+        tokenizer: Option<PathBuf>,
+        /// Requests in flight at once (server only).
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Log-probabilities asked for per answer token (server only): P(unsafe) needs the
+        /// safe and unsafe tokens among them. vLLM allows 20 unless started with more.
+        #[arg(long, default_value_t = 20)]
+        top_logprobs: u32,
         #[command(flatten)]
-        filter: Filter,
-        /// Stop after about N texts (samples stay whole).
-        #[arg(long, value_name = "N")]
-        limit: Option<u64>,
+        selection: Selection,
         /// CPU threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
@@ -53,6 +85,17 @@ pub enum GuardCommand {
         #[arg(long)]
         no_prefix_sharing: bool,
     },
+    /// Print the token ids of each check a run would make, one JSON line per text
+    /// (`{"sample","field","tokens"}`): for benchmarks against a server, and for inspection.
+    Tokens {
+        #[arg(long)]
+        profile: String,
+        /// The model's tokenizer.json, or its GGUF file.
+        #[arg(long, value_name = "FILE")]
+        tokenizer: PathBuf,
+        #[command(flatten)]
+        selection: Selection,
+    },
     /// List guard runs.
     Runs {
         #[arg(long)]
@@ -60,6 +103,17 @@ pub enum GuardCommand {
     },
     /// List guard profiles, one name per line.
     Profiles,
+}
+
+fn parse_fields(fields: &[String]) -> Result<Vec<TextField>, String> {
+    fields
+        .iter()
+        .map(|f| {
+            TextField::parse(f).ok_or_else(|| {
+                format!("--fields: unknown text `{f}` (prompt, chosen, rejected, response)")
+            })
+        })
+        .collect()
 }
 
 fn profiles() -> Result<Profiles, String> {
@@ -73,6 +127,33 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
                 println!("{name}");
             }
             Ok(())
+        }
+        GuardCommand::Tokens {
+            profile,
+            tokenizer,
+            selection,
+        } => {
+            let profiles = profiles()?;
+            let profile = find_profile(&profiles, &profile).map_err(|e| e.to_string())?;
+            let tokenizer = SegmentTokenizer::load(&tokenizer).map_err(|e| e.to_string())?;
+            let checks = planned_checks(
+                store,
+                profile,
+                &parse_fields(&selection.fields)?,
+                &selection.filter.into(),
+                selection.limit,
+            )
+            .map_err(|e| e.to_string())?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for (sample, field, check) in checks {
+                let line = serde_json::json!({
+                    "sample": sample,
+                    "field": field,
+                    "tokens": tokenizer.tokenize(&check.segments),
+                });
+                writeln!(out, "{line}").map_err(|e| e.to_string())?;
+            }
+            out.flush().map_err(|e| e.to_string())
         }
         GuardCommand::Runs { json } => {
             let runs = list_runs(store).map_err(|e| e.to_string())?;
@@ -97,9 +178,12 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
         GuardCommand::Run {
             profile,
             model,
-            fields,
-            filter,
-            limit,
+            server,
+            server_model,
+            tokenizer,
+            concurrency,
+            top_logprobs,
+            selection,
             threads,
             resume,
             ctx,
@@ -107,27 +191,35 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
             no_flash_attention,
             no_prefix_sharing,
         } => {
-            let fields = fields
-                .iter()
-                .map(|f| {
-                    TextField::parse(f).ok_or_else(|| {
-                        format!("--fields: unknown text `{f}` (prompt, chosen, rejected, response)")
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let fields = parse_fields(&selection.fields)?;
+            let llama = LlamaOptions {
+                threads,
+                n_ctx: ctx,
+                flash_attention: !no_flash_attention,
+                share_prefixes: !no_prefix_sharing,
+                ..LlamaOptions::default()
+            };
+            let backend = match (model, server, server_model, tokenizer) {
+                (Some(model), ..) => Backend::Local { model, llama },
+                (None, Some(url), Some(model), Some(tokenizer)) => Backend::Server(ServerOptions {
+                    url,
+                    model,
+                    tokenizer,
+                    concurrency,
+                    max_check_tokens: llama.max_check_tokens.min(ctx),
+                    top_logprobs,
+                }),
+                _ => return Err(
+                    "give --model FILE.gguf, or --server URL --server-model NAME --tokenizer FILE"
+                        .into(),
+                ),
+            };
             let opts = RunOptions {
                 profile,
-                model,
-                llama: LlamaOptions {
-                    threads,
-                    n_ctx: ctx,
-                    flash_attention: !no_flash_attention,
-                    share_prefixes: !no_prefix_sharing,
-                    ..LlamaOptions::default()
-                },
+                backend,
                 fields,
-                filter: filter.into(),
-                limit,
+                filter: selection.filter.into(),
+                limit: selection.limit,
                 resume,
                 wave,
             };
@@ -143,14 +235,15 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
             bar.finish();
             let report = report.map_err(|e| e.to_string())?;
             println!(
-                "guard run {}: checked {} texts in {:.1} s ({:.2} texts/s; {} already done); {} prompt tokens, {} computed",
+                "guard run {}: checked {} texts in {:.1} s ({:.2} texts/s; {} already done); {} prompt tokens, {} computed in {:.2} s",
                 report.run_id,
                 report.checked,
                 report.seconds,
                 report.texts_per_second,
                 report.already_done,
                 report.prompt_tokens,
-                report.computed_tokens
+                report.computed_tokens,
+                report.prompt_seconds
             );
             Ok(())
         }

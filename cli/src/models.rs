@@ -31,6 +31,14 @@ pub enum ModelsCommand {
         #[arg(long)]
         url: Option<String>,
     },
+    /// Write the tokenizer.json of a GGUF model (for `guard run --server … --tokenizer`).
+    Tokenizer {
+        /// The model's GGUF file (byte-level BPE vocabularies: Llama 3, Qwen, SmolLM, …).
+        gguf: PathBuf,
+        /// Where to write it.
+        #[arg(long, short, default_value = "tokenizer.json")]
+        output: PathBuf,
+    },
 }
 
 pub fn run(args: ModelsArgs) -> Result<(), String> {
@@ -43,6 +51,14 @@ pub fn run(args: ModelsArgs) -> Result<(), String> {
             Ok(())
         }
         ModelsCommand::Download { name, url } => download(&catalog, &dir, &name, url.as_deref()),
+        ModelsCommand::Tokenizer { gguf, output } => {
+            let json =
+                verdikt_core::guard::gguf::tokenizer_json(&gguf).map_err(|e| e.to_string())?;
+            std::fs::write(&output, json.to_string())
+                .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+            println!("{}", output.display());
+            Ok(())
+        }
     }
 }
 

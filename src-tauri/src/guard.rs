@@ -11,7 +11,7 @@ use verdikt_core::guard::catalog::{Catalog, LocalState, download};
 use verdikt_core::guard::llama::LlamaOptions;
 use verdikt_core::guard::load_installed;
 use verdikt_core::guard::run::{
-    RunInfo, RunOptions, RunProgress, RunReport, TextField, list_runs, run,
+    Backend, RunInfo, RunOptions, RunProgress, RunReport, TextField, list_runs, run,
 };
 
 use crate::error::{AppError, AppResult};
@@ -163,8 +163,10 @@ pub async fn guard_run(
     let profiles = load_installed()?;
     let opts = RunOptions {
         profile: request.profile,
-        model: PathBuf::from(request.model),
-        llama: LlamaOptions::default(),
+        backend: Backend::Local {
+            model: PathBuf::from(request.model),
+            llama: LlamaOptions::default(),
+        },
         fields,
         filter: SampleFilter {
             dataset: request.dataset.filter(|d| !d.is_empty()),

@@ -497,6 +497,43 @@ impl<'a> Reporter<'a> {
     }
 }
 
+/// Feeds `reader` to `hasher` in chunks, telling `tick` the bytes so far; `None` when cancelled.
+fn feed(
+    reader: &mut dyn Read,
+    hasher: &mut Sha256,
+    tick: &mut dyn FnMut(u64),
+    cancel: &AtomicBool,
+) -> io::Result<Option<u64>> {
+    let mut buf = vec![0u8; CHUNK];
+    let mut done = 0u64;
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Ok(Some(done)),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        done += n as u64;
+        tick(done);
+    }
+}
+
+/// SHA-256 of a whole file as lowercase hex, streamed (guard models are gigabytes).
+pub fn sha256_file(path: &Path) -> io::Result<String> {
+    let mut hasher = Sha256::new();
+    feed(
+        &mut File::open(path)?,
+        &mut hasher,
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )?;
+    Ok(hex(&hasher.finalize()))
+}
+
 /// Feeds the first `limit` bytes of `path` (all of it when `None`) to `hasher`.
 fn hash_file(
     path: &Path,
@@ -510,24 +547,11 @@ fn hash_file(
         Some(n) => Box::new(file.take(n)),
         None => Box::new(file),
     };
-    let mut buf = vec![0u8; CHUNK];
-    let mut done = 0u64;
-    loop {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(DownloadError::Cancelled {
-                path: path.to_path_buf(),
-            });
-        }
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(io_err(path)(e)),
-        };
-        hasher.update(&buf[..n]);
-        done += n as u64;
-        reporter.tick(done);
-    }
+    let done = feed(&mut reader, hasher, &mut |n| reporter.tick(n), cancel)
+        .map_err(io_err(path))?
+        .ok_or_else(|| DownloadError::Cancelled {
+            path: path.to_path_buf(),
+        })?;
     reporter.emit(done);
     Ok(done)
 }

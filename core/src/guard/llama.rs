@@ -22,7 +22,7 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::token::LlamaToken;
 
 use super::profile::Segment;
-use super::truncate::shorten_middle;
+use super::truncate::fit_tokens;
 
 /// How the engine runs the model.
 #[derive(Clone, Debug, PartialEq)]
@@ -71,11 +71,44 @@ pub struct CheckRequest {
     pub score_after: String,
 }
 
+impl CheckRequest {
+    /// Ends `answer` (prefill + generated text) before the first stop string after the prefill.
+    pub fn cut_at_stop(&self, answer: &mut String) {
+        let generated = &answer[self.prefill.len()..];
+        if let Some(cut) = self
+            .stop
+            .iter()
+            .filter_map(|s| generated.find(s.as_str()))
+            .min()
+        {
+            answer.truncate(self.prefill.len() + cut);
+        }
+    }
+}
+
 /// The first-token pieces that mean unsafe and safe, per profile.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Scoring {
     pub unsafe_pieces: Vec<String>,
     pub safe_pieces: Vec<String>,
+}
+
+impl Scoring {
+    /// The distinct first token ids of the unsafe and the safe pieces under `first_token`.
+    /// A first token both words share ("un" + "safe"?) says nothing, so it is in neither.
+    pub fn first_ids(&self, first_token: impl Fn(&str) -> Option<i32>) -> (Vec<i32>, Vec<i32>) {
+        let ids = |pieces: &[String]| {
+            let mut ids: Vec<i32> = pieces.iter().filter_map(|p| first_token(p)).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let (u, s) = (ids(&self.unsafe_pieces), ids(&self.safe_pieces));
+        (
+            u.iter().copied().filter(|t| !s.contains(t)).collect(),
+            s.iter().copied().filter(|t| !u.contains(t)).collect(),
+        )
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -110,6 +143,8 @@ pub enum EngineError {
         "the check does not fit the context ({tokens} tokens of template alone; context {n_ctx})"
     )]
     TooLong { tokens: usize, n_ctx: u32 },
+    #[error("the guard server at {url} failed: {message}")]
+    Server { url: String, message: String },
     #[error("cancelled")]
     Cancelled,
     #[error("the model thread has stopped")]
@@ -325,37 +360,6 @@ impl<'m> Worker<'m> {
         out
     }
 
-    /// Tokens of a check, its data shortened in the middle until it fits `limit`.
-    fn tokens_within(&self, check: &CheckRequest, limit: usize) -> (Vec<LlamaToken>, bool) {
-        let mut segments = check.segments.clone();
-        let mut tokens = self.tokenize(&segments);
-        let mut truncated = false;
-        for _ in 0..8 {
-            if tokens.len() <= limit {
-                break;
-            }
-            let excess = tokens.len() - limit;
-            let Some(longest) = (0..segments.len())
-                .filter(|&i| matches!(segments[i], Segment::Data(_)))
-                .max_by_key(|&i| segments[i].text().len())
-            else {
-                break;
-            };
-            let text = segments[longest].text().to_string();
-            let data_tokens = self
-                .tokenize(std::slice::from_ref(&segments[longest]))
-                .len()
-                .max(1);
-            // Remove a little more than the excess share of characters, plus room for the marker.
-            let cut = (text.len() * (excess + 8) / data_tokens).min(text.len()) + 16;
-            segments[longest] =
-                Segment::Data(shorten_middle(&text, text.len().saturating_sub(cut)));
-            truncated = true;
-            tokens = self.tokenize(&segments);
-        }
-        (tokens, truncated)
-    }
-
     fn piece(&self, token: LlamaToken) -> String {
         String::from_utf8_lossy(&self.model.vocab().token_to_piece(token, false, None)).into_owned()
     }
@@ -363,31 +367,15 @@ impl<'m> Worker<'m> {
     /// First tokens of each piece, as sets of ids.
     fn score_ids(&self, scoring: &Scoring) -> (Vec<LlamaToken>, Vec<LlamaToken>) {
         let vocab = self.model.vocab();
-        let first = |pieces: &[String]| {
-            let mut ids: Vec<LlamaToken> = pieces
-                .iter()
-                .filter_map(|p| vocab.tokenize(p.as_bytes(), false, false).first().copied())
-                .collect();
-            ids.sort_by_key(|t| t.0);
-            ids.dedup();
-            ids
-        };
-        let (unsafe_ids, safe_ids) = (first(&scoring.unsafe_pieces), first(&scoring.safe_pieces));
-        // A first token shared by both words ("un" + "safe"?) says nothing; keep it out of both.
-        let shared: Vec<LlamaToken> = unsafe_ids
-            .iter()
-            .filter(|t| safe_ids.contains(t))
-            .copied()
-            .collect();
+        let (u, s) = scoring.first_ids(|piece| {
+            vocab
+                .tokenize(piece.as_bytes(), false, false)
+                .first()
+                .map(|t| t.0)
+        });
         (
-            unsafe_ids
-                .into_iter()
-                .filter(|t| !shared.contains(t))
-                .collect(),
-            safe_ids
-                .into_iter()
-                .filter(|t| !shared.contains(t))
-                .collect(),
+            u.into_iter().map(LlamaToken).collect(),
+            s.into_iter().map(LlamaToken).collect(),
         )
     }
 
@@ -461,7 +449,7 @@ impl<'m> Worker<'m> {
         let limit = (self.options.max_check_tokens as usize).min(n_ctx.saturating_sub(max_gen + 1));
         let tokenized: Vec<(Vec<LlamaToken>, bool)> = checks
             .iter()
-            .map(|c| self.tokens_within(c, limit))
+            .map(|c| fit_tokens(&c.segments, limit, |s| self.tokenize(s)))
             .collect();
         if let Some((t, _)) = tokenized.iter().find(|(t, _)| t.len() > limit) {
             return Err(EngineError::TooLong {
@@ -724,14 +712,7 @@ impl<'m> Worker<'m> {
             let leaf = leaf_of[k];
             let check = &checks[i];
             let mut answer = answers[leaf].clone();
-            if let Some(cut) = check
-                .stop
-                .iter()
-                .filter_map(|s| answer[check.prefill.len()..].find(s.as_str()))
-                .min()
-            {
-                answer.truncate(check.prefill.len() + cut);
-            }
+            check.cut_at_stop(&mut answer);
             outcomes[i] = Some(CheckOutcome {
                 answer,
                 p_unsafe: p_unsafe[leaf],
@@ -867,7 +848,7 @@ fn assign_seqs(nodes: &mut [Node], root: usize) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! Real inference with the small SmolLM2 model (not a guard: these tests check the
     //! mechanics, never its verdicts).
     use super::*;

@@ -1,15 +1,17 @@
 //! Guard pre-labelling. Profiles are data (which guard, how to ask it about a prompt or an
 //! answer, how to read its verdict); `llama` runs a GGUF model in-process on the rendered
-//! [`Segment`]s; `run` turns a guard run into a resumable job whose verdicts land in the store.
+//! [`Segment`]s, `server` sends them as token ids to an OpenAI-compatible server; `run` turns a guard run into a resumable job whose verdicts land in the store.
 //!
 //! The profile format is described in `assets/guards/llama-guard-3-8b.toml`; users add or
 //! override guards by dropping such files in a folder given to [`load_dir`].
 
 pub mod catalog;
+pub mod gguf;
 pub mod llama;
 mod parse;
 mod profile;
 pub mod run;
+pub mod server;
 mod truncate;
 
 #[cfg(test)]

@@ -10,7 +10,11 @@ use std::time::Instant;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::llama::{CheckRequest, EngineError, LlamaEngine, LlamaOptions, Scoring};
+use super::catalog::sha256_file;
+use super::llama::{
+    CheckOutcome, CheckRequest, EngineError, LlamaEngine, LlamaOptions, Scoring, WaveStats,
+};
+use super::server::{ServerEngine, ServerOptions};
 use super::{Profile, Profiles, Role, Verdict, parse_answer};
 use crate::filter::{FilterError, SampleFilter};
 use crate::store::Store;
@@ -56,11 +60,51 @@ impl TextField {
     }
 }
 
+/// Where the guard model runs.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    /// A GGUF file, in this process.
+    Local { model: PathBuf, llama: LlamaOptions },
+    /// An OpenAI-compatible server.
+    Server(ServerOptions),
+}
+
+/// A loaded backend.
+enum Engine {
+    Local(LlamaEngine),
+    // Two tokenizers are large; the enum lives once per run, boxed to keep it small.
+    Server(Box<ServerEngine>),
+}
+
+impl Engine {
+    fn load(backend: &Backend) -> Result<Engine, EngineError> {
+        Ok(match backend {
+            Backend::Local { model, llama } => {
+                Engine::Local(LlamaEngine::load(model, llama.clone())?)
+            }
+            Backend::Server(options) => {
+                Engine::Server(Box::new(ServerEngine::new(options.clone())?))
+            }
+        })
+    }
+
+    fn evaluate(
+        &self,
+        checks: Vec<CheckRequest>,
+        scoring: &Scoring,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<(Vec<CheckOutcome>, WaveStats), EngineError> {
+        match self {
+            Engine::Local(e) => e.evaluate(checks, scoring, cancel),
+            Engine::Server(e) => e.evaluate(checks, scoring, cancel),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct RunOptions {
     pub profile: String,
-    pub model: PathBuf,
-    pub llama: LlamaOptions,
+    pub backend: Backend,
     pub fields: Vec<TextField>,
     pub filter: SampleFilter,
     /// Stop adding samples once this many texts are queued (samples stay whole, so a
@@ -163,25 +207,27 @@ pub fn list_runs(store: &Store) -> rusqlite::Result<Vec<RunInfo>> {
     rows.collect()
 }
 
-/// SHA-256 of a file, streamed (guard models are gigabytes).
-pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    use sha2::{Digest, Sha256};
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
+/// The model file's SHA-256, taken from an earlier run of the same file (path, size and
+/// modification time unchanged) instead of re-reading gigabytes on every `guard run`.
+fn model_sha256(store: &Store, path: &Path, size: u64, mtime: &str) -> Result<String, RunError> {
+    let known: Option<String> = store
+        .conn()
+        .query_row(
+            "SELECT model_sha256 FROM guard_runs
+             WHERE backend = 'local' AND model_path = ?1 AND model_size = ?2
+               AND json_extract(params, '$.model_mtime') = ?3
+             ORDER BY id DESC LIMIT 1",
+            params![path.display().to_string(), size as i64, mtime],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match known {
+        Some(sha) => Ok(sha),
+        None => sha256_file(path).map_err(|source| RunError::Model {
+            path: path.into(),
+            source,
+        }),
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
 }
 
 /// One text still to check.
@@ -192,6 +238,46 @@ struct Pending {
     text: Option<String>,
 }
 
+impl Pending {
+    fn request(&self, profile: &Profile) -> CheckRequest {
+        let check = profile.check(self.field.role());
+        CheckRequest {
+            segments: match &self.text {
+                None => profile.render_prompt_check(&self.prompt),
+                Some(answer) => profile.render_answer_check(&self.prompt, answer),
+            },
+            prefill: check.prefill.clone(),
+            max_tokens: profile.max_tokens,
+            stop: profile.stop.clone(),
+            score_after: check.score_after.clone(),
+        }
+    }
+}
+
+/// The checks a fresh run with `opts` would make, in run order: (sample id, field, request).
+/// For benchmarks and inspection; nothing is stored.
+pub fn planned_checks(
+    store: &Store,
+    profile: &Profile,
+    fields: &[TextField],
+    filter: &SampleFilter,
+    limit: Option<u64>,
+) -> Result<Vec<(i64, TextField, CheckRequest)>, RunError> {
+    // No run has id 0, so nothing counts as done.
+    let (_, pending) = pending_texts(store, 0, fields, filter, limit)?;
+    Ok(pending
+        .iter()
+        .map(|p| (p.sample_id, p.field, p.request(profile)))
+        .collect())
+}
+
+pub fn find_profile<'p>(profiles: &'p Profiles, name: &str) -> Result<&'p Profile, RunError> {
+    profiles.get(name).ok_or_else(|| RunError::NoProfile {
+        name: name.to_string(),
+        known: profiles.list().join(", "),
+    })
+}
+
 pub fn run(
     store: &mut Store,
     profiles: &Profiles,
@@ -199,21 +285,11 @@ pub fn run(
     progress: &mut dyn FnMut(&RunProgress),
     cancel: &Arc<AtomicBool>,
 ) -> Result<RunReport, RunError> {
-    let profile = profiles
-        .get(&opts.profile)
-        .ok_or_else(|| RunError::NoProfile {
-            name: opts.profile.clone(),
-            known: profiles.list().join(", "),
-        })?;
-    let model_err = |source| RunError::Model {
-        path: opts.model.clone(),
-        source,
-    };
-    let size = std::fs::metadata(&opts.model).map_err(model_err)?.len();
-    let sha = sha256_file(&opts.model).map_err(model_err)?;
-    let run_id = open_run(store, opts, size, &sha)?;
+    let profile = find_profile(profiles, &opts.profile)?;
+    let run_id = open_run(store, opts)?;
 
-    let (already_done, pending) = pending_texts(store, run_id, opts)?;
+    let (already_done, pending) =
+        pending_texts(store, run_id, &opts.fields, &opts.filter, opts.limit)?;
     let total = already_done + pending.len() as u64;
     store.conn().execute(
         "UPDATE guard_runs SET texts_total = ?1 WHERE id = ?2",
@@ -246,47 +322,116 @@ pub fn run(
     Ok(report)
 }
 
-/// The run this invocation continues (same profile and model file contents), or a new one.
-fn open_run(store: &Store, opts: &RunOptions, size: u64, sha: &str) -> Result<i64, RunError> {
+/// What a run records about its backend, and what makes two runs the same.
+struct Identity {
+    backend: &'static str,
+    model_path: Option<String>,
+    model_size: Option<i64>,
+    model_sha256: Option<String>,
+    server_url: Option<String>,
+    server_model: Option<String>,
+    params: serde_json::Value,
+}
+
+fn identity(store: &Store, opts: &RunOptions) -> Result<Identity, RunError> {
+    let fields: Vec<&str> = opts.fields.iter().map(|f| f.name()).collect();
+    Ok(match &opts.backend {
+        Backend::Local { model, llama } => {
+            let model_err = |source| RunError::Model {
+                path: model.clone(),
+                source,
+            };
+            let meta = std::fs::metadata(model).map_err(model_err)?;
+            let mtime = meta
+                .modified()
+                .map_err(model_err)?
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+                .to_string();
+            let size = meta.len();
+            let sha = model_sha256(store, model, size, &mtime)?;
+            Identity {
+                backend: "local",
+                model_path: Some(model.display().to_string()),
+                model_size: Some(size as i64),
+                model_sha256: Some(sha),
+                server_url: None,
+                server_model: None,
+                params: serde_json::json!({
+                    "threads": llama.threads,
+                    "n_ctx": llama.n_ctx,
+                    "n_seq": llama.n_seq,
+                    "n_batch": llama.n_batch,
+                    "max_check_tokens": llama.max_check_tokens,
+                    "flash_attention": llama.flash_attention,
+                    "share_prefixes": llama.share_prefixes,
+                    "fields": fields,
+                    "model_mtime": mtime,
+                }),
+            }
+        }
+        Backend::Server(server) => Identity {
+            backend: "server",
+            model_path: None,
+            model_size: None,
+            model_sha256: None,
+            server_url: Some(server.url.clone()),
+            server_model: Some(server.model.clone()),
+            params: serde_json::json!({
+                "tokenizer": server.tokenizer.display().to_string(),
+                "concurrency": server.concurrency,
+                "max_check_tokens": server.max_check_tokens,
+                "top_logprobs": server.top_logprobs,
+                "fields": fields,
+            }),
+        },
+    })
+}
+
+/// The run this invocation continues (same profile, and the same model file contents or the
+/// same server and model name), or a new one.
+fn open_run(store: &Store, opts: &RunOptions) -> Result<i64, RunError> {
+    let id = identity(store, opts)?;
     let conn = store.conn();
     let previous: Option<(i64, String)> = conn
         .query_row(
-            "SELECT id, status FROM guard_runs WHERE profile = ?1 AND backend = 'local' AND model_sha256 = ?2
+            "SELECT id, status FROM guard_runs
+             WHERE profile = ?1 AND backend = ?2 AND model_sha256 IS ?3 AND server_url IS ?4 AND server_model IS ?5
              ORDER BY id DESC LIMIT 1",
-            params![opts.profile, sha],
+            params![opts.profile, id.backend, id.model_sha256, id.server_url, id.server_model],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    let params_json = serde_json::json!({
-        "threads": opts.llama.threads,
-        "n_ctx": opts.llama.n_ctx,
-        "n_seq": opts.llama.n_seq,
-        "n_batch": opts.llama.n_batch,
-        "max_check_tokens": opts.llama.max_check_tokens,
-        "flash_attention": opts.llama.flash_attention,
-        "share_prefixes": opts.llama.share_prefixes,
-        "fields": opts.fields.iter().map(|f| f.name()).collect::<Vec<_>>(),
-    })
-    .to_string();
+    let params_json = id.params.to_string();
     match previous {
-        Some((id, status)) if status != "done" && !opts.resume => Err(RunError::Unfinished {
-            id,
+        Some((run, status)) if status != "done" && !opts.resume => Err(RunError::Unfinished {
+            id: run,
             profile: opts.profile.clone(),
             status,
         }),
-        Some((id, _)) => {
+        Some((run, _)) => {
             conn.execute(
                 "UPDATE guard_runs SET status = 'running', error = NULL, finished_at = NULL, model_path = ?1, params = ?2
                  WHERE id = ?3",
-                params![opts.model.display().to_string(), params_json, id],
+                params![id.model_path, params_json, run],
             )?;
-            Ok(id)
+            Ok(run)
         }
         None => {
             conn.execute(
-                "INSERT INTO guard_runs (profile, backend, model_path, model_size, model_sha256, params, status)
-                 VALUES (?1, 'local', ?2, ?3, ?4, ?5, 'running')",
-                params![opts.profile, opts.model.display().to_string(), size as i64, sha, params_json],
+                "INSERT INTO guard_runs (profile, backend, model_path, model_size, model_sha256, server_url, server_model,
+                                         params, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'running')",
+                params![
+                    opts.profile,
+                    id.backend,
+                    id.model_path,
+                    id.model_size,
+                    id.model_sha256,
+                    id.server_url,
+                    id.server_model,
+                    params_json
+                ],
             )?;
             Ok(conn.last_insert_rowid())
         }
@@ -297,10 +442,12 @@ fn open_run(store: &Store, opts: &RunOptions, size: u64, sha: &str) -> Result<i6
 fn pending_texts(
     store: &Store,
     run_id: i64,
-    opts: &RunOptions,
+    fields: &[TextField],
+    filter: &SampleFilter,
+    limit: Option<u64>,
 ) -> Result<(u64, Vec<Pending>), RunError> {
     let conn = store.conn();
-    let (condition, mut values) = opts.filter.where_clause(conn)?;
+    let (condition, mut values) = filter.where_clause(conn)?;
     values.push(rusqlite::types::Value::Integer(run_id));
     let sql = format!(
         "SELECT s.id, s.prompt, s.chosen, s.rejected, s.response,
@@ -323,7 +470,7 @@ fn pending_texts(
         let checked: String = r.get::<_, Option<String>>(5)?.unwrap_or_default();
         let mut wanted = Vec::new();
         for (field, text) in texts {
-            if !opts.fields.contains(&field) || (field != TextField::Prompt && text.is_none()) {
+            if !fields.contains(&field) || (field != TextField::Prompt && text.is_none()) {
                 continue;
             }
             if checked.split(',').any(|f| f == field.name()) {
@@ -337,7 +484,7 @@ fn pending_texts(
                 });
             }
         }
-        if let Some(limit) = opts.limit
+        if let Some(limit) = limit
             && !wanted.is_empty()
             && pending.len() as u64 >= limit
         {
@@ -383,7 +530,7 @@ fn check_all(
     if pending.is_empty() {
         return Ok(report);
     }
-    let engine = LlamaEngine::load(&opts.model, opts.llama.clone())?;
+    let engine = Engine::load(&opts.backend)?;
     let scoring = Scoring {
         unsafe_pieces: profile.score.unsafe_.clone(),
         safe_pieces: profile.score.safe.clone(),
@@ -407,24 +554,7 @@ fn check_all(
             end += 1;
         }
         let wave = &pending[start..end];
-        let checks: Vec<CheckRequest> = wave
-            .iter()
-            .map(|p| {
-                let role = p.field.role();
-                let segments = match &p.text {
-                    None => profile.render_prompt_check(&p.prompt),
-                    Some(answer) => profile.render_answer_check(&p.prompt, answer),
-                };
-                let check = profile.check(role);
-                CheckRequest {
-                    segments,
-                    prefill: check.prefill.clone(),
-                    max_tokens: profile.max_tokens,
-                    stop: profile.stop.clone(),
-                    score_after: check.score_after.clone(),
-                }
-            })
-            .collect();
+        let checks: Vec<CheckRequest> = wave.iter().map(|p| p.request(profile)).collect();
         let wave_started = Instant::now();
         let (outcomes, stats) = engine.evaluate(checks, &scoring, cancel.clone())?;
         let wave_seconds = wave_started.elapsed().as_secs_f64();

@@ -4,6 +4,8 @@
 
 use unicode_segmentation::UnicodeSegmentation;
 
+use super::profile::Segment;
+
 pub const MARKER: &str = " […] ";
 
 /// `text` in at most `max_bytes` bytes (marker included), keeping its start and end.
@@ -28,6 +30,41 @@ pub fn shorten_middle(text: &str, max_bytes: usize) -> String {
         tail_start = i;
     }
     format!("{}{MARKER}{}", &text[..head_end], &text[tail_start..])
+}
+
+/// Tokens of rendered segments with the longest data segment shortened in the middle until
+/// they fit `limit`, and whether anything was cut. Works on any tokenizer (llama.cpp's for
+/// local models, a `tokenizer.json` for servers), so both backends cut texts the same way.
+pub fn fit_tokens<T>(
+    segments: &[Segment],
+    limit: usize,
+    tokenize: impl Fn(&[Segment]) -> Vec<T>,
+) -> (Vec<T>, bool) {
+    let mut segments = segments.to_vec();
+    let mut tokens = tokenize(&segments);
+    let mut truncated = false;
+    for _ in 0..8 {
+        if tokens.len() <= limit {
+            break;
+        }
+        let excess = tokens.len() - limit;
+        let Some(longest) = (0..segments.len())
+            .filter(|&i| matches!(segments[i], Segment::Data(_)))
+            .max_by_key(|&i| segments[i].text().len())
+        else {
+            break;
+        };
+        let text = segments[longest].text().to_string();
+        let data_tokens = tokenize(std::slice::from_ref(&segments[longest]))
+            .len()
+            .max(1);
+        // Remove a little more than the excess share of characters, plus room for the marker.
+        let cut = (text.len() * (excess + 8) / data_tokens).min(text.len()) + 16;
+        segments[longest] = Segment::Data(shorten_middle(&text, text.len().saturating_sub(cut)));
+        truncated = true;
+        tokens = tokenize(&segments);
+    }
+    (tokens, truncated)
 }
 
 #[cfg(test)]
