@@ -1,7 +1,7 @@
 //! Verdikt's engine, one module per stage of the audit workflow. It has no UI dependency: the
 //! `verdikt` command line and the desktop app are two thin faces on it.
 //!
-//! import → store → (guard → triage → audit) → stats → split → export
+//! import → store → guard → triage → queue → audit → measure → split → export
 
 pub mod audit;
 pub mod export;
