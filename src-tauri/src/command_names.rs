@@ -22,5 +22,7 @@ pub const COMMANDS: &[&str] = &[
     "review_submit",
     "review_undo",
     "triage_run",
+    "results_get",
+    "results_save",
     "job_cancel",
 ];

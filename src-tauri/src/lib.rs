@@ -11,6 +11,7 @@ mod guard;
 mod import;
 mod jobs;
 mod project;
+mod results;
 mod review;
 mod state;
 
@@ -44,6 +45,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         review::review_submit,
         review::review_undo,
         review::triage_run,
+        results::results_get,
+        results::results_save,
         jobs::job_cancel,
     ])
 }

@@ -203,6 +203,25 @@ async triageRun(job: string, onProgress: TAURI_CHANNEL<TriageProgress>) : Promis
     else return { status: "error", error: e  as any };
 }
 },
+async resultsGet() : Promise<Result<Report, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("results_get") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Saves one chart (`kind` = `svg`) or table (`kind` = `csv`) of the report to `path`.
+ */
+async resultsSave(kind: string, name: string, path: string) : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("results_save", { kind, name, path }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 /**
  * Stops a running job. Returns false when no job of that id runs.
  */
@@ -272,6 +291,10 @@ bytes_on_disk: number | null;
  * Where the file is (or will be).
  */
 path: string }
+/**
+ * One chart of the report as a standalone SVG document (`<name>.svg`).
+ */
+export type Chart = { name: string; svg: string }
 /**
  * One imported dataset, as `verdikt datasets` lists it.
  */
@@ -420,6 +443,10 @@ waiting: number;
 total: number }
 export type ReasonView = { reason: string; detail: string }
 /**
+ * Everything the report shows: the tables (results, agreement, ASR, progress) and charts.
+ */
+export type Report = { tables: Table[]; charts: Chart[] }
+/**
  * The queue filters the window sends; the reviewer is given separately.
  */
 export type ReviewQuery = { language: string | null; reason: string | null; dataset: string | null; category: string | null; style: string | null }
@@ -480,6 +507,10 @@ by_category: Partial<{ [key in string]: number }>;
  * Samples without a style are counted as `unknown`.
  */
 by_style: Partial<{ [key in string]: number }>; by_dataset: Partial<{ [key in string]: number }> }
+/**
+ * One table of the report, every cell as text (what `write_report` saves as `<name>.csv`).
+ */
+export type Table = { name: string; header: string[]; rows: string[][] }
 export type TextVerdict = "safe" | "unsafe"
 /**
  * One text of a sample, as the reviewer reads it, with what the machines said about it.
