@@ -34,6 +34,7 @@ pub struct QueueQuery {
 }
 
 /// One waiting sample.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct QueueItem {
     /// The sample id as imported.
@@ -49,6 +50,7 @@ pub struct QueueItem {
 }
 
 /// Queued samples for one (reason, language).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct QueueCount {
     pub reason: String,
@@ -355,6 +357,7 @@ pub fn counts(conn: &Connection, q: &QueueQuery) -> Result<Vec<QueueCount>, Queu
 }
 
 /// One guard run's reading of one text.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GuardReading {
     pub run_id: i64,
@@ -369,6 +372,7 @@ pub struct GuardReading {
 }
 
 /// One text of a sample, as the reviewer reads it, with what the machines said about it.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TextView {
     /// `prompt`, `chosen`, `rejected` or `response`.
@@ -381,6 +385,7 @@ pub struct TextView {
     pub guards: Vec<GuardReading>,
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ReasonView {
     pub reason: String,
@@ -388,6 +393,7 @@ pub struct ReasonView {
 }
 
 /// Everything the Review screen shows of one sample.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SampleView {
     pub id: i64,

@@ -11,6 +11,8 @@ mod guard;
 mod import;
 mod jobs;
 mod project;
+mod results;
+mod review;
 mod state;
 
 pub use command_names::COMMANDS;
@@ -34,6 +36,17 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         guard::guard_runs,
         guard::guard_run,
         export::export_run,
+        review::review_setup,
+        review::reviewer_add,
+        review::review_counts,
+        review::review_next,
+        review::review_sample_get,
+        review::review_resolve,
+        review::review_submit,
+        review::review_undo,
+        review::triage_run,
+        results::results_get,
+        results::results_save,
         jobs::job_cancel,
     ])
 }

@@ -1,7 +1,7 @@
 //! End to end in the real window: the app binary (UI embedded) under Xvfb, driven through
 //! tauri-driver and WebKitWebDriver. Imports the sample, runs a guard with the test model,
-//! exports, opens the bundled sample on first launch, checks hostile text shows as text, and
-//! saves a screenshot of each screen in `target/e2e-artifacts/`.
+//! reviews three samples with the keyboard only, exports, checks the hostile sample shows as
+//! text, and saves a screenshot of each screen in `target/e2e-artifacts/`.
 //!
 //! Needs Xvfb, WebKitWebDriver and tauri-driver (scripts/setup installs them) and the test
 //! model; `scripts/test` runs it with `--ignored`.
@@ -11,7 +11,7 @@ mod webdriver;
 use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
-use webdriver::{Session, tauri_driver, xvfb};
+use webdriver::{ARROW_LEFT, ENTER, Session, tauri_driver, xvfb};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -102,6 +102,8 @@ fn the_whole_workflow_in_the_real_window() {
         1
     );
 
+    review_three_samples_with_the_keyboard(&s, &db);
+
     // Export: TRL JSONL of one language, checked line by line.
     nav(&s, "export");
     let out = tmp.path().join("de.jsonl");
@@ -130,6 +132,85 @@ fn the_whole_workflow_in_the_real_window() {
     nav(&s, "results");
     s.shot("07-results");
     s.close();
+}
+
+/// The current answer (highest version) of reviewer `e2e` to a sample, as `q1 q2 q3 exclude`.
+fn answer(db: &Path, ext_id: &str) -> (String, i64) {
+    Connection::open(db)
+        .unwrap()
+        .query_row(
+            "SELECT a.q1 || ' ' || a.q2 || ' ' || a.q3 || ' ' || a.exclude, a.version
+             FROM annotations a JOIN samples s ON s.id = a.sample_id
+             JOIN reviewers r ON r.id = a.reviewer_id
+             WHERE s.ext_id = ?1 AND r.name = 'e2e' ORDER BY a.version DESC LIMIT 1",
+            [ext_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+}
+
+fn sample_on_screen(s: &Session) -> String {
+    s.wait_for("[data-testid='review-sample']", 10)
+        .attr("data-sample")
+}
+
+/// Waits until the Review screen shows another sample than `before`.
+fn next_sample(s: &Session, before: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let now = sample_on_screen(s);
+        if now != before {
+            return now;
+        }
+        assert!(std::time::Instant::now() < deadline, "still on {before}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Triage, a reviewer, then three answers, back, a changed answer and undo, all with keys.
+fn review_three_samples_with_the_keyboard(s: &Session, db: &Path) {
+    nav(s, "review");
+    s.wait_for("[data-testid='review-triage']", 10).click();
+    s.wait_for("[data-testid='triage-report']", 120);
+    s.wait_for("[data-testid='reviewer-add-open']", 5).click();
+    s.wait_for("[data-testid='reviewer-name']", 5).fill("e2e");
+    s.wait_for("[data-testid='reviewer-languages']", 5)
+        .fill("en,de,fr,it,es,pt,pl,cs,sk,sl,lt,lv");
+    s.wait_for("[data-testid='reviewer-add']", 5).click();
+    s.wait_for("[data-testid='review-start']", 5).click();
+
+    // From here on the keyboard only.
+    let first = sample_on_screen(s);
+    s.shot("05-review");
+    s.keys(&["y", "y", "n", ENTER]);
+    let second = next_sample(s, &first);
+    s.keys(&["y", "n", "a", ENTER]);
+    let third = next_sample(s, &second);
+    s.keys(&["n", "y", "y", "e", ENTER]);
+    let fourth = next_sample(s, &third);
+    assert_eq!(answer(db, &first), ("yes yes no 0".to_string(), 1));
+    assert_eq!(answer(db, &second), ("yes no na 0".to_string(), 1));
+    assert_eq!(answer(db, &third), ("no yes yes 1".to_string(), 1));
+
+    // Back to the third, change Q1, submit (version 2), then undo it (version 3 = version 1).
+    s.keys(&[ARROW_LEFT]);
+    assert_eq!(next_sample(s, &fourth), third);
+    s.keys(&["k", "k", "y", ENTER]);
+    assert_eq!(next_sample(s, &third), fourth);
+    assert_eq!(answer(db, &third), ("yes yes yes 1".to_string(), 2));
+    s.keys(&["u"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while answer(db, &third).1 < 3 {
+        assert!(std::time::Instant::now() < deadline, "undo stored nothing");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(answer(db, &third), ("no yes yes 1".to_string(), 3));
+    assert_eq!(
+        next_sample(s, &fourth),
+        third,
+        "undo shows the sample it reverted"
+    );
+    s.shot("05b-review-after-undo");
 }
 
 /// The first start without a project opens the default one with the bundled sample in it.

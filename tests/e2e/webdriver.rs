@@ -113,6 +113,9 @@ pub struct Session {
     base: String,
 }
 
+pub const ENTER: &str = "\u{E007}";
+pub const ARROW_LEFT: &str = "\u{E012}";
+
 impl Session {
     /// Starts the app at `application` with `args` (a W3C session through tauri-driver).
     pub fn start(driver: &str, application: &Path, args: &[&str]) -> Session {
@@ -197,6 +200,19 @@ impl Session {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// Presses keys on whatever has focus, as a user would (W3C actions).
+    pub fn keys(&self, keys: &[&str]) {
+        let mut actions = Vec::new();
+        for k in keys {
+            actions.push(json!({"type": "keyDown", "value": k}));
+            actions.push(json!({"type": "keyUp", "value": k}));
+        }
+        self.cmd(
+            "/actions",
+            json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}),
+        );
     }
 
     /// An open alert's text, if a script opened one.

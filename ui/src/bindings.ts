@@ -116,6 +116,112 @@ async exportRun(job: string, request: ExportRequest) : Promise<Result<ExportRepo
     else return { status: "error", error: e  as any };
 }
 },
+async reviewSetup() : Promise<Result<ReviewSetup, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("review_setup") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async reviewerAdd(name: string, languages: string) : Promise<Result<Reviewer, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("reviewer_add", { name, languages }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async reviewCounts(reviewer: string, query: ReviewQuery) : Promise<Result<QueueCount[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("review_counts", { reviewer, query }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The waiting sample after `after` in queue order (or the first), ready to show.
+ */
+async reviewNext(reviewer: string, query: ReviewQuery, after: number | null) : Promise<Result<ReviewSample | null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("review_next", { reviewer, query, after }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async reviewSampleGet(id: number, reviewer: string) : Promise<Result<ReviewSample, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("review_sample_get", { id, reviewer }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * `--open-sample ID`: the imported id (with its dataset when two datasets share it).
+ */
+async reviewResolve(sample: string, dataset: string | null) : Promise<Result<number, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("review_resolve", { sample, dataset }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Stores the reviewer's answer as the sample's next version (append-only).
+ */
+async reviewSubmit(id: number, reviewer: string, answer: Answer) : Promise<Result<AnswerRecord, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("review_submit", { id, reviewer, answer }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Undo: appends a copy of the reviewer's previous version, so the undone one stays in history.
+ */
+async reviewUndo(id: number, reviewer: string) : Promise<Result<AnswerRecord, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("review_undo", { id, reviewer }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Recomputes the queue (language identification, then every triage rule).
+ */
+async triageRun(job: string, onProgress: TAURI_CHANNEL<TriageProgress>) : Promise<Result<TriageReport, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("triage_run", { job, onProgress }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async resultsGet() : Promise<Result<Report, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("results_get") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Saves one chart (`kind` = `svg`) or table (`kind` = `csv`) of the report to `path`.
+ */
+async resultsSave(kind: string, name: string, path: string) : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("results_save", { kind, name, path }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 /**
  * Stops a running job. Returns false when no job of that id runs.
  */
@@ -134,6 +240,30 @@ async jobCancel(id: string) : Promise<boolean> {
 
 /** user-defined types **/
 
+/**
+ * One reviewer's answer to one sample.
+ */
+export type Answer = { q1: YesNo; q2: YesNo; q3: Q3; 
+/**
+ * Keyed by text: `prompt`, `chosen`, `rejected` or `response`.
+ */
+verdicts?: Partial<{ [key in string]: FieldVerdict }>; note?: string; exclude?: boolean }
+/**
+ * A stored version of an answer, with who, when and where it came from.
+ */
+export type AnswerRecord = ({ q1: YesNo; q2: YesNo; q3: Q3; 
+/**
+ * Keyed by text: `prompt`, `chosen`, `rejected` or `response`.
+ */
+verdicts?: Partial<{ [key in string]: FieldVerdict }>; note?: string; exclude?: boolean }) & { id: number; 
+/**
+ * The sample's id as imported, and its dataset.
+ */
+sample: string; dataset: string; reviewer: string; version: number; 
+/**
+ * `local`, or the id of the review pack the answer was merged from.
+ */
+origin: string; created_at: string }
 export type AppError = { message: string; 
 /**
  * One entry per located problem (e.g. `file:line: field: message`), when there are any.
@@ -161,6 +291,10 @@ bytes_on_disk: number | null;
  * Where the file is (or will be).
  */
 path: string }
+/**
+ * One chart of the report as a standalone SVG document (`<name>.svg`).
+ */
+export type Chart = { name: string; svg: string }
 /**
  * One imported dataset, as `verdikt datasets` lists it.
  */
@@ -206,6 +340,10 @@ keep_rule: boolean;
  */
 only_passed: boolean; q3_optional: boolean }
 /**
+ * A reviewer's own verdict on one text of the sample.
+ */
+export type FieldVerdict = { verdict: TextVerdict; categories?: string[] }
+/**
  * The format of one file, as read.
  */
 export type FileFormat = "jsonl" | "json" | "csv" | "tsv" | "parquet"
@@ -214,6 +352,14 @@ export type FilePreview = { file: SourceFile; rows: PreviewRow[];
  * The sample fields a column can be mapped to.
  */
 fields: string[] }
+/**
+ * One guard run's reading of one text.
+ */
+export type GuardReading = { run_id: number; profile: string; model: string; 
+/**
+ * Whether this run is one of the project's guards.
+ */
+project_guard: boolean; verdict: string; categories: string[]; p_unsafe: number | null; refusal: boolean | null }
 export type GuardRequest = { profile: string; 
 /**
  * A GGUF file on disk.
@@ -239,6 +385,23 @@ mappings: ([string, string])[] }
  */
 export type InputFormat = "auto" | "jsonl" | "json" | "csv" | "parquet" | "hf"
 /**
+ * How many samples the keep rule keeps, of those in a scope.
+ */
+export type KeepCounts = { samples: number; kept: number; triples: number; triples_kept: number }
+export type LangidReport = { 
+/**
+ * Texts identified by this run.
+ */
+identified: number; 
+/**
+ * Of those, how many were left unsure (short, ambiguous, or a language lingua lacks).
+ */
+unsure: number; 
+/**
+ * The languages the detector chose between.
+ */
+languages: string[] }
+/**
  * One previewed row: its raw columns as text and what it maps to, or why it cannot.
  */
 export type PreviewRow = { line: number; columns: ([string, string])[]; 
@@ -247,7 +410,55 @@ export type PreviewRow = { line: number; columns: ([string, string])[];
  */
 mapped: (([string, string])[])[]; problems: string[] }
 export type ProfileInfo = { name: string; description: string }
+/**
+ * The guard runs in force, and whether a curator chose them.
+ */
+export type ProjectGuards = { runs: number[]; 
+/**
+ * `false`: the default (latest finished run per profile and model).
+ */
+chosen: boolean }
 export type ProjectInfo = { path: string; datasets: DatasetInfo[]; stats: Stats }
+/**
+ * Q3 (style adherence) may not apply, e.g. when a sample has no attack style.
+ */
+export type Q3 = "yes" | "no" | "na"
+export type Question = { key: string; title: string; text: string; options: string[] }
+export type Questions = { questions: Question[]; 
+/**
+ * Free text for reviewers (how to judge, examples); empty by default.
+ */
+guidelines: string }
+/**
+ * Queued samples for one (reason, language).
+ */
+export type QueueCount = { reason: string; language: string; 
+/**
+ * Still waiting for an answer (from the reviewer, or from anyone).
+ */
+waiting: number; 
+/**
+ * With this reason, answered or not.
+ */
+total: number }
+export type ReasonView = { reason: string; detail: string }
+/**
+ * Everything the report shows: the tables (results, agreement, ASR, progress) and charts.
+ */
+export type Report = { tables: Table[]; charts: Chart[] }
+/**
+ * The queue filters the window sends; the reviewer is given separately.
+ */
+export type ReviewQuery = { language: string | null; reason: string | null; dataset: string | null; category: string | null; style: string | null }
+/**
+ * One sample as the reviewer sees it, with their own current answer when they gave one.
+ */
+export type ReviewSample = { view: SampleView; mine: AnswerRecord | null }
+/**
+ * What the Review screen offers to choose from.
+ */
+export type ReviewSetup = { reviewers: Reviewer[]; questions: Questions; languages: string[]; reasons: string[]; categories: string[]; styles: string[] }
+export type Reviewer = { id: number; name: string; languages: string[]; created_at: string }
 /**
  * A row of `verdikt guard runs`.
  */
@@ -262,6 +473,22 @@ checked: number;
  * Texts the run had already checked before.
  */
 already_done: number; seconds: number; texts_per_second: number; computed_tokens: number; prompt_tokens: number; prompt_seconds: number }
+/**
+ * Everything the Review screen shows of one sample.
+ */
+export type SampleView = { id: number; 
+/**
+ * The sample id as imported.
+ */
+sample_id: string; dataset: string; language: string; category: string | null; style: string | null; split: string | null; texts: TextView[]; 
+/**
+ * Most urgent first.
+ */
+reasons: ReasonView[]; 
+/**
+ * Whether the paper's keep rule keeps the sample under the project's guards.
+ */
+kept_by_rule: boolean }
 export type SourceFile = { path: string; format: FileFormat; 
 /**
  * Language and split implied by a dataset folder's layout, used when rows lack them.
@@ -280,6 +507,45 @@ by_category: Partial<{ [key in string]: number }>;
  * Samples without a style are counted as `unknown`.
  */
 by_style: Partial<{ [key in string]: number }>; by_dataset: Partial<{ [key in string]: number }> }
+/**
+ * One table of the report, every cell as text (what `write_report` saves as `<name>.csv`).
+ */
+export type Table = { name: string; header: string[]; rows: string[][] }
+export type TextVerdict = "safe" | "unsafe"
+/**
+ * One text of a sample, as the reviewer reads it, with what the machines said about it.
+ */
+export type TextView = { 
+/**
+ * `prompt`, `chosen`, `rejected` or `response`.
+ */
+field: string; 
+/**
+ * Exactly as imported: render as text, never as HTML.
+ */
+text: string; 
+/**
+ * `None`: not identified yet, or unsure.
+ */
+detected_language: string | null; language_confidence: number | null; guards: GuardReading[] }
+/**
+ * Progress of a triage run: texts whose language was identified so far, of how many.
+ */
+export type TriageProgress = { done: number; total: number }
+export type TriageReport = { samples: number; guards: ProjectGuards; langid: LangidReport; 
+/**
+ * Samples per reason in the scope after triage (every reason, zeros included).
+ */
+reasons: Partial<{ [key in string]: number }>; 
+/**
+ * Samples with at least one reason.
+ */
+queued: number; keep_rule: KeepCounts; 
+/**
+ * `false` when cancelled during language identification (reasons were not recomputed).
+ */
+complete: boolean }
+export type YesNo = "yes" | "no"
 
 /** tauri-specta globals **/
 

@@ -13,6 +13,7 @@ use crate::guard::run::TextField;
 use crate::sample::parse_category;
 use crate::store::Store;
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum YesNo {
@@ -21,6 +22,7 @@ pub enum YesNo {
 }
 
 /// Q3 (style adherence) may not apply, e.g. when a sample has no attack style.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Q3 {
@@ -29,6 +31,7 @@ pub enum Q3 {
     Na,
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TextVerdict {
@@ -64,6 +67,7 @@ text_enum!(
 );
 
 /// A reviewer's own verdict on one text of the sample.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldVerdict {
     pub verdict: TextVerdict,
@@ -72,6 +76,7 @@ pub struct FieldVerdict {
 }
 
 /// One reviewer's answer to one sample.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Answer {
     pub q1: YesNo,
@@ -87,6 +92,7 @@ pub struct Answer {
 }
 
 /// A stored version of an answer, with who, when and where it came from.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AnswerRecord {
     pub id: i64,

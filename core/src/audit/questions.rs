@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::AuditError;
 use crate::store::Store;
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Question {
     pub key: &'static str,
@@ -17,6 +18,7 @@ pub struct Question {
     pub options: &'static [&'static str],
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Questions {
     pub questions: Vec<Question>,

@@ -8,6 +8,7 @@ use super::AuditError;
 use crate::sample::normalise_language;
 use crate::store::Store;
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Reviewer {
     pub id: i64,

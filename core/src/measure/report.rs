@@ -29,15 +29,39 @@ fn language(l: &Option<String>) -> String {
     l.clone().unwrap_or_else(|| "all".into())
 }
 
-struct Table {
-    name: &'static str,
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
+/// One table of the report, every cell as text (what `write_report` saves as `<name>.csv`).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Table {
+    pub name: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// One chart of the report as a standalone SVG document (`<name>.svg`).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Chart {
+    pub name: String,
+    pub svg: String,
+}
+
+/// Everything the report shows: the tables (results, agreement, ASR, progress) and charts.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Report {
+    pub tables: Vec<Table>,
+    pub charts: Vec<Chart>,
 }
 
 impl Table {
     fn write_csv(&self, dir: &Path) -> Result<(), MeasureError> {
-        let path = dir.join(format!("{}.csv", self.name));
+        self.write_csv_to(&dir.join(format!("{}.csv", self.name)))
+    }
+
+    /// Writes the table as CSV (formula-guarded cells) to `path`.
+    pub fn write_csv_to(&self, path: &Path) -> Result<(), MeasureError> {
+        let path = path.to_path_buf();
         let err = |source| MeasureError::Csv {
             path: path.clone(),
             source,
@@ -64,7 +88,7 @@ impl Table {
             .collect();
         format!(
             "<h2>{}</h2><table><thead><tr>{}</tr></thead><tbody>{body}</tbody></table>",
-            escape(self.name),
+            escape(&self.name),
             cells(&self.header, "th")
         )
     }
@@ -75,11 +99,8 @@ fn header(names: &[&str]) -> Vec<String> {
 }
 
 /// Writes the report; returns the files written.
-pub fn write_report(
-    store: &Store,
-    filter: &SampleFilter,
-    dir: &Path,
-) -> Result<Vec<PathBuf>, MeasureError> {
+/// Builds the report's tables and charts without writing anything.
+pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureError> {
     let ratings = Ratings::load(store, filter)?;
     let agreement_rows = agreement(&ratings);
     let results = results_from(store, &ratings)?;
@@ -105,7 +126,7 @@ pub fn write_report(
     let with = |first: &[&str], rest: &[&str]| header(&[first, rest].concat());
     let mut tables = vec![
         Table {
-            name: "agreement",
+            name: "agreement".into(),
             header: header(&[
                 "what",
                 "scope",
@@ -157,7 +178,7 @@ pub fn write_report(
                 .collect(),
         },
         Table {
-            name: "results",
+            name: "results".into(),
             header: {
                 let mut h = header(&["language", "audited"]);
                 for q in ["q1", "q2", "q3"] {
@@ -178,7 +199,7 @@ pub fn write_report(
                 .collect(),
         },
         Table {
-            name: "guard_accuracy",
+            name: "guard_accuracy".into(),
             header: with(
                 &["guard", "language"],
                 &[
@@ -199,7 +220,7 @@ pub fn write_report(
                 .collect(),
         },
         Table {
-            name: "language_consistency",
+            name: "language_consistency".into(),
             header: with(&["language"], &[&p_head[..], &["unsure"]].concat()),
             rows: results
                 .language_consistency
@@ -213,7 +234,7 @@ pub fn write_report(
                 .collect(),
         },
         Table {
-            name: "asr",
+            name: "asr".into(),
             header: {
                 let mut h = header(&[
                     "generator",
@@ -264,7 +285,7 @@ pub fn write_report(
         },
     ];
     tables.push(Table {
-        name: "progress",
+        name: "progress".into(),
         header: with(&["language"], &p_head),
         rows: progress
             .iter()
@@ -296,6 +317,22 @@ pub fn write_report(
         ));
     }
 
+    Ok(Report {
+        tables,
+        charts: charts_out
+            .into_iter()
+            .map(|(name, svg)| Chart { name, svg })
+            .collect(),
+    })
+}
+
+/// Writes the report (CSV tables, SVG charts, `index.html`) into `dir`.
+pub fn write_report(
+    store: &Store,
+    filter: &SampleFilter,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, MeasureError> {
+    let Report { tables, charts } = build(store, filter)?;
     std::fs::create_dir_all(dir).map_err(|source| MeasureError::Write {
         path: dir.to_path_buf(),
         source,
@@ -312,12 +349,12 @@ pub fn write_report(
         })?;
         Ok::<PathBuf, MeasureError>(path)
     };
-    for (name, svg) in &charts_out {
-        written.push(write(dir.join(format!("{name}.svg")), svg)?);
+    for c in &charts {
+        written.push(write(dir.join(format!("{}.svg", c.name)), &c.svg)?);
     }
-    let figures: String = charts_out
+    let figures: String = charts
         .iter()
-        .map(|(_, svg)| format!("<figure>{svg}</figure>"))
+        .map(|c| format!("<figure>{}</figure>", c.svg))
         .collect();
     let body: String = tables.iter().map(Table::html).collect();
     let html = format!(

@@ -19,6 +19,7 @@ pub enum GuardsError {
 }
 
 /// The guard runs in force, and whether a curator chose them.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ProjectGuards {
     pub runs: Vec<i64>,

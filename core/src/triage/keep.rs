@@ -34,6 +34,7 @@ pub fn condition(conn: &Connection) -> Result<String, GuardsError> {
 }
 
 /// How many samples the keep rule keeps, of those in a scope.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct KeepCounts {
     pub samples: u64,

@@ -22,6 +22,7 @@ const MAX_BYTES: usize = 1000;
 /// Texts per committed batch.
 const BATCH: usize = 4000;
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct LangidReport {
     /// Texts identified by this run.

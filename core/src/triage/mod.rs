@@ -38,6 +38,7 @@ impl Default for TriageOptions {
     }
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Serialize)]
 pub struct TriageReport {
     pub samples: u64,
