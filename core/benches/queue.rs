@@ -13,24 +13,13 @@ use std::time::Instant;
 
 use verdikt_core::import::{ImportOptions, InputFormat, import};
 use verdikt_core::queue::{self, QueueQuery};
+use verdikt_core::sample::STYLES;
 use verdikt_core::store::Store;
 use verdikt_core::triage::audit_sample::{AuditSampleOptions, draw};
 use verdikt_core::triage::{TriageOptions, triage};
 
 const LANGUAGES: [&str; 12] = [
     "en", "de", "fr", "it", "es", "pt", "pl", "cs", "sk", "sl", "lt", "lv",
-];
-const STYLES: [&str; 10] = [
-    "slang",
-    "technical terms",
-    "role play",
-    "authority manipulation",
-    "misspellings",
-    "word play",
-    "emotional manipulation",
-    "hypotheticals",
-    "historical scenario",
-    "uncommon dialects",
 ];
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
