@@ -100,7 +100,7 @@ def submit_and_next(s):
                 raise SystemExit("bench-app: the next sample never came")
             time.sleep(0.01)
         time.sleep(0.05)
-        times.append(float(s.js("return document.querySelector('[data-testid=review]').dataset.advanceMs")))
+        times.append(float(s.js("return document.querySelector('[data-testid=screen-review]').dataset.advanceMs")))
     return times
 
 

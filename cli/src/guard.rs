@@ -59,11 +59,11 @@ pub enum GuardCommand {
         #[arg(long, value_name = "FILE")]
         tokenizer: Option<PathBuf>,
         /// Requests in flight at once (server only).
-        #[arg(long, default_value_t = 4)]
+        #[arg(long, default_value_t = ServerOptions::DEFAULT_CONCURRENCY)]
         concurrency: usize,
         /// Log-probabilities asked for per answer token (server only): P(unsafe) needs the
         /// safe and unsafe tokens among them. vLLM allows 20 unless started with more.
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = ServerOptions::DEFAULT_TOP_LOGPROBS)]
         top_logprobs: u32,
         #[command(flatten)]
         selection: Selection,

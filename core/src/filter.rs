@@ -5,7 +5,8 @@ use rusqlite::Connection;
 
 use crate::sample::normalise_language;
 
-#[derive(Clone, Debug, Default)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct SampleFilter {
     pub dataset: Option<String>,
     /// Comma-separated language codes, matched after normalisation.

@@ -1,5 +1,6 @@
 //! The Guards screen: profiles, catalog models (download with progress, resume, checksum),
-//! guard runs with live texts/s and ETA, cancel and resume. All of it is `verdikt_core::guard`.
+//! guard runs on a GGUF file or an OpenAI-compatible server with live texts/s and ETA, cancel
+//! and resume. All of it is `verdikt_core::guard`.
 
 use std::path::PathBuf;
 
@@ -13,6 +14,7 @@ use verdikt_core::guard::load_installed;
 use verdikt_core::guard::run::{
     Backend, RunInfo, RunOptions, RunProgress, RunReport, TextField, list_runs, run,
 };
+use verdikt_core::guard::server::ServerOptions;
 
 use crate::error::{AppError, AppResult};
 use crate::jobs::{run_blocking, run_job};
@@ -132,11 +134,25 @@ pub async fn guard_download(
     .await
 }
 
+/// An OpenAI-compatible server to send the checks to, instead of a GGUF file in this process.
+#[derive(Clone, Debug, Deserialize, specta::Type)]
+pub struct GuardServer {
+    /// Base URL, e.g. `http://127.0.0.1:8080`.
+    pub url: String,
+    /// The model name the server knows.
+    pub model: String,
+    /// The served model's `tokenizer.json` or GGUF file: prompts go as token ids, so dataset
+    /// text never turns into special tokens.
+    pub tokenizer: String,
+    pub concurrency: Option<u32>,
+}
+
 #[derive(Clone, Debug, Deserialize, specta::Type)]
 pub struct GuardRequest {
     pub profile: String,
-    /// A GGUF file on disk.
+    /// A GGUF file on disk (ignored when `server` is given).
     pub model: String,
+    pub server: Option<GuardServer>,
     /// Texts to check: `prompt`, `chosen`, `rejected`, `response`.
     pub fields: Vec<String>,
     pub dataset: Option<String>,
@@ -163,9 +179,21 @@ pub async fn guard_run(
     let profiles = load_installed()?;
     let opts = RunOptions {
         profile: request.profile,
-        backend: Backend::Local {
-            model: PathBuf::from(request.model),
-            llama: LlamaOptions::default(),
+        backend: match request.server {
+            None => Backend::Local {
+                model: PathBuf::from(request.model),
+                llama: LlamaOptions::default(),
+            },
+            Some(server) => Backend::Server(ServerOptions {
+                url: server.url,
+                model: server.model,
+                tokenizer: PathBuf::from(server.tokenizer),
+                concurrency: server
+                    .concurrency
+                    .map_or(ServerOptions::DEFAULT_CONCURRENCY, |c| c.max(1) as usize),
+                max_check_tokens: LlamaOptions::default().max_check_tokens,
+                top_logprobs: ServerOptions::DEFAULT_TOP_LOGPROBS,
+            }),
         },
         fields,
         filter: SampleFilter {

@@ -13,20 +13,22 @@ use crate::state::AppState;
 
 #[tauri::command]
 #[specta::specta]
-pub async fn results_get(state: State<'_, AppState>) -> AppResult<Report> {
-    state.with_store(|store| Ok(build(store, &SampleFilter::default())?))
+pub async fn results_get(state: State<'_, AppState>, filter: SampleFilter) -> AppResult<Report> {
+    state.with_store(|store| Ok(build(store, &filter)?))
 }
 
-/// Saves one chart (`kind` = `svg`) or table (`kind` = `csv`) of the report to `path`.
+/// Saves one chart (`kind` = `svg`) or table (`kind` = `csv`) of the report under `filter`
+/// to `path`.
 #[tauri::command]
 #[specta::specta]
 pub async fn results_save(
     state: State<'_, AppState>,
+    filter: SampleFilter,
     kind: String,
     name: String,
     path: String,
 ) -> AppResult<()> {
-    let report = state.with_store(|store| Ok(build(store, &SampleFilter::default())?))?;
+    let report = state.with_store(|store| Ok(build(store, &filter)?))?;
     let path = PathBuf::from(path);
     match kind.as_str() {
         "svg" => {

@@ -203,20 +203,21 @@ async triageRun(job: string, onProgress: TAURI_CHANNEL<TriageProgress>) : Promis
     else return { status: "error", error: e  as any };
 }
 },
-async resultsGet() : Promise<Result<Report, AppError>> {
+async resultsGet(filter: SampleFilter) : Promise<Result<Report, AppError>> {
     try {
-    return { status: "ok", data: await TAURI_INVOKE("results_get") };
+    return { status: "ok", data: await TAURI_INVOKE("results_get", { filter }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
 },
 /**
- * Saves one chart (`kind` = `svg`) or table (`kind` = `csv`) of the report to `path`.
+ * Saves one chart (`kind` = `svg`) or table (`kind` = `csv`) of the report under `filter`
+ * to `path`.
  */
-async resultsSave(kind: string, name: string, path: string) : Promise<Result<null, AppError>> {
+async resultsSave(filter: SampleFilter, kind: string, name: string, path: string) : Promise<Result<null, AppError>> {
     try {
-    return { status: "ok", data: await TAURI_INVOKE("results_save", { kind, name, path }) };
+    return { status: "ok", data: await TAURI_INVOKE("results_save", { filter, kind, name, path }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -362,9 +363,9 @@ export type GuardReading = { run_id: number; profile: string; model: string;
 project_guard: boolean; verdict: string; categories: string[]; p_unsafe: number | null; refusal: boolean | null }
 export type GuardRequest = { profile: string; 
 /**
- * A GGUF file on disk.
+ * A GGUF file on disk (ignored when `server` is given).
  */
-model: string; 
+model: string; server: GuardServer | null; 
 /**
  * Texts to check: `prompt`, `chosen`, `rejected`, `response`.
  */
@@ -373,6 +374,23 @@ fields: string[]; dataset: string | null; language: string | null;
  * Stop after about this many texts (samples stay whole).
  */
 limit: number | null; resume: boolean }
+/**
+ * An OpenAI-compatible server to send the checks to, instead of a GGUF file in this process.
+ */
+export type GuardServer = { 
+/**
+ * Base URL, e.g. `http://127.0.0.1:8080`.
+ */
+url: string; 
+/**
+ * The model name the server knows.
+ */
+model: string; 
+/**
+ * The served model's `tokenizer.json` or GGUF file: prompts go as token ids, so dataset
+ * text never turns into special tokens.
+ */
+tokenizer: string; concurrency: number | null }
 export type ImportProgress = { bytes_done: number; bytes_total: number; rows: number }
 export type ImportReport = { dataset: string; samples: number; triples: number; prompt_only: number; rejected: number; rejects_file: string | null; replaced: boolean; files: SourceFile[]; notes: string[] }
 export type ImportRequest = { paths: string[]; format: InputFormat; dataset: string | null; replace: boolean; skip_invalid: boolean; 
@@ -473,6 +491,19 @@ checked: number;
  * Texts the run had already checked before.
  */
 already_done: number; seconds: number; texts_per_second: number; computed_tokens: number; prompt_tokens: number; prompt_seconds: number }
+export type SampleFilter = { dataset: string | null; 
+/**
+ * Comma-separated language codes, matched after normalisation.
+ */
+language: string | null; 
+/**
+ * Comma-separated split names.
+ */
+split: string | null; 
+/**
+ * Only samples the paper's keep rule keeps under the project's guards.
+ */
+keep_rule: boolean }
 /**
  * Everything the Review screen shows of one sample.
  */

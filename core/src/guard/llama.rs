@@ -21,6 +21,7 @@ use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::token::LlamaToken;
 
+use super::parse::VerdictLine;
 use super::profile::Segment;
 use super::truncate::fit_tokens;
 
@@ -31,7 +32,7 @@ pub struct LlamaOptions {
     pub threads: Option<usize>,
     /// KV cache size in tokens, shared by all sequences of a wave.
     pub n_ctx: u32,
-    /// Most sequences decoded side by side (one is kept for the shared template prefix).
+    /// Most sequences decoded side by side, a few of them kept for template prefixes.
     pub n_seq: u32,
     /// Tokens per `decode` call.
     pub n_batch: u32,
@@ -49,7 +50,7 @@ impl Default for LlamaOptions {
         LlamaOptions {
             threads: None,
             n_ctx: 16384,
-            n_seq: 25,
+            n_seq: 32,
             n_batch: 2048,
             max_check_tokens: 4096,
             flash_attention: true,
@@ -69,6 +70,8 @@ pub struct CheckRequest {
     pub stop: Vec<String>,
     /// Read P(unsafe) once the answer ends with this text ("" = at the first answer token).
     pub score_after: String,
+    /// Where the verdict must be, so generation stops once the answer cannot carry one.
+    pub verdict_line: Option<VerdictLine>,
 }
 
 impl CheckRequest {
@@ -311,12 +314,23 @@ struct Node {
     parent: usize,
 }
 
-/// The engine thread's state: model, context, and the template prefix kept in sequence 0.
+/// A template prefix (the text before a check's first data) kept in the KV cache across waves
+/// in a reserved sequence: Llama Guard's prompt and answer checks differ from their first line
+/// on, so a run needs one per role, and both stay computed for the whole run.
+struct Resident {
+    tokens: Vec<LlamaToken>,
+    seq: i32,
+    /// The wave that last used it; the least recently used one makes room.
+    last_wave: u64,
+}
+
+/// The engine thread's state: model, context, and the resident template prefixes.
 struct Worker<'m> {
     model: &'m LlamaModel,
     ctx: LlamaContext<'m>,
     options: LlamaOptions,
-    prefix: Vec<LlamaToken>,
+    residents: Vec<Resident>,
+    wave: u64,
     batch: LlamaBatch<'static>,
 }
 
@@ -343,7 +357,8 @@ impl<'m> Worker<'m> {
             model,
             ctx,
             options: options.clone(),
-            prefix: Vec::new(),
+            residents: Vec::new(),
+            wave: 0,
             batch: LlamaBatch::new(options.n_batch as usize, options.n_seq as i32),
         })
     }
@@ -397,23 +412,60 @@ impl<'m> Worker<'m> {
         self.ctx.decode(&mut self.batch).map_err(llama_err)
     }
 
-    /// Makes sequence 0 hold exactly `prefix` (computing what is new, dropping what differs).
-    fn set_prefix(
+    /// Sequences reserved for resident template prefixes (none when every check is computed
+    /// from scratch); the others carry a wave's checks.
+    fn resident_seqs(&self) -> i32 {
+        if self.options.share_prefixes {
+            (self.options.n_seq as i32 / 2).clamp(1, 4)
+        } else {
+            0
+        }
+    }
+
+    /// The reserved sequence that holds `wanted`, computing only what no resident holds yet.
+    /// `None` when every reserved sequence is in use by this wave.
+    fn resident(
         &mut self,
         wanted: &[LlamaToken],
         stats: &mut WaveStats,
-    ) -> Result<(), EngineError> {
-        let keep = self
-            .prefix
+    ) -> Result<Option<i32>, EngineError> {
+        let wave = self.wave;
+        if let Some(r) = self.residents.iter_mut().find(|r| r.tokens == wanted) {
+            r.last_wave = wave;
+            return Ok(Some(r.seq));
+        }
+        let free = (0..self.resident_seqs()).find(|s| self.residents.iter().all(|r| r.seq != *s));
+        let seq = match free {
+            Some(seq) => seq,
+            None => {
+                let Some(lru) = self
+                    .residents
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.last_wave != wave)
+                    .min_by_key(|(_, r)| r.last_wave)
+                    .map(|(i, _)| i)
+                else {
+                    return Ok(None);
+                };
+                let evicted = self.residents.swap_remove(lru);
+                self.ctx
+                    .clear_kv_cache_seq(Some(evicted.seq as u32), None, None)
+                    .map_err(llama_err)?;
+                evicted.seq
+            }
+        };
+        // Start from the resident sharing the longest head (the two roles share a first line).
+        let (from, keep) = self
+            .residents
             .iter()
-            .zip(wanted)
-            .take_while(|(a, b)| a == b)
-            .count();
-        if keep < self.prefix.len() {
+            .map(|r| (r.seq, common_len(&r.tokens, wanted)))
+            .max_by_key(|&(_, n)| n)
+            .unwrap_or((seq, 0));
+        if keep > 0 {
             self.ctx
-                .clear_kv_cache_seq(Some(0), Some(keep as u32), None)
+                .kv_cache_seq_cp(from, seq, Some(0), Some(keep as u32))
                 .map_err(llama_err)?;
-            self.prefix.truncate(keep);
         }
         let started = Instant::now();
         for chunk_start in (keep..wanted.len()).step_by(self.options.n_batch as usize) {
@@ -421,15 +473,19 @@ impl<'m> Worker<'m> {
             self.batch.clear();
             for (pos, &t) in wanted.iter().enumerate().take(chunk_end).skip(chunk_start) {
                 self.batch
-                    .add(t, pos as i32, &[0], false)
+                    .add(t, pos as i32, &[seq], false)
                     .map_err(llama_err)?;
             }
             self.decode()?;
         }
         stats.computed_tokens += (wanted.len() - keep) as u64;
         stats.prompt_time += started.elapsed();
-        self.prefix = wanted.to_vec();
-        Ok(())
+        self.residents.push(Resident {
+            tokens: wanted.to_vec(),
+            seq,
+            last_wave: wave,
+        });
+        Ok(Some(seq))
     }
 
     fn evaluate(
@@ -457,6 +513,20 @@ impl<'m> Worker<'m> {
                 n_ctx: self.options.n_ctx,
             });
         }
+        // The template text before a check's first data: what a resident prefix can hold.
+        let template_lens: Vec<usize> = checks
+            .iter()
+            .zip(&tokenized)
+            .map(|(c, (tokens, _))| {
+                let lead: Vec<Segment> = c
+                    .segments
+                    .iter()
+                    .take_while(|s| matches!(s, Segment::Template(_)))
+                    .cloned()
+                    .collect();
+                self.tokenize(&lead).len().min(tokens.len() - 1)
+            })
+            .collect();
         let mut outcomes: Vec<Option<CheckOutcome>> = vec![None; checks.len()];
         // Sub-waves: as many checks as fit the sequences and the KV cache together.
         let mut next = 0;
@@ -468,6 +538,7 @@ impl<'m> Worker<'m> {
             self.run_wave(
                 checks,
                 &tokenized,
+                &template_lens,
                 next..end,
                 scoring,
                 &mut outcomes,
@@ -493,22 +564,19 @@ impl<'m> Worker<'m> {
         max_gen: usize,
     ) -> usize {
         let seqs = if self.options.share_prefixes {
-            self.options.n_seq as usize - 1
+            (self.options.n_seq as i32 - self.resident_seqs()) as usize
         } else {
             1
         };
-        let budget = self.options.n_ctx as usize;
+        let resident_cells: usize = self.residents.iter().map(|r| r.tokens.len()).sum();
+        let budget = (self.options.n_ctx as usize).saturating_sub(resident_cells);
         let mut seen: Vec<&[LlamaToken]> = Vec::new();
         let mut used = 0usize;
         let mut end = start;
         while end < tokenized.len() && seen.len() < seqs {
             let t = tokenized[end].0.as_slice();
             if !seen.contains(&t) {
-                let shared = seen
-                    .iter()
-                    .map(|s| s.iter().zip(t).take_while(|(a, b)| a == b).count())
-                    .max()
-                    .unwrap_or(0);
+                let shared = seen.iter().map(|s| common_len(s, t)).max().unwrap_or(0);
                 let cost = t.len() - shared + max_gen;
                 if end > start && used + cost > budget {
                     break;
@@ -526,6 +594,7 @@ impl<'m> Worker<'m> {
         &mut self,
         checks: &[CheckRequest],
         tokenized: &[(Vec<LlamaToken>, bool)],
+        template_lens: &[usize],
         range: std::ops::Range<usize>,
         scoring: &Scoring,
         outcomes: &mut [Option<CheckOutcome>],
@@ -547,59 +616,58 @@ impl<'m> Worker<'m> {
                 }
             }
         }
-        let shortest = unique
-            .iter()
-            .map(|&u| tokenized[u].0.len())
-            .min()
-            .unwrap_or(0);
-        let prefix_len = if self.options.share_prefixes {
-            let first = &tokenized[unique[0]].0;
-            let common = unique
-                .iter()
-                .map(|&u| {
-                    first
-                        .iter()
-                        .zip(&tokenized[u].0)
-                        .take_while(|(a, b)| a == b)
-                        .count()
-                })
-                .min()
-                .unwrap_or(0);
-            // The prefix kept across waves is the template part: stop before any check ends.
-            common.min(shortest.saturating_sub(1))
-        } else {
-            0
-        };
-        let wanted: Vec<LlamaToken> = tokenized[unique[0]].0[..prefix_len].to_vec();
-        if self.options.share_prefixes {
-            self.set_prefix(&wanted, stats)?;
-        } else {
+        // Each unique check hangs below the resident holding its template prefix (or below an
+        // empty root at position 0): one root per resident, the prefix tree below the roots.
+        self.wave += 1;
+        if !self.options.share_prefixes {
             self.ctx.clear_kv_cache();
-            self.prefix.clear();
+            self.residents.clear();
         }
-
-        // The prefix tree over what follows the prefix.
-        let mut nodes = vec![Node {
-            tokens: Vec::new(),
-            start: prefix_len,
-            children: Vec::new(),
-            leaf: None,
-            seq: 0,
-            parent: 0,
-        }];
+        let mut nodes: Vec<Node> = Vec::new();
+        let mut roots: Vec<usize> = Vec::new();
         for (leaf, &u) in unique.iter().enumerate() {
-            insert(&mut nodes, &tokenized[u].0[prefix_len..], prefix_len, leaf);
+            let tokens = &tokenized[u].0;
+            let (seq, start) = match self.options.share_prefixes {
+                true => match self.resident(&tokens[..template_lens[u]], stats)? {
+                    Some(seq) => (seq, template_lens[u]),
+                    None => (ROOTLESS, 0),
+                },
+                false => (ROOTLESS, 0),
+            };
+            let root = match roots
+                .iter()
+                .copied()
+                .find(|&r| nodes[r].seq == seq && nodes[r].start == start)
+            {
+                Some(r) => r,
+                None => {
+                    nodes.push(Node {
+                        tokens: Vec::new(),
+                        start,
+                        children: Vec::new(),
+                        leaf: None,
+                        seq,
+                        parent: nodes.len(),
+                    });
+                    roots.push(nodes.len() - 1);
+                    nodes.len() - 1
+                }
+            };
+            insert(&mut nodes, root, &tokens[start..], start, leaf);
         }
-        assign_seqs(&mut nodes, 0);
+        assign_seqs(&mut nodes, &roots, self.resident_seqs());
 
         // Prompt pass: level by level, each node after its parent, siblings in one batch.
         let prompt_started = Instant::now();
-        let mut level: Vec<usize> = nodes[0].children.clone();
+        let mut level: Vec<usize> = roots
+            .iter()
+            .flat_map(|&r| nodes[r].children.clone())
+            .collect();
         let mut leaf_logits: Vec<Option<Vec<f32>>> = vec![None; unique.len()];
         while !level.is_empty() {
             for &n in &level {
                 let (parent, seq, start) = (nodes[n].parent, nodes[n].seq, nodes[n].start);
-                if nodes[parent].seq != seq {
+                if nodes[parent].seq != seq && start > 0 {
                     self.ctx
                         .kv_cache_seq_cp(nodes[parent].seq, seq, Some(0), Some(start as u32))
                         .map_err(llama_err)?;
@@ -680,6 +748,10 @@ impl<'m> Worker<'m> {
                     .iter()
                     .any(|s| answers[leaf][check.prefill.len()..].contains(s.as_str()))
                     || produced > 4096
+                    || check
+                        .verdict_line
+                        .as_ref()
+                        .is_some_and(|v| v.ruled_out(&answers[leaf]))
                 {
                     done[leaf] = true;
                     continue;
@@ -702,7 +774,7 @@ impl<'m> Worker<'m> {
                 logits[leaf] = self.ctx.get_logits_ith(i as i32).to_vec();
             }
         }
-        for seq in leaf_seq.iter().copied().filter(|&s| s != 0) {
+        for seq in leaf_seq.iter().copied() {
             self.ctx
                 .clear_kv_cache_seq(Some(seq as u32), None, None)
                 .map_err(llama_err)?;
@@ -763,9 +835,9 @@ fn argmax(logits: &[f32]) -> LlamaToken {
     LlamaToken(i as i32)
 }
 
-/// Inserts `tokens` (positions from `start`) into the compressed prefix tree rooted at node 0.
-fn insert(nodes: &mut Vec<Node>, tokens: &[LlamaToken], start: usize, leaf: usize) {
-    let mut at = 0;
+/// Inserts `tokens` (positions from `start`) into the compressed prefix tree below `root`.
+fn insert(nodes: &mut Vec<Node>, root: usize, tokens: &[LlamaToken], start: usize, leaf: usize) {
+    let mut at = root;
     let mut rest = tokens;
     let mut pos = start;
     loop {
@@ -791,12 +863,7 @@ fn insert(nodes: &mut Vec<Node>, tokens: &[LlamaToken], start: usize, leaf: usiz
             nodes[at].children.push(id);
             return;
         };
-        let common = nodes[c]
-            .tokens
-            .iter()
-            .zip(rest)
-            .take_while(|(a, b)| a == b)
-            .count();
+        let common = common_len(&nodes[c].tokens, rest);
         if common < nodes[c].tokens.len() {
             // Split c: its tail becomes a child of the shared head.
             let tail = nodes[c].tokens.split_off(common);
@@ -822,30 +889,38 @@ fn insert(nodes: &mut Vec<Node>, tokens: &[LlamaToken], start: usize, leaf: usiz
     }
 }
 
-/// Gives every leaf its own sequence (1, 2, …) and every inner node its first leaf's.
-fn assign_seqs(nodes: &mut [Node], root: usize) {
+/// Gives every leaf its own sequence (`first`, `first + 1`, …) and every inner node its first
+/// leaf's; roots keep theirs.
+fn assign_seqs(nodes: &mut [Node], roots: &[usize], first: i32) {
     fn visit(nodes: &mut [Node], n: usize, next: &mut i32) -> i32 {
         let children = nodes[n].children.clone();
         let mut first = None;
         if nodes[n].leaf.is_some() {
-            *next += 1;
             first = Some(*next);
+            *next += 1;
         }
         for c in children {
             let s = visit(nodes, c, next);
             first.get_or_insert(s);
         }
-        let seq = first.unwrap_or(0);
+        let seq = first.expect("every branch ends in a leaf");
         nodes[n].seq = seq;
         seq
     }
-    let mut next = 0;
-    let children = nodes[root].children.clone();
-    for c in children {
-        visit(nodes, c, &mut next);
+    let mut next = first;
+    for &root in roots {
+        for c in nodes[root].children.clone() {
+            visit(nodes, c, &mut next);
+        }
     }
-    nodes[root].seq = 0;
 }
+
+fn common_len(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// The root of checks computed without a resident prefix: from position 0, nothing to copy.
+const ROOTLESS: i32 = -1;
 
 #[cfg(test)]
 pub(crate) mod tests {
@@ -882,9 +957,13 @@ pub(crate) mod tests {
     }
 
     fn triple_checks(n: usize) -> Vec<CheckRequest> {
+        triples(0..n)
+    }
+
+    fn triples(numbers: std::ops::Range<usize>) -> Vec<CheckRequest> {
         let profile = load_builtin().get("llama-guard-3-8b").unwrap().clone();
         let mut checks = Vec::new();
-        for i in 0..n {
+        for i in numbers {
             let prompt = format!("How do I pick the lock of my neighbour's shed, number {i}?");
             let answers = [
                 None,
@@ -902,6 +981,7 @@ pub(crate) mod tests {
                     max_tokens: 6,
                     stop: profile.stop.clone(),
                     score_after: String::new(),
+                    verdict_line: VerdictLine::of(&profile, role),
                 });
             }
         }
@@ -958,12 +1038,12 @@ pub(crate) mod tests {
                 .unwrap()
         };
         let (scratch, scratch_stats) = run(false, 2);
-        let (shared, shared_stats) = run(true, 2);
+        let (shared, shared_stats) = run(true, 4);
         let (batched, _) = run(true, 25);
-        // Llama Guard names the judged role early, so a triple shares its template between the
-        // chosen and rejected checks only: about a third less to compute.
+        // Each role's template is computed once (Llama Guard names the role in its first line),
+        // and these texts are short beside it: less than 60% is left to compute.
         assert!(
-            shared_stats.computed_tokens * 4 < scratch_stats.computed_tokens * 3,
+            shared_stats.computed_tokens * 5 < scratch_stats.computed_tokens * 3,
             "{shared_stats:?} vs {scratch_stats:?}"
         );
         for ((a, b), c) in scratch.iter().zip(&shared).zip(&batched) {
@@ -1011,6 +1091,42 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn template_prefixes_stay_computed_across_waves() {
+        let engine = LlamaEngine::load(&test_model(), options(true, 8)).unwrap();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let mut computed = Vec::new();
+        for numbers in [0..1, 1..2] {
+            let checks = triples(numbers);
+            let templates: usize = checks
+                .iter()
+                .map(|c| {
+                    let lead: Vec<Segment> = c
+                        .segments
+                        .iter()
+                        .take_while(|s| matches!(s, Segment::Template(_)))
+                        .cloned()
+                        .collect();
+                    engine.tokenize(lead).unwrap().len()
+                })
+                .sum();
+            let all: usize = checks
+                .iter()
+                .map(|c| engine.tokenize(c.segments.clone()).unwrap().len())
+                .sum();
+            let (_, stats) = engine.evaluate(checks, &scoring(), cancel.clone()).unwrap();
+            computed.push((stats.computed_tokens as usize, all, templates));
+        }
+        let (first, second) = (computed[0], computed[1]);
+        // The first wave computes both role templates once; the second none of them.
+        assert!(first.0 < first.1, "{first:?}");
+        assert!(
+            second.0 <= second.1 - second.2,
+            "the second wave recomputed template text: {second:?}"
+        );
+        assert!(second.0 + 300 < first.0, "{computed:?}");
+    }
+
+    #[test]
     fn long_texts_are_shortened_in_the_middle() {
         let mut opts = options(true, 4);
         opts.max_check_tokens = 400;
@@ -1023,6 +1139,7 @@ pub(crate) mod tests {
             max_tokens: 4,
             stop: profile.stop.clone(),
             score_after: String::new(),
+            verdict_line: None,
         };
         let (out, _) = engine
             .evaluate(vec![check], &scoring(), Arc::new(AtomicBool::new(false)))
@@ -1042,10 +1159,10 @@ pub(crate) mod tests {
             seq: 0,
             parent: 0,
         }];
-        insert(&mut nodes, &t(&[1, 2, 3, 4]), 5, 0);
-        insert(&mut nodes, &t(&[1, 2, 9]), 5, 1);
-        insert(&mut nodes, &t(&[7]), 5, 2);
-        assign_seqs(&mut nodes, 0);
+        insert(&mut nodes, 0, &t(&[1, 2, 3, 4]), 5, 0);
+        insert(&mut nodes, 0, &t(&[1, 2, 9]), 5, 1);
+        insert(&mut nodes, 0, &t(&[7]), 5, 2);
+        assign_seqs(&mut nodes, &[0], 1);
         let head = nodes[0].children[0];
         assert_eq!(nodes[head].tokens, t(&[1, 2]));
         let kids: Vec<(Vec<LlamaToken>, usize, i32)> = nodes[head]

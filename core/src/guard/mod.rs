@@ -17,7 +17,7 @@ mod truncate;
 #[cfg(test)]
 mod golden_tests;
 
-pub use parse::{Parsed, Verdict, parse_answer};
+pub use parse::{Parsed, Verdict, VerdictLine, parse_answer};
 pub use profile::{
     Category, Check, Format, Keys, ParseSpec, Profile, ProfileError, Profiles, Role, RoleKeys,
     Score, Segment, join_segments, load_builtin, load_dir, load_installed,

@@ -59,6 +59,80 @@ fn with_prefill(prefill: &str, raw: &str) -> String {
     }
 }
 
+/// Where a check's verdict word must appear, so generation can stop as soon as the answer
+/// cannot carry one (a model off the profile's format would otherwise run to `max_tokens`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerdictLine {
+    /// The key the verdict line starts with ("Safety"), or none: the line is the verdict.
+    key: Option<String>,
+    /// Every verdict word, lower case.
+    words: Vec<String>,
+}
+
+impl VerdictLine {
+    /// For a `role` check of `profile`, when its verdict is on the answer's first line: always
+    /// in the lines format; in the keys format when the prefill opens the verdict's key. A check
+    /// that reads its score later (`score_after`) generates on.
+    pub fn of(profile: &Profile, role: Role) -> Option<VerdictLine> {
+        let check = profile.check(role);
+        if !check.score_after.is_empty() {
+            return None;
+        }
+        let p = &profile.parse;
+        let key = match (&p.format, &p.keys) {
+            (Format::Keys, Some(keys)) => {
+                let key = match role {
+                    Role::Prompt => &keys.prompt.verdict,
+                    Role::Answer => &keys.answer.verdict,
+                };
+                let opened = check.prefill.trim().strip_suffix(':');
+                if !opened.is_some_and(|k| k.trim().eq_ignore_ascii_case(key.trim())) {
+                    return None;
+                }
+                Some(key.trim().to_string())
+            }
+            _ => None,
+        };
+        let words = [&p.safe, &p.unsafe_, &p.controversial]
+            .into_iter()
+            .flatten()
+            .map(|w| w.trim().to_lowercase())
+            .collect();
+        Some(VerdictLine { key, words })
+    }
+
+    /// Whether `answer` (prefill included) can no longer read as a verdict: its verdict line
+    /// holds a finished word that is none of the verdict words, or the start of none.
+    pub fn ruled_out(&self, answer: &str) -> bool {
+        let mut text = answer.trim_start();
+        if let Some(key) = &self.key {
+            match text.split_once(':') {
+                Some((k, value)) if k.trim().eq_ignore_ascii_case(key) => text = value,
+                Some(_) => return true,
+                None => return !key.to_lowercase().starts_with(&text.trim().to_lowercase()),
+            }
+        }
+        let (line, finished) = match text.find('\n') {
+            Some(end) => (&text[..end], true),
+            None => (text, false),
+        };
+        let (word, rest) = first_word(clean(line));
+        if finished {
+            return !self.words.contains(&word);
+        }
+        // A word is finished once something follows it on the line.
+        let word_finished = !rest.is_empty() || line.ends_with([' ', '\t']);
+        !word.is_empty()
+            && !self.words.iter().any(|w| {
+                if word_finished {
+                    *w == word
+                } else {
+                    w.starts_with(&word)
+                }
+            })
+    }
+}
+
 /// Everything before the first end token: the profile's stop strings, or anything that looks
 /// like a special token a server left in.
 fn cut_at_end_token<'a>(profile: &Profile, text: &'a str) -> &'a str {
@@ -245,6 +319,35 @@ mod tests {
     }
 
     use Verdict::*;
+
+    #[test]
+    fn generation_stops_once_no_verdict_can_follow() {
+        let profiles = load_builtin();
+        let line = |name: &str, role| VerdictLine::of(profiles.get(name).unwrap(), role);
+        let lg = line("llama-guard-3-8b", Role::Answer).unwrap();
+        for open in [
+            "\n\n",
+            "\n\nun",
+            "\n\nsafe",
+            "\n\nunsafe\n",
+            "\n\nunsafe\nS1",
+            "\n\n**Uns",
+        ] {
+            assert!(!lg.ruled_out(open), "{open:?}");
+        }
+        for hopeless in ["\n\nWhat", "\n\nsafety\n", "\n\nThe user"] {
+            assert!(lg.ruled_out(hopeless), "{hopeless:?}");
+        }
+        let qwen = line("qwen3guard-gen", Role::Prompt).unwrap();
+        assert!(!qwen.ruled_out("Safety: Contro"));
+        assert!(!qwen.ruled_out("Safety: Unsafe\nCategories: Violent"));
+        assert!(qwen.ruled_out("Safety: I think"));
+        let poly = line("polyguard", Role::Prompt).unwrap();
+        assert!(!poly.ruled_out("Harmful request: ye"));
+        assert!(poly.ruled_out("Harmful request: maybe"));
+        // PolyGuard's answer verdict comes lines later: nothing to rule out early.
+        assert_eq!(line("polyguard", Role::Answer), None);
+    }
 
     #[test]
     fn llama_guard_answers() {

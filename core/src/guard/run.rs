@@ -14,6 +14,7 @@ use super::catalog::sha256_file;
 use super::llama::{
     CheckOutcome, CheckRequest, EngineError, LlamaEngine, LlamaOptions, Scoring, WaveStats,
 };
+use super::parse::VerdictLine;
 use super::server::{ServerEngine, ServerOptions};
 use super::{Profile, Profiles, Role, Verdict, parse_answer};
 use crate::filter::{FilterError, SampleFilter};
@@ -250,6 +251,7 @@ impl Pending {
             max_tokens: profile.max_tokens,
             stop: profile.stop.clone(),
             score_after: check.score_after.clone(),
+            verdict_line: VerdictLine::of(profile, self.field.role()),
         }
     }
 }

@@ -35,6 +35,13 @@ pub struct ServerOptions {
     pub top_logprobs: u32,
 }
 
+impl ServerOptions {
+    /// Requests in flight at once unless the user says otherwise.
+    pub const DEFAULT_CONCURRENCY: usize = 4;
+    /// vLLM's limit unless it is started with more; enough for a guard's own verdict tokens.
+    pub const DEFAULT_TOP_LOGPROBS: u32 = 20;
+}
+
 /// A model's tokenizer, twice: template text is split at special tokens, data text never is.
 pub struct SegmentTokenizer {
     template: Tokenizer,
