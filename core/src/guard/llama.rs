@@ -518,13 +518,9 @@ impl<'m> Worker<'m> {
             .iter()
             .zip(&tokenized)
             .map(|(c, (tokens, _))| {
-                let lead: Vec<Segment> = c
-                    .segments
-                    .iter()
-                    .take_while(|s| matches!(s, Segment::Template(_)))
-                    .cloned()
-                    .collect();
-                self.tokenize(&lead).len().min(tokens.len() - 1)
+                self.tokenize(template_lead(&c.segments))
+                    .len()
+                    .min(tokens.len() - 1)
             })
             .collect();
         let mut outcomes: Vec<Option<CheckOutcome>> = vec![None; checks.len()];
@@ -915,6 +911,15 @@ fn assign_seqs(nodes: &mut [Node], roots: &[usize], first: i32) {
     }
 }
 
+/// The template segments before a check's first data: what a resident prefix holds.
+fn template_lead(segments: &[Segment]) -> &[Segment] {
+    let end = segments
+        .iter()
+        .position(|s| matches!(s, Segment::Data(_)))
+        .unwrap_or(segments.len());
+    &segments[..end]
+}
+
 fn common_len(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
@@ -1100,13 +1105,10 @@ pub(crate) mod tests {
             let templates: usize = checks
                 .iter()
                 .map(|c| {
-                    let lead: Vec<Segment> = c
-                        .segments
-                        .iter()
-                        .take_while(|s| matches!(s, Segment::Template(_)))
-                        .cloned()
-                        .collect();
-                    engine.tokenize(lead).unwrap().len()
+                    engine
+                        .tokenize(template_lead(&c.segments).to_vec())
+                        .unwrap()
+                        .len()
                 })
                 .sum();
             let all: usize = checks
