@@ -314,9 +314,12 @@ fn a_server_run_gives_the_local_verdicts() {
         // Same token ids give the same verdict, first answer word and P(unsafe). llama.cpp's
         // kernels depend on batch shapes, so the rambling answers of a model that is no guard
         // may part ways after a few greedy tokens; a wrong token id would change all of it.
+        // The local engine stops as soon as no verdict line can follow, so its first word may
+        // be cut short of the server's.
         let first_word = |a: &str| a.split_whitespace().next().unwrap_or("").to_string();
         assert_eq!(l.0, r.0, "verdict differs");
-        assert_eq!(first_word(&l.1), first_word(&r.1), "{l:?} vs {r:?}");
+        let (lw, rw) = (first_word(&l.1), first_word(&r.1));
+        assert!(!lw.is_empty() && rw.starts_with(&lw), "{l:?} vs {r:?}");
         // SmolLM2 is no guard: its safe/unsafe tokens can fall outside even the top 1000, and
         // then the server reports no P(unsafe) (-1 here); where it does, it must agree.
         assert!(l.2 >= 0.0, "the local engine always has P(unsafe)");
