@@ -454,44 +454,132 @@ fn a_broken_answer_is_named() {
     );
 }
 
-#[test]
-fn report_writes_html_csv_and_svg_with_data_escaped() {
+const SCRIPT: &str = "<script>alert(1)</script>";
+const QUOTES: &str = "\"&'<img src=x onerror=alert(1)>";
+
+/// A generated project whose names are hostile: a reviewer, a model and a language.
+fn hostile_project() -> Project {
     let p = Project::new();
     generate(&p, 120, 3);
     let store = verdikt_core::store::Store::open(&p.db()).unwrap();
-    store
-        .conn()
-        .execute(
-            "UPDATE samples SET response = 'r', generator = '<img src=x onerror=alert(1)>' WHERE id <= 10",
-            [],
-        )
+    let conn = store.conn();
+    conn.execute("UPDATE reviewers SET name = ?1 WHERE id = 1", [SCRIPT])
         .unwrap();
+    conn.execute(
+        "UPDATE samples SET response = 'r', generator = ?1 WHERE id <= 10",
+        [QUOTES],
+    )
+    .unwrap();
+    conn.execute("UPDATE samples SET language = ?1 WHERE id > 110", [QUOTES])
+        .unwrap();
+    p
+}
+
+/// The chart files of a report folder (name without extension), sorted.
+fn charts_in(dir: &std::path::Path, ext: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The names in `dir`, sorted.
+fn listing(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Hidden names in `dir`: where a staging folder left behind would show.
+fn hidden(dir: &std::path::Path) -> Vec<String> {
+    listing(dir)
+        .into_iter()
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+#[test]
+fn report_writes_html_csv_svg_and_png_with_data_escaped() {
+    let p = hostile_project();
     let out = p.path("report");
-    p.ok(&["report", "--out", out.to_str().unwrap()]);
-    for f in [
-        "index.html",
-        "agreement.csv",
-        "results.csv",
-        "guard_accuracy.csv",
-        "language_consistency.csv",
-        "asr.csv",
-        "progress.csv",
-        "questions.svg",
-        "kappa_verdict.svg",
-        "asr.svg",
-        "progress.svg",
-        "guard_confusion_2.svg",
-        "guard_confusion_3.svg",
-    ] {
-        assert!(out.join(f).is_file(), "{f} missing");
+    let stdout = p.ok(&["report", "--out", &format!("{}/", out.display())]);
+    let charts = [
+        "questions",
+        "kappa_verdict",
+        "kappa_q1",
+        "asr",
+        "progress",
+        "guard_confusion_2",
+        "guard_confusion_3",
+    ];
+    let tables = [
+        "agreement",
+        "results",
+        "guard_accuracy",
+        "language_consistency",
+        "asr",
+        "progress",
+    ];
+    let mut expected: Vec<String> = vec!["index.html".into()];
+    expected.extend(tables.iter().map(|t| format!("{t}.csv")));
+    for c in charts {
+        expected.extend([format!("{c}.svg"), format!("{c}.png")]);
     }
+    expected.sort();
+    assert_eq!(listing(&out), expected);
+    assert!(
+        stdout.contains(&format!("wrote {} files", expected.len())),
+        "{stdout}"
+    );
+    assert_eq!(charts_in(&out, "svg"), charts_in(&out, "png"));
+    assert_eq!(hidden(p.dir.path()), Vec::<String>::new());
+
+    let mut labels = Vec::new();
+    for c in charts {
+        let svg = std::fs::read_to_string(out.join(format!("{c}.svg"))).unwrap();
+        let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{c}.svg: {e}"));
+        let root = doc.root_element();
+        assert_eq!(root.tag_name().name(), "svg", "{c}");
+        assert!(!svg.contains("<script") && !svg.contains("<img"), "{c}.svg");
+        labels.extend(
+            doc.descendants()
+                .filter(|n| n.tag_name().name() == "text")
+                .filter_map(|n| n.text().map(|t| (c, t.trim().to_string()))),
+        );
+        let size = |attr: &str| root.attribute(attr).unwrap().parse::<u32>().unwrap();
+        let png = std::fs::read(out.join(format!("{c}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{c}.png signature");
+        let be = |i: usize| u32::from_be_bytes(png[i..i + 4].try_into().unwrap());
+        assert_eq!(
+            (be(16), be(20)),
+            (size("width"), size("height")),
+            "{c}.png size"
+        );
+    }
+    let has = |chart: &str, text: &str| labels.iter().any(|(c, t)| *c == chart && t.contains(text));
+    assert!(has("kappa_verdict", SCRIPT), "a reviewer named as data");
+    assert!(has("asr", QUOTES), "a model named as data");
+    assert!(
+        has("progress", QUOTES) && has("questions", QUOTES),
+        "a language as data"
+    );
+    assert!(has("questions", "Q3 style") && has("progress", "pl"));
+    assert!(has("guard_confusion_2", "guard:2") && has("guard_confusion_2", "reviewers unsafe"));
+
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(!html.contains("<img") && html.contains("&lt;img src=x"));
+    assert_eq!(html.matches("<svg").count(), charts.len(), "charts inline");
     assert!(
-        !html.contains("http://")
-            || html
-                .matches("http://")
-                .all(|_| html.contains("xmlns=\"http://www.w3.org/2000/svg\""))
+        html.matches("http").count()
+            == html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count(),
+        "no remote URLs"
     );
     assert!(!html.contains("<script"), "no scripts: works offline");
     let csv = std::fs::read_to_string(out.join("asr.csv")).unwrap();
@@ -499,4 +587,52 @@ fn report_writes_html_csv_and_svg_with_data_escaped() {
         csv.contains("<img src=x onerror=alert(1)>"),
         "CSV keeps the data as text"
     );
+}
+
+#[test]
+fn report_replaces_the_previous_report() {
+    let p = hostile_project();
+    let out = p.path("report");
+    p.ok(&["report", "--out", out.to_str().unwrap()]);
+    // A chart of a guard run that is gone by the second report.
+    std::fs::write(out.join("guard_confusion_9.svg"), "<svg/>").unwrap();
+    std::fs::write(out.join("guard_confusion_9.png"), "").unwrap();
+    let first = std::fs::read(out.join("questions.png")).unwrap();
+    p.ok(&["report", "--out", out.to_str().unwrap()]);
+    assert!(
+        !out.join("guard_confusion_9.svg").exists(),
+        "the old report is replaced whole"
+    );
+    assert_eq!(
+        std::fs::read(out.join("questions.png")).unwrap(),
+        first,
+        "same data, same chart"
+    );
+    assert!(out.join("index.html").is_file());
+    assert_eq!(hidden(p.dir.path()), Vec::<String>::new());
+}
+
+#[test]
+fn report_never_replaces_a_folder_that_is_not_a_report() {
+    let p = hostile_project();
+    let out = p.path("notes");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    let (ok, _, err) = p.run(&["report", "--out", out.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        err.contains(&out.display().to_string()) && err.contains("not a Verdikt report"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    assert_eq!(listing(&out), ["notes.txt"]);
+
+    let file = p.write("file", "x");
+    let (ok, _, err) = p.run(&["report", "--out", file.to_str().unwrap()]);
+    assert!(!ok && err.contains("not a Verdikt report"), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+    assert_eq!(hidden(p.dir.path()), Vec::<String>::new());
 }

@@ -14,6 +14,7 @@ pub mod paths;
 pub mod queue;
 pub mod sample;
 pub mod split;
+mod staged;
 pub mod stats;
 pub mod store;
 pub mod triage;

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::filter::{FilterError, SampleFilter};
 use crate::sample::Sample;
+use crate::staged::StageError;
+pub(crate) use crate::staged::Staged;
 use crate::store::Store;
 
 pub use passed::PassRule;
@@ -65,6 +67,12 @@ pub enum ExportError {
     Parquet { path: PathBuf, message: String },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
+}
+
+impl From<StageError> for ExportError {
+    fn from(StageError { path, source }: StageError) -> ExportError {
+        ExportError::Io { path, source }
+    }
 }
 
 /// The export's view of the store: the selected samples, in import order.
@@ -160,65 +168,6 @@ pub fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport, Expor
         ExportFormat::Csv => csv::write(&selection, &opts.out),
         ExportFormat::Parquet => columnar::write_file(&selection, &opts.out),
         ExportFormat::Hf => hf::write(&selection, &opts.out),
-    }
-}
-
-/// A temporary path beside `target`, renamed over it by `commit`.
-pub(crate) struct Staged {
-    pub tmp: PathBuf,
-    target: PathBuf,
-}
-
-impl Staged {
-    pub fn new(target: &Path) -> Result<Staged, ExportError> {
-        let parent = target
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(parent).map_err(|source| ExportError::Io {
-            path: parent.to_path_buf(),
-            source,
-        })?;
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = parent.join(format!(".{name}.verdikt-tmp-{}", std::process::id()));
-        Ok(Staged {
-            tmp,
-            target: target.to_path_buf(),
-        })
-    }
-
-    /// Moves the finished output into place (a folder replaces the old folder).
-    pub fn commit(mut self) -> Result<(), ExportError> {
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| ExportError::Io { path, source }
-        };
-        if self.tmp.is_dir() && self.target.is_dir() {
-            let old = self.tmp.with_extension("old");
-            std::fs::rename(&self.target, &old).map_err(io(&self.target))?;
-            std::fs::rename(&self.tmp, &self.target).map_err(io(&self.target))?;
-            std::fs::remove_dir_all(&old).map_err(io(&old))?;
-        } else {
-            std::fs::rename(&self.tmp, &self.target).map_err(io(&self.target))?;
-        }
-        self.tmp = PathBuf::new();
-        Ok(())
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if self.tmp.as_os_str().is_empty() {
-            return;
-        }
-        let _ = if self.tmp.is_dir() {
-            std::fs::remove_dir_all(&self.tmp)
-        } else {
-            std::fs::remove_file(&self.tmp)
-        };
     }
 }
 

@@ -1,120 +1,152 @@
-//! The report's and the app dashboard's charts, as SVG strings from the typed results, so both
-//! show the very same drawing. Every label is data (language codes, model names) and is escaped.
+//! The report's and the app dashboard's charts, drawn by `plotters` into standalone SVG
+//! documents from the typed results, so both show the very same drawing; `png` rasterises one
+//! with `resvg`. Every label is data (language codes, model and reviewer names): plotters' SVG
+//! backend writes all text escaped.
 
-use std::fmt::Write;
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
+
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use resvg::tiny_skia;
+use resvg::usvg::{self, fontdb};
 
 use super::asr::AsrRow;
 use super::ratings::{AgreementRow, Coefficients};
 use super::results::{Proportion, Results};
 
-const W: f64 = 720.0;
-const H: f64 = 320.0;
-const LEFT: f64 = 56.0;
-const BOTTOM: f64 = 64.0;
-const TOP: f64 = 36.0;
-const COLORS: [&str; 6] = [
-    "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1",
+const W: u32 = 760;
+const H: u32 = 340;
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(0x4e, 0x79, 0xa7),
+    RGBColor(0xf2, 0x8e, 0x2b),
+    RGBColor(0x59, 0xa1, 0x4f),
+    RGBColor(0xe1, 0x57, 0x59),
+    RGBColor(0x76, 0xb7, 0xb2),
+    RGBColor(0xb0, 0x7a, 0xa1),
 ];
+/// What a heatmap cell without a value (e.g. κ of raters who never varied) shows.
+pub const UNDEFINED: &str = "undefined";
+const FONT: &str = "sans-serif";
+/// Font sizes as plotters takes them (it draws them at 1/1.24 of this in pixels).
+const TITLE: u32 = 18;
+const LABEL: u32 = 14;
 
-/// XML text escaping for element content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+type Drawn = Result<(), DrawingAreaErrorKind<std::io::Error>>;
+
+/// Draws on a white SVG canvas of `size` and returns the document. Drawing into a `String`
+/// has nothing that can fail; should plotters report an error all the same, it is logged and
+/// what was drawn is kept (the backend closes every element, so the document stays whole).
+fn svg(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Drawn,
+) -> String {
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
+        let drawn = root
+            .fill(&WHITE)
+            .and_then(|()| draw(&root))
+            .and_then(|()| root.present());
+        if let Err(e) = drawn {
+            log::warn!("chart drawn only in part: {e}");
         }
     }
     out
 }
 
-fn open(title: &str, height: f64) -> String {
-    format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {W} {height}\" width=\"{W}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"11\">\
-         <text x=\"{LEFT}\" y=\"20\" font-size=\"14\" font-weight=\"bold\">{}</text>",
-        escape(title)
-    )
+/// Pixels a label of `chars` characters takes at the charts' label size, roughly.
+fn text_width(labels: &[String]) -> u32 {
+    7 * labels
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(40) as u32
+}
+
+/// An axis of `n` unit-wide slots (0..n), one per category, with the tick and label at each
+/// slot's centre. (plotters' own key-point axes offer no label formatter.)
+struct Slots(usize);
+
+impl Ranged for Slots {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, v: &f64, (from, to): (i32, i32)) -> i32 {
+        from + (f64::from(to - from) * v / self.0 as f64).round() as i32
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            return Vec::new();
+        }
+        (0..self.0).map(|i| i as f64 + 0.5).collect()
+    }
+
+    fn range(&self) -> Range<f64> {
+        0.0..self.0 as f64
+    }
+}
+
+/// The label of the slot that contains `x`.
+fn slot(labels: &[String], x: f64) -> String {
+    labels.get(x.floor() as usize).cloned().unwrap_or_default()
 }
 
 /// Grouped bars of shares (0–1) with their 95% intervals as whiskers: one group per label, one
-/// bar per series.
+/// bar per series; a bar without data is left out.
 pub fn share_bars(title: &str, series: &[String], groups: &[(String, Vec<Proportion>)]) -> String {
-    let mut svg = open(title, H);
-    let plot_h = H - TOP - BOTTOM;
-    let y = |v: f64| TOP + plot_h * (1.0 - v);
-    for tick in [0.0, 0.25, 0.5, 0.75, 1.0] {
-        let _ = write!(
-            svg,
-            "<line x1=\"{LEFT}\" x2=\"{}\" y1=\"{y0:.1}\" y2=\"{y0:.1}\" stroke=\"#ddd\"/>\
-             <text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}%</text>",
-            W - 8.0,
-            LEFT - 4.0,
-            y(tick) + 4.0,
-            tick * 100.0,
-            y0 = y(tick)
-        );
-    }
-    let group_w = (W - LEFT - 8.0) / groups.len().max(1) as f64;
-    let bar_w = group_w * 0.8 / series.len().max(1) as f64;
-    for (g, (label, bars)) in groups.iter().enumerate() {
-        let x0 = LEFT + g as f64 * group_w + group_w * 0.1;
-        for (i, p) in bars.iter().enumerate() {
-            let (Some(share), Some(low), Some(high)) = (p.share, p.low, p.high) else {
-                continue;
-            };
-            let x = x0 + i as f64 * bar_w;
-            let mid = x + bar_w / 2.0;
-            let _ = write!(
-                svg,
-                "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\"><title>{}: {:.1}% [{:.1}–{:.1}] n={}</title></rect>\
-                 <line x1=\"{mid:.1}\" x2=\"{mid:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#222\"/>",
-                y(share),
-                (bar_w - 2.0).max(1.0),
-                plot_h * share,
-                COLORS[i % COLORS.len()],
-                escape(series.get(i).map_or("", String::as_str)),
-                share * 100.0,
-                low * 100.0,
-                high * 100.0,
-                p.n,
-                y(high),
-                y(low)
-            );
+    let names: Vec<String> = groups.iter().map(|(l, _)| l.clone()).collect();
+    let slots = groups.len().max(1);
+    let legend_w = 30 + text_width(series);
+    let bar_w = 0.8 / series.len().max(1) as f64;
+    svg((W, H), |root| {
+        let (plot, legend) = root.split_horizontally(W - legend_w);
+        let mut chart = ChartBuilder::on(&plot)
+            .caption(title, (FONT, TITLE))
+            .margin(10)
+            .x_label_area_size(28)
+            .y_label_area_size(48)
+            .build_cartesian_2d(Slots(slots), 0.0..1.0)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .y_labels(6)
+            .y_max_light_lines(1)
+            .x_label_formatter(&|x| slot(&names, *x))
+            .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
+            .label_style((FONT, LABEL))
+            .draw()?;
+        for (i, name) in series.iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            let bars: Vec<(f64, f64, f64, f64)> = groups
+                .iter()
+                .enumerate()
+                .filter_map(|(g, (_, shares))| {
+                    let p = shares.get(i)?;
+                    let x = g as f64 + 0.1 + i as f64 * bar_w;
+                    Some((x, p.share?, p.low?, p.high?))
+                })
+                .collect();
+            chart.draw_series(bars.iter().map(|&(x, share, ..)| {
+                Rectangle::new([(x, 0.0), (x + bar_w * 0.9, share)], color.filled())
+            }))?;
+            chart.draw_series(bars.iter().map(|&(x, share, low, high)| {
+                ErrorBar::new_vertical(x + bar_w * 0.45, low, share, high, BLACK.stroke_width(1), 6)
+            }))?;
+            let y = 40 + 20 * i as i32;
+            legend.draw(&Rectangle::new([(0, y), (12, y + 12)], color.filled()))?;
+            legend.draw(&Text::new(name.as_str(), (18, y), (FONT, LABEL)))?;
         }
-        let _ = write!(
-            svg,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-            x0 + group_w * 0.4,
-            H - BOTTOM + 16.0,
-            escape(label)
-        );
-    }
-    legend(&mut svg, series, H - 20.0);
-    svg.push_str("</svg>");
-    svg
+        Ok(())
+    })
 }
 
-fn legend(svg: &mut String, series: &[String], y: f64) {
-    let mut x = LEFT;
-    for (i, name) in series.iter().enumerate() {
-        let _ = write!(
-            svg,
-            "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{:.1}\" y=\"{y:.1}\">{}</text>",
-            y - 9.0,
-            COLORS[i % COLORS.len()],
-            x + 14.0,
-            escape(name)
-        );
-        x += 24.0 + 7.0 * name.chars().count() as f64;
-    }
-}
-
-/// A table of values in [−1, 1] (or counts scaled to their maximum) as coloured cells; `None`
-/// cells are grey and marked "—".
+/// A table of values in [−1, 1] (or counts scaled to their maximum) as coloured cells, each with
+/// its value printed; `None` cells are grey and say "undefined".
 pub fn heatmap(
     title: &str,
     rows: &[String],
@@ -122,62 +154,69 @@ pub fn heatmap(
     cells: &[Vec<Option<f64>>],
     max: f64,
 ) -> String {
-    let label_w = 8.0 + 6.5 * rows.iter().map(|r| r.chars().count()).max().unwrap_or(0) as f64;
-    let cell_w = ((W - label_w - 8.0) / columns.len().max(1) as f64).min(90.0);
-    let cell_h = 22.0;
-    let height = TOP + 20.0 + cell_h * rows.len() as f64 + 8.0;
-    let mut svg = open(title, height);
-    for (c, name) in columns.iter().enumerate() {
-        let _ = write!(
-            svg,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-            label_w + (c as f64 + 0.5) * cell_w,
-            TOP + 12.0,
-            escape(name)
-        );
-    }
-    for (r, name) in rows.iter().enumerate() {
-        let y = TOP + 20.0 + r as f64 * cell_h;
-        let _ = write!(
-            svg,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            label_w - 6.0,
-            y + 15.0,
-            escape(name)
-        );
-        for (c, v) in cells[r].iter().enumerate() {
-            let x = label_w + c as f64 * cell_w;
-            let (fill, text) = match v {
-                Some(v) => {
-                    let t = (v / max).clamp(-1.0, 1.0);
-                    // Blue for agreement, red below chance.
-                    let fill = if t >= 0.0 {
-                        format!("rgba(78,121,167,{:.2})", 0.1 + 0.9 * t)
-                    } else {
-                        format!("rgba(225,87,89,{:.2})", 0.1 + 0.9 * -t)
-                    };
-                    let text = if max > 1.0 {
-                        format!("{v:.0}")
-                    } else {
-                        format!("{v:.2}")
-                    };
-                    (fill, text)
-                }
-                None => ("#eee".to_string(), "—".to_string()),
-            };
-            let _ = write!(
-                svg,
-                "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{fill}\" stroke=\"#fff\"/>\
-                 <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{text}</text>",
-                cell_w,
-                cell_h,
-                x + cell_w / 2.0,
-                y + 15.0
-            );
+    let (n_rows, n_cols) = (rows.len().max(1), columns.len().max(1));
+    let label_w = 16 + text_width(rows);
+    // Wide enough for its column label and for "undefined"; the canvas grows with the columns.
+    let cell_w = (12 + text_width(columns)).clamp(80, 140);
+    let grid_w = label_w + cell_w * n_cols as u32;
+    let width = W.max(grid_w + 30);
+    // Row 0 at the top: row r is drawn in the slot n_rows - 1 - r.
+    let row_at = |y: f64| n_rows - 1 - (y.floor() as usize).min(n_rows - 1);
+    svg((width, heatmap_height(n_rows)), |root| {
+        let area = root.titled(title, (FONT, TITLE))?;
+        let mut chart = ChartBuilder::on(&area)
+            .margin(10)
+            .margin_right(width - 10 - grid_w)
+            .top_x_label_area_size(24)
+            .y_label_area_size(label_w)
+            .build_cartesian_2d(Slots(n_cols), Slots(n_rows))?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_label_formatter(&|x| slot(columns, *x))
+            .y_label_formatter(&|y| rows.get(row_at(*y)).cloned().unwrap_or_default())
+            .label_style((FONT, LABEL))
+            .draw()?;
+        for (r, values) in cells.iter().enumerate().take(n_rows) {
+            let y = (n_rows - 1 - r) as f64;
+            for (c, v) in values.iter().enumerate().take(n_cols) {
+                let x = c as f64;
+                let (fill, text, dark) = match v {
+                    Some(v) => {
+                        let t = (v / max).clamp(-1.0, 1.0);
+                        // Blue for agreement, red below chance.
+                        let base = if t >= 0.0 { PALETTE[0] } else { PALETTE[3] };
+                        let text = if max > 1.0 {
+                            format!("{v:.0}")
+                        } else {
+                            format!("{v:.2}")
+                        };
+                        (base.mix(0.1 + 0.9 * t.abs()), text, t.abs() > 0.6)
+                    }
+                    None => (
+                        RGBColor(0xee, 0xee, 0xee).mix(1.0),
+                        UNDEFINED.to_string(),
+                        false,
+                    ),
+                };
+                chart.draw_series([Rectangle::new(
+                    [(x + 0.02, y + 0.04), (x + 0.98, y + 0.96)],
+                    fill.filled(),
+                )])?;
+                let ink = if dark { WHITE } else { BLACK };
+                let style = (FONT, LABEL)
+                    .into_font()
+                    .color(&ink)
+                    .pos(Pos::new(HPos::Center, VPos::Center));
+                chart.draw_series([Text::new(text, (x + 0.5, y + 0.5), style)])?;
+            }
         }
-    }
-    svg.push_str("</svg>");
-    svg
+        Ok(())
+    })
+}
+
+fn heatmap_height(rows: usize) -> u32 {
+    80 + 26 * rows as u32
 }
 
 fn language(l: &Option<String>) -> String {
@@ -311,17 +350,214 @@ pub fn progress_bars(progress: &[(String, Proportion)]) -> String {
     )
 }
 
+/// Why a chart could not be rasterised.
+#[derive(Debug, thiserror::Error)]
+pub enum PngError {
+    #[error("not a drawable SVG: {0}")]
+    Svg(#[from] usvg::Error),
+    #[error("no room for a {width}×{height} pixel image")]
+    Size { width: u32, height: u32 },
+    #[error("cannot encode PNG: {0}")]
+    Encode(String),
+}
+
+/// The SVG as a PNG of the SVG's own width and height. Text is set in the system's fonts; a
+/// machine without any still gets the image, without its text.
+pub fn png(svg: &str) -> Result<Vec<u8>, PngError> {
+    png_with(svg, system_fonts())
+}
+
+fn png_with(svg: &str, fonts: Arc<fontdb::Database>) -> Result<Vec<u8>, PngError> {
+    let options = usvg::Options {
+        fontdb: fonts,
+        ..usvg::Options::default()
+    };
+    let tree = usvg::Tree::from_str(svg, &options)?;
+    let size = tree.size().to_int_size();
+    let (width, height) = (size.width(), size.height());
+    let mut pixmap =
+        tiny_skia::Pixmap::new(width, height).ok_or(PngError::Size { width, height })?;
+    resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
+    pixmap
+        .encode_png()
+        .map_err(|e| PngError::Encode(e.to_string()))
+}
+
+/// Families for the charts' `sans-serif`, the first one installed wins: fontdb's reading of the
+/// fontconfig aliases can pick a family that is no text face at all (a maths font on Debian).
+const SANS: [&str; 6] = [
+    "DejaVu Sans",
+    "Liberation Sans",
+    "Arial",
+    "Helvetica",
+    "Noto Sans",
+    "FreeSans",
+];
+
+/// The system's fonts, read once; `sans-serif` set to a family that is installed, if any is.
+fn system_fonts() -> Arc<fontdb::Database> {
+    static FONTS: OnceLock<Arc<fontdb::Database>> = OnceLock::new();
+    FONTS
+        .get_or_init(|| {
+            let mut db = fontdb::Database::new();
+            db.load_system_fonts();
+            let installed = |family: fontdb::Family| {
+                let query = fontdb::Query {
+                    families: &[family],
+                    ..fontdb::Query::default()
+                };
+                db.query(&query).is_some()
+            };
+            let family = SANS
+                .into_iter()
+                .find(|name| installed(fontdb::Family::Name(name)))
+                .map(String::from)
+                .or_else(|| {
+                    let any = db
+                        .faces()
+                        .find_map(|f| f.families.first().map(|(name, _)| name.clone()));
+                    any.filter(|_| !installed(fontdb::Family::SansSerif))
+                });
+            if let Some(family) = family {
+                db.set_sans_serif_family(family);
+            }
+            Arc::new(db)
+        })
+        .clone()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use resvg::usvg::roxmltree;
+
+    const HOSTILE: [&str; 3] = ["<script>alert(1)</script>", "\"&'", "a&b<c>"];
+
+    /// Parses the SVG as XML and returns the text of every `<text>` element.
+    fn texts(svg: &str) -> Vec<String> {
+        let doc = roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("{e}\n{svg}"));
+        let root = doc.root_element();
+        assert_eq!(root.tag_name().name(), "svg");
+        assert!(
+            doc.descendants().all(|n| n.tag_name().name() != "script"),
+            "no script element"
+        );
+        doc.descendants()
+            .filter(|n| n.tag_name().name() == "text")
+            .map(|n| n.text().unwrap_or("").trim().to_string())
+            .collect()
+    }
+
+    fn hostile() -> Vec<String> {
+        HOSTILE.map(String::from).to_vec()
+    }
 
     #[test]
-    fn labels_are_escaped() {
-        let p = Proportion::wilson(3, 4);
-        let svg = share_bars("t", &["<script>".into()], &[("a&b\"".into(), vec![p])]);
-        assert!(!svg.contains("<script>") && svg.contains("&lt;script&gt;"));
-        assert!(svg.contains("a&amp;b&quot;"));
-        let svg = heatmap("h", &["<x>".into()], &["'".into()], &[vec![None]], 1.0);
-        assert!(svg.contains("&lt;x&gt;") && svg.contains("&#39;") && svg.contains("—"));
+    fn bars_are_xml_with_escaped_labels_and_whiskers() {
+        let groups: Vec<(String, Vec<Proportion>)> = hostile()
+            .into_iter()
+            .map(|l| (l, vec![Proportion::wilson(3, 4), Proportion::default()]))
+            .collect();
+        let svg = share_bars("t <b>", &hostile()[..2], &groups);
+        let texts = texts(&svg);
+        for label in HOSTILE {
+            assert!(texts.iter().any(|t| t == label), "{label} in {texts:?}");
+        }
+        assert!(texts.iter().any(|t| t == "t <b>"), "title: {texts:?}");
+        let ticks = texts.iter().filter(|t| t.ends_with('%')).count();
+        assert!(
+            texts.iter().any(|t| t == "0%") && ticks >= 3,
+            "axis: {texts:?}"
+        );
+        assert!(!svg.contains("<script") && svg.contains("&lt;script&gt;"));
+        // Series 0 has a bar with its whisker in each group; series 1 (no data) only its legend.
+    }
+
+    #[test]
+    fn heatmap_prints_values_and_undefined_cells() {
+        let svg = heatmap(
+            "κ",
+            &hostile(),
+            &["all".into(), "'".into()],
+            &[
+                vec![Some(0.5), None],
+                vec![Some(-0.25), Some(1.0)],
+                vec![None, None],
+            ],
+            1.0,
+        );
+        let texts = texts(&svg);
+        for t in ["0.50", "-0.25", "1.00", UNDEFINED, "'", "all", "κ"] {
+            assert!(texts.iter().any(|x| x == t), "{t} in {texts:?}");
+        }
+        assert_eq!(texts.iter().filter(|t| *t == UNDEFINED).count(), 3);
+        for label in HOSTILE {
+            assert!(texts.iter().any(|t| t == label), "{label}");
+        }
+    }
+
+    #[test]
+    fn heatmap_rows_run_top_down() {
+        let svg = heatmap(
+            "h",
+            &["first".into(), "second".into()],
+            &["c".into()],
+            &[vec![Some(1.0)], vec![Some(0.0)]],
+            1.0,
+        );
+        let y_of = |label: &str| {
+            let doc = roxmltree::Document::parse(&svg).unwrap();
+            let node = doc
+                .descendants()
+                .find(|n| n.text().map(str::trim) == Some(label))
+                .unwrap();
+            node.attribute("y").unwrap().parse::<f64>().unwrap()
+        };
+        assert!(y_of("first") < y_of("second"));
+        assert!(y_of("1.00") < y_of("0.00"), "cells follow their rows");
+    }
+
+    #[test]
+    fn empty_charts_are_still_documents() {
+        texts(&share_bars("t", &[], &[]));
+        texts(&heatmap("h", &[], &[], &[], 1.0));
+        texts(&asr_bars(&[]));
+        texts(&progress_bars(&[]));
+        texts(&question_bars(&Results {
+            questions: vec![],
+            guard_accuracy: vec![],
+            language_consistency: vec![],
+        }));
+    }
+
+    fn png_size(png: &[u8]) -> (u32, u32) {
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
+        let be = |i: usize| u32::from_be_bytes(png[i..i + 4].try_into().unwrap());
+        (be(16), be(20))
+    }
+
+    #[test]
+    fn png_has_the_svg_size() {
+        let svg = heatmap("h", &["r".into()], &["c".into()], &[vec![Some(0.5)]], 1.0);
+        assert_eq!(png_size(&png(&svg).unwrap()), (W, heatmap_height(1)));
+        assert_eq!(png_size(&png(&progress_bars(&[])).unwrap()), (W, H));
+    }
+
+    #[test]
+    fn png_without_fonts_still_draws_the_shapes() {
+        let svg = progress_bars(&[("pl".into(), Proportion::wilson(1, 2))]);
+        let none = png_with(&svg, Arc::new(fontdb::Database::new())).unwrap();
+        assert_eq!(png_size(&none), (W, H));
+        let decoded = tiny_skia::Pixmap::decode_png(&none).unwrap();
+        let bar = decoded
+            .pixels()
+            .iter()
+            .any(|p| (p.red(), p.green(), p.blue()) == (0x4e, 0x79, 0xa7));
+        assert!(bar, "the bar is drawn");
+    }
+
+    #[test]
+    fn png_refuses_what_is_not_svg() {
+        assert!(matches!(png("<svg"), Err(PngError::Svg(_))));
     }
 }

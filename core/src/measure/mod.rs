@@ -3,7 +3,7 @@
 //!
 //! `agreement` is pure math; `ratings` gathers rater × item matrices from the store;
 //! `results` and `asr` compute the tables; `charts` draws them as SVG (the same SVG the app
-//! shows); `report` writes them all to a folder.
+//! shows) and PNG; `report` writes them all to a folder.
 
 pub mod agreement;
 pub mod ratings;
@@ -30,6 +30,19 @@ pub enum MeasureError {
         path: std::path::PathBuf,
         source: csv::Error,
     },
+    #[error("cannot draw {path}: {source}")]
+    Png {
+        path: std::path::PathBuf,
+        source: charts::PngError,
+    },
+    #[error("{path} exists and is not a Verdikt report folder: choose another folder")]
+    NotAReport { path: std::path::PathBuf },
+}
+
+impl From<crate::staged::StageError> for MeasureError {
+    fn from(crate::staged::StageError { path, source }: crate::staged::StageError) -> Self {
+        MeasureError::Write { path, source }
+    }
 }
 
 pub mod asr;

@@ -1,15 +1,33 @@
 //! `verdikt report --out DIR`: one self-contained HTML page (inline SVG, no scripts, no CDN),
-//! a CSV file per table and an SVG file per chart. Sample-derived strings are escaped in HTML
-//! and formula-guarded in CSV.
+//! a CSV file per table and an SVG and a PNG file per chart. Sample-derived strings are escaped
+//! in HTML and SVG and formula-guarded in CSV. The folder is written beside DIR and renamed into
+//! place, so a killed run leaves no half report.
 
 use std::path::{Path, PathBuf};
 
 use super::MeasureError;
-use super::charts::{self, escape};
+use super::charts;
 use super::ratings::{Coefficients, Ratings, What, agreement};
 use super::results::{PerLanguage, Proportion, Tally, results_from};
 use crate::filter::SampleFilter;
+use crate::staged::Staged;
 use crate::store::Store;
+
+/// HTML text escaping for element content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
 
 fn fmt(x: Option<f64>) -> String {
     x.map_or(String::new(), |v| format!("{v:.6}"))
@@ -38,7 +56,7 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
 }
 
-/// One chart of the report as a standalone SVG document (`<name>.svg`).
+/// One chart of the report as a standalone SVG document (`<name>.svg`, and `<name>.png`).
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Chart {
@@ -98,7 +116,6 @@ fn header(names: &[&str]) -> Vec<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
 
-/// Writes the report; returns the files written.
 /// Builds the report's tables and charts without writing anything.
 pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureError> {
     let ratings = Ratings::load(store, filter)?;
@@ -326,31 +343,63 @@ pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureErro
     })
 }
 
-/// Writes the report (CSV tables, SVG charts, `index.html`) into `dir`.
+/// Whether `dir` holds nothing but what a report writes (or nothing at all), so replacing it
+/// loses nothing of the user's.
+fn is_report(dir: &Path) -> std::io::Result<bool> {
+    let mut has_index = false;
+    let mut empty = true;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        empty = false;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ext = Path::new(&name).extension().and_then(|e| e.to_str());
+        has_index |= name == "index.html";
+        let ours = name.starts_with('.') || matches!(ext, Some("html" | "csv" | "svg" | "png"));
+        if !entry.file_type()?.is_file() || !ours {
+            return Ok(false);
+        }
+    }
+    Ok(empty || has_index)
+}
+
+/// Writes the report (CSV tables, SVG and PNG charts, `index.html`) into `dir`, replacing the
+/// report a previous run wrote there; returns the files written. Everything goes into a hidden
+/// folder beside `dir` first, renamed into place at the end.
 pub fn write_report(
     store: &Store,
     filter: &SampleFilter,
     dir: &Path,
 ) -> Result<Vec<PathBuf>, MeasureError> {
-    let Report { tables, charts } = build(store, filter)?;
-    std::fs::create_dir_all(dir).map_err(|source| MeasureError::Write {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut written = Vec::new();
-    for t in &tables {
-        t.write_csv(dir)?;
-        written.push(dir.join(format!("{}.csv", t.name)));
+    let write_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| MeasureError::Write { path, source }
+    };
+    if dir.exists() && !(dir.is_dir() && is_report(dir).map_err(write_err(dir))?) {
+        return Err(MeasureError::NotAReport {
+            path: dir.to_path_buf(),
+        });
     }
-    let write = |path: PathBuf, text: &str| {
-        std::fs::write(&path, text).map_err(|source| MeasureError::Write {
-            path: path.clone(),
-            source,
-        })?;
-        Ok::<PathBuf, MeasureError>(path)
+    let Report { tables, charts } = build(store, filter)?;
+    let staged = Staged::new(dir)?;
+    let tmp = &staged.tmp;
+    std::fs::create_dir(tmp).map_err(write_err(tmp))?;
+    let mut names = Vec::new();
+    for t in &tables {
+        t.write_csv(tmp)?;
+        names.push(format!("{}.csv", t.name));
+    }
+    let write = |name: String, bytes: &[u8]| {
+        let path = tmp.join(&name);
+        std::fs::write(&path, bytes).map_err(write_err(&path))?;
+        Ok::<String, MeasureError>(name)
     };
     for c in &charts {
-        written.push(write(dir.join(format!("{}.svg", c.name)), &c.svg)?);
+        names.push(write(format!("{}.svg", c.name), c.svg.as_bytes())?);
+        let png = charts::png(&c.svg).map_err(|source| MeasureError::Png {
+            path: dir.join(format!("{}.png", c.name)),
+            source,
+        })?;
+        names.push(write(format!("{}.png", c.name), &png)?);
     }
     let figures: String = charts
         .iter()
@@ -363,6 +412,7 @@ pub fn write_report(
          td,th{{border:1px solid #ccc;padding:2px 6px}}figure{{margin:1em 0}}</style></head>\
          <body><h1>Verdikt audit report</h1>{figures}{body}</body></html>"
     );
-    written.push(write(dir.join("index.html"), &html)?);
-    Ok(written)
+    names.push(write("index.html".into(), html.as_bytes())?);
+    staged.commit()?;
+    Ok(names.into_iter().map(|n| dir.join(n)).collect())
 }
