@@ -212,10 +212,9 @@ async resultsGet(filter: SampleFilter) : Promise<Result<Report, AppError>> {
 }
 },
 /**
- * Saves one chart (`kind` = `svg`) or table (`kind` = `csv`) of the report under `filter`
- * to `path`.
+ * Saves one chart or table (`name`) of the report under `filter` to `path`.
  */
-async resultsSave(filter: SampleFilter, kind: string, name: string, path: string) : Promise<Result<null, AppError>> {
+async resultsSave(filter: SampleFilter, kind: SaveKind, name: string, path: string) : Promise<Result<null, AppError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("results_save", { filter, kind, name, path }) };
 } catch (e) {
@@ -293,7 +292,7 @@ bytes_on_disk: number | null;
  */
 path: string }
 /**
- * One chart of the report as a standalone SVG document (`<name>.svg`).
+ * One chart of the report as a standalone SVG document (`<name>.svg`, and `<name>.png`).
  */
 export type Chart = { name: string; svg: string }
 /**
@@ -520,6 +519,10 @@ reasons: ReasonView[];
  * Whether the paper's keep rule keeps the sample under the project's guards.
  */
 kept_by_rule: boolean }
+/**
+ * What `results_save` writes: a chart as SVG or PNG, or a table as CSV.
+ */
+export type SaveKind = "svg" | "png" | "csv"
 export type SourceFile = { path: string; format: FileFormat; 
 /**
  * Language and split implied by a dataset folder's layout, used when rows lack them.
