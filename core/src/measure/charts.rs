@@ -57,7 +57,7 @@ fn svg(
     out
 }
 
-/// Pixels a label of `chars` characters takes at the charts' label size, roughly.
+/// Pixels the widest of `labels` takes at the charts' label size, roughly (40 characters at most).
 fn text_width(labels: &[String]) -> u32 {
     7 * labels
         .iter()
@@ -264,7 +264,7 @@ pub fn kappa_heatmap(rows: &[AgreementRow], what: super::ratings::What) -> Strin
                     rows.iter()
                         .filter(|r| pairs_of(r) && r.raters.join(" × ") == *p)
                         .filter(|r| r.scope.category.is_none() && r.scope.style.is_none())
-                        .find(|r| r.scope.language.clone().unwrap_or_else(|| "all".into()) == *l)
+                        .find(|r| language(&r.scope.language) == *l)
                         .and_then(|r| match r.coefficients {
                             Coefficients::Pair { cohen_kappa, .. } => cohen_kappa,
                             Coefficients::Group { .. } => None,
