@@ -271,7 +271,19 @@ pub struct Element<'a> {
 }
 
 impl Element<'_> {
+    /// Clicks once the element is enabled: buttons wait on the window's async work (a reviewer
+    /// being stored, a job ending), and a click on a disabled one would silently do nothing.
     pub fn click(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let url = format!("{}/element/{}/enabled", self.s.base, self.id);
+        while get(&self.s.agent, &url)["value"] != json!(true) {
+            assert!(
+                Instant::now() < deadline,
+                "element {} stays disabled",
+                self.id
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
         self.s
             .cmd(&format!("/element/{}/click", self.id), json!({}));
     }
