@@ -32,6 +32,11 @@ pub struct LlamaOptions {
     pub threads: Option<usize>,
     /// KV cache size in tokens, shared by all sequences of a wave.
     pub n_ctx: u32,
+    /// KV cells a sub-wave's checks may fill beyond the resident templates. Every token of a
+    /// multi-sequence batch attends over the whole used KV range (masked), so a small wave makes
+    /// each token cheaper; checks that share data with the wave (a triple's answers after its
+    /// prompt) still join it, as splitting them would compute the prompt twice.
+    pub wave_tokens: u32,
     /// Most sequences decoded side by side, a few of them kept for template prefixes.
     pub n_seq: u32,
     /// Tokens per `decode` call.
@@ -50,6 +55,7 @@ impl Default for LlamaOptions {
         LlamaOptions {
             threads: None,
             n_ctx: 16384,
+            wave_tokens: 1024,
             n_seq: 32,
             n_batch: 2048,
             max_check_tokens: 4096,
@@ -530,7 +536,7 @@ impl<'m> Worker<'m> {
             if cancel.load(Ordering::Relaxed) {
                 return Err(EngineError::Cancelled);
             }
-            let end = self.wave_end(&tokenized, next, max_gen);
+            let end = self.wave_end(&tokenized, &template_lens, next, max_gen);
             self.run_wave(
                 checks,
                 &tokenized,
@@ -552,10 +558,12 @@ impl<'m> Worker<'m> {
         ))
     }
 
-    /// How far from `start` a sub-wave can go: unique tokens plus generation within the cache.
+    /// How far from `start` a sub-wave can go: unique tokens plus generation within the wave's
+    /// share of the cache, and always within the cache.
     fn wave_end(
         &self,
         tokenized: &[(Vec<LlamaToken>, bool)],
+        template_lens: &[usize],
         start: usize,
         max_gen: usize,
     ) -> usize {
@@ -565,7 +573,7 @@ impl<'m> Worker<'m> {
             1
         };
         let resident_cells: usize = self.residents.iter().map(|r| r.tokens.len()).sum();
-        let budget = (self.options.n_ctx as usize).saturating_sub(resident_cells);
+        let cache_budget = (self.options.n_ctx as usize).saturating_sub(resident_cells);
         let mut seen: Vec<&[LlamaToken]> = Vec::new();
         let mut used = 0usize;
         let mut end = start;
@@ -574,7 +582,9 @@ impl<'m> Worker<'m> {
             if !seen.contains(&t) {
                 let shared = seen.iter().map(|s| common_len(s, t)).max().unwrap_or(0);
                 let cost = t.len() - shared + max_gen;
-                if end > start && used + cost > budget {
+                let shares_data = shared > template_lens[end];
+                let over_wave = used + cost > self.options.wave_tokens as usize && !shares_data;
+                if end > start && (over_wave || used + cost > cache_budget) {
                     break;
                 }
                 used += cost;
@@ -1091,6 +1101,42 @@ pub(crate) mod tests {
             assert!(
                 a.answer.starts_with("\n\n"),
                 "the stored answer starts with the prefill"
+            );
+        }
+    }
+
+    #[test]
+    fn small_waves_keep_a_triples_answers_together() {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let engine = |wave_tokens| {
+            let options = LlamaOptions {
+                wave_tokens,
+                ..options(true, 8)
+            };
+            LlamaEngine::load(&test_model(), options).unwrap()
+        };
+        // Each triple in a wave of its own: the prompt computed once per role.
+        let whole = engine(100_000);
+        let mut per_triple = Vec::new();
+        let mut per_triple_tokens = 0;
+        for i in 0..3 {
+            let (outcomes, stats) = whole
+                .evaluate(triples(i..i + 1), &scoring(), cancel.clone())
+                .unwrap();
+            per_triple.extend(outcomes);
+            per_triple_tokens += stats.computed_tokens;
+        }
+        // One token per wave: every check would run alone but for the rejected answer, which
+        // shares its prompt with the chosen one before it and so joins its wave.
+        let (small, small_stats) = engine(1)
+            .evaluate(triple_checks(3), &scoring(), cancel.clone())
+            .unwrap();
+        assert_eq!(small_stats.computed_tokens, per_triple_tokens);
+        for (a, b) in per_triple.iter().zip(&small) {
+            assert_eq!(a.answer, b.answer);
+            assert_eq!(
+                argmax(a.first_logits.as_ref().unwrap()),
+                argmax(b.first_logits.as_ref().unwrap())
             );
         }
     }
