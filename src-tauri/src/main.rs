@@ -9,5 +9,13 @@ fn main() {
         std::fs::write(&path, verdikt_app::bindings()).expect("write the bindings");
         return;
     }
+    // WebKitGTK's accelerated compositing costs about 75 MB in its web process and buys nothing
+    // for a page of text and small charts (scripts/bench-app measures it). A user who sets the
+    // variable keeps their choice.
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        // SAFETY: no other thread exists yet.
+        unsafe { std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1") };
+    }
     verdikt_app::run();
 }

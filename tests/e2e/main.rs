@@ -50,9 +50,9 @@ fn the_whole_workflow_in_the_real_window() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("home");
     let db = tmp.path().join("project.sqlite");
-    let (_x, display) = xvfb();
+    let display = xvfb();
     let (_driver, url) = tauri_driver(&display, &[("VERDIKT_HOME", &home), ("VERDIKT_DB", &db)]);
-    let s = Session::start(&url, Path::new(APP), &[]);
+    let s = Session::start(&url, &display, Path::new(APP), &[]);
     s.wait_for("[data-ready]", 20);
     s.wait_for("[data-testid='screen-start']", 5);
     s.shot("01-start");
@@ -219,9 +219,9 @@ fn review_three_samples_with_the_keyboard(s: &Session, db: &Path) {
 fn first_launch_opens_the_bundled_sample() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("home");
-    let (_x, display) = xvfb();
+    let display = xvfb();
     let (_driver, url) = tauri_driver(&display, &[("VERDIKT_HOME", &home)]);
-    let s = Session::start(&url, Path::new(APP), &[]);
+    let s = Session::start(&url, &display, Path::new(APP), &[]);
     s.wait_for("[data-ready]", 20);
     let start = s.wait_for("[data-testid='screen-start']", 5).text();
     assert!(start.contains("refuseu-sample"), "{start}");
@@ -264,7 +264,7 @@ fn assert_shown_as_text(s: &Session, container_css: &str, expected: &[&str]) {
 #[ignore = "drives the real window: needs Xvfb and tauri-driver (scripts/test runs it)"]
 fn hostile_text_shows_as_text_and_runs_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let (_x, display) = xvfb();
+    let display = xvfb();
     let db = tmp.path().join("project.sqlite");
     let (_driver, url) = tauri_driver(
         &display,
@@ -273,7 +273,7 @@ fn hostile_text_shows_as_text_and_runs_nothing() {
             ("VERDIKT_DB", &db),
         ],
     );
-    let s = Session::start(&url, Path::new(APP), &[]);
+    let s = Session::start(&url, &display, Path::new(APP), &[]);
     s.wait_for("[data-ready]", 20);
     nav(&s, "import");
     let hostile = repo().join("datasets/hostile.jsonl");

@@ -35,16 +35,43 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A fresh Xvfb display; returns it with its `:N` name.
-pub fn xvfb() -> (Proc, String) {
+/// A headless X display whose screen Xvfb keeps in a file (`-fbdir`, XWD format), so
+/// screenshots come from the X server itself: WebKitWebDriver's own screenshot never answers
+/// when WebKit composites without a GPU context, which the app turns off to save memory.
+pub struct Display {
+    _xvfb: Proc,
+    pub name: String,
+    framebuffer: tempfile::TempDir,
+}
+
+impl Display {
+    /// The screen as an RGB PNG.
+    pub fn png(&self) -> Vec<u8> {
+        let xwd = std::fs::read(self.framebuffer.path().join("Xvfb_screen0")).unwrap();
+        xwd_to_png(&xwd)
+    }
+}
+
+/// A fresh Xvfb display.
+pub fn xvfb() -> Display {
     for n in 0..50 {
-        let display = format!(":{}", 140 + (std::process::id() as usize + n) % 500);
-        let lock = format!("/tmp/.X{}-lock", &display[1..]);
+        let name = format!(":{}", 140 + (std::process::id() as usize + n) % 500);
+        let lock = format!("/tmp/.X{}-lock", &name[1..]);
         if Path::new(&lock).exists() {
             continue;
         }
+        let framebuffer = tempfile::tempdir().unwrap();
         let child = Command::new("Xvfb")
-            .args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .args([
+                &name,
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+                "-fbdir",
+            ])
+            .arg(framebuffer.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -54,7 +81,11 @@ pub fn xvfb() -> (Proc, String) {
         while Instant::now() < deadline {
             if Path::new(&lock).exists() {
                 std::thread::sleep(Duration::from_millis(200));
-                return (proc, display);
+                return Display {
+                    _xvfb: proc,
+                    name,
+                    framebuffer,
+                };
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -62,8 +93,42 @@ pub fn xvfb() -> (Proc, String) {
     panic!("no free X display for Xvfb");
 }
 
+/// An XWD image (Xvfb's 24-bit TrueColor ZPixmap, 32 bits per pixel) as an RGB PNG.
+fn xwd_to_png(xwd: &[u8]) -> Vec<u8> {
+    let field = |i: usize| u32::from_be_bytes(xwd[4 * i..4 * i + 4].try_into().unwrap()) as usize;
+    let (header_size, width, height) = (field(0), field(4), field(5));
+    let (byte_order, bits_per_pixel, bytes_per_line, ncolors) =
+        (field(7), field(11), field(12), field(19));
+    assert_eq!(bits_per_pixel, 32, "Xvfb's 24-bit screen has 32-bit pixels");
+    let pixels = &xwd[header_size + 12 * ncolors..];
+    let mut rgb = Vec::with_capacity(width * height * 3);
+    for y in 0..height {
+        for x in 0..width {
+            let at = y * bytes_per_line + 4 * x;
+            let b: [u8; 4] = pixels[at..at + 4].try_into().unwrap();
+            // Red in bits 16-23, green 8-15, blue 0-7 of the pixel, stored in `byte_order`.
+            let v = if byte_order == 0 {
+                u32::from_le_bytes(b)
+            } else {
+                u32::from_be_bytes(b)
+            };
+            rgb.extend([(v >> 16) as u8, (v >> 8) as u8, v as u8]);
+        }
+    }
+    let mut png = Vec::new();
+    let mut encoder = png::Encoder::new(&mut png, width as u32, height as u32);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder
+        .write_header()
+        .unwrap()
+        .write_image_data(&rgb)
+        .unwrap();
+    png
+}
+
 /// tauri-driver on free ports, on `display`, with `env` passed down to the app it starts.
-pub fn tauri_driver(display: &str, env: &[(&str, &Path)]) -> (Proc, String) {
+pub fn tauri_driver(display: &Display, env: &[(&str, &Path)]) -> (Proc, String) {
     let port = free_port();
     let native = free_port();
     let exe = std::env::var_os("TAURI_DRIVER")
@@ -83,7 +148,7 @@ pub fn tauri_driver(display: &str, env: &[(&str, &Path)]) -> (Proc, String) {
         "--native-port",
         &native.to_string(),
     ])
-    .env("DISPLAY", display)
+    .env("DISPLAY", &display.name)
     .stdout(Stdio::null())
     .stderr(Stdio::null());
     for (k, v) in env {
@@ -108,17 +173,24 @@ fn dirs_home() -> Option<PathBuf> {
     std::env::var_os("HOME").map(PathBuf::from)
 }
 
-pub struct Session {
+pub struct Session<'d> {
     agent: ureq::Agent,
     base: String,
+    display: &'d Display,
 }
 
 pub const ENTER: &str = "\u{E007}";
 pub const ARROW_LEFT: &str = "\u{E012}";
 
-impl Session {
-    /// Starts the app at `application` with `args` (a W3C session through tauri-driver).
-    pub fn start(driver: &str, application: &Path, args: &[&str]) -> Session {
+impl<'d> Session<'d> {
+    /// Starts the app at `application` with `args` (a W3C session through tauri-driver) on
+    /// the driver's `display`.
+    pub fn start(
+        driver: &str,
+        display: &'d Display,
+        application: &Path,
+        args: &[&str],
+    ) -> Session<'d> {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(120)))
@@ -156,6 +228,7 @@ impl Session {
         Session {
             agent,
             base: format!("{driver}/session/{id}"),
+            display,
         }
     }
 
@@ -234,26 +307,10 @@ impl Session {
         dir
     }
 
-    /// Saves a PNG of the window, after a pause: the DOM updates before the frame does.
+    /// Saves a PNG of the screen, after a pause: the DOM updates before the frame does.
     pub fn screenshot(&self, path: &Path) {
         std::thread::sleep(Duration::from_millis(800));
-        let mut v = get(&self.agent, &format!("{}/screenshot", self.base));
-        for _ in 0..3 {
-            if v["value"].is_string() {
-                break;
-            }
-            // A busy machine sometimes has no frame to give yet.
-            std::thread::sleep(Duration::from_secs(1));
-            v = get(&self.agent, &format!("{}/screenshot", self.base));
-        }
-        let b64 = v["value"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no screenshot: {v}"));
-        use base64::Engine;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .expect("base64 PNG");
-        std::fs::write(path, png).unwrap();
+        std::fs::write(path, self.display.png()).unwrap();
     }
 
     pub fn shot(&self, name: &str) {
@@ -266,7 +323,7 @@ impl Session {
 }
 
 pub struct Element<'a> {
-    s: &'a Session,
+    s: &'a Session<'a>,
     id: String,
 }
 
