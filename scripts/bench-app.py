@@ -103,11 +103,14 @@ def comm(pid):
 
 
 SAMPLE = "return document.querySelector('[data-testid=review-sample]').dataset.sample"
+ADVANCE = "return document.querySelector('[data-testid=screen-review]').dataset.advanceMs ?? null"
 
 
 def submit_and_next(s):
-    """20 keyboard submits in Review: from sending Enter to the next sample in the page, as the
-    WebDriver client sees it (so it includes the client's own round trips: an upper bound)."""
+    """20 keyboard submits in Review, timed twice: from sending Enter to the next sample in the
+    page as the WebDriver client sees it (its own round trips included: an upper bound), and in
+    the window, from the Enter key's event to the frame after the next sample is in the page
+    (the Review screen's `data-advance-ms`)."""
     s.js("document.querySelector(\"nav button[data-screen='review']\").click()")
     s.wait("[data-testid='review-reviewer'] option[value='bench']")
     s.js("const r = document.querySelector('[data-testid=review-reviewer]');"
@@ -115,9 +118,10 @@ def submit_and_next(s):
     s.wait("[data-testid='review-start']:not([disabled])")
     s.js("document.querySelector(\"[data-testid='review-start']\").click()")
     s.wait("[data-testid='review-sample']")
-    times = []
+    times, in_window = [], []
     for _ in range(20):
         before = s.js(SAMPLE)
+        advance_before = s.js(ADVANCE)
         s.keys("y", "y", "y")
         t0 = time.monotonic()
         s.keys("\ue007")
@@ -126,9 +130,14 @@ def submit_and_next(s):
                 raise SystemExit("bench-app: the next sample never came")
             time.sleep(0.002)
         times.append((time.monotonic() - t0) * 1000)
+        while (advance := s.js(ADVANCE)) == advance_before:
+            if time.monotonic() - t0 > 10:
+                raise SystemExit("bench-app: the window never timed its frame")
+            time.sleep(0.002)
+        in_window.append(float(advance))
         # A reviewer reads for seconds; let the next sample's preload finish as it would.
         time.sleep(0.3)
-    return times
+    return times, in_window
 
 
 port = free_port()
@@ -162,7 +171,7 @@ try:
     total_rss = sum(rss_kib(p) for p in app + webkit) / 1024
     total_pss = sum(pss_kib(p) for p in app + webkit) / 1024
 
-    times = submit_and_next(s)
+    times, in_window = submit_and_next(s)
     s.close()
 finally:
     driver.terminate()
@@ -173,5 +182,7 @@ print(f"cold start to interactive window: median {statistics.median(starts):.3f}
       f"(runs: {', '.join(f'{t:.3f}' for t in starts)}); target < 1.5 s")
 print(f"idle memory: app RSS {app_rss:.0f} MB; app + WebKit processes: PSS {total_pss:.0f} MB "
       f"(RSS summed {total_rss:.0f} MB, counting shared libraries once per process); target < 250 MB")
-print(f"submit-and-next: median {statistics.median(times):.1f} ms, max {max(times):.1f} ms "
+print(f"submit-and-next: in the window (Enter to the next sample's frame) median "
+      f"{statistics.median(in_window):.1f} ms, max {max(in_window):.1f} ms; as the WebDriver client "
+      f"sees it median {statistics.median(times):.1f} ms, max {max(times):.1f} ms; "
       f"over {len(times)} submits; target < 50 ms")
