@@ -21,6 +21,7 @@ pub struct SplitOptions {
 
 /// What the split achieved for one (language, category).
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SplitCell {
     pub language: String,
     /// `none` for samples without a category.
@@ -30,6 +31,7 @@ pub struct SplitCell {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SplitReport {
     pub target: u64,
     pub groups: u64,

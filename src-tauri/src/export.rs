@@ -1,5 +1,6 @@
-//! The Export screen: format, filters and target; the file is written beside the target and
-//! renamed (by the core), so a cancelled or failed export leaves nothing half-written.
+//! The Export screen: the train/test split, then format, filters and target; the file is
+//! written beside the target and renamed (by the core), so a cancelled or failed export leaves
+//! nothing half-written.
 
 use std::path::PathBuf;
 
@@ -7,6 +8,7 @@ use serde::Deserialize;
 use tauri::State;
 use verdikt_core::export::{ExportFormat, ExportOptions, ExportReport, PassRule, export};
 use verdikt_core::filter::SampleFilter;
+use verdikt_core::split::{SplitOptions, SplitReport, split};
 
 use crate::error::AppResult;
 use crate::jobs::run_job;
@@ -28,6 +30,40 @@ pub struct ExportRequest {
     pub q3_optional: bool,
 }
 
+#[derive(Clone, Debug, Deserialize, specta::Type)]
+pub struct SplitRequest {
+    /// Test samples to aim at per category per language.
+    pub test_per_category: u32,
+    pub seed: u32,
+    pub dataset: Option<String>,
+    /// Comma-separated language codes.
+    pub language: Option<String>,
+}
+
+fn nonempty(v: Option<String>) -> Option<String> {
+    v.filter(|s| !s.trim().is_empty())
+}
+
+/// Assigns train/test to the selected samples: whole (category, style) groups, seeded.
+#[tauri::command]
+#[specta::specta]
+pub async fn split_run(
+    state: State<'_, AppState>,
+    job: String,
+    request: SplitRequest,
+) -> AppResult<SplitReport> {
+    let opts = SplitOptions {
+        test_per_category: request.test_per_category.into(),
+        seed: request.seed.into(),
+        filter: SampleFilter {
+            dataset: nonempty(request.dataset),
+            language: nonempty(request.language),
+            ..SampleFilter::default()
+        },
+    };
+    run_job(&state, &job, move |store, _cancel| Ok(split(store, &opts)?)).await
+}
+
 /// Writes the selected samples; the core has no row-level progress for export, so the window
 /// shows it as running until this returns.
 #[tauri::command]
@@ -37,7 +73,6 @@ pub async fn export_run(
     job: String,
     request: ExportRequest,
 ) -> AppResult<ExportReport> {
-    let nonempty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     let opts = ExportOptions {
         out: PathBuf::from(request.out),
         format: request.format,

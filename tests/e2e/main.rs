@@ -104,10 +104,34 @@ fn the_whole_workflow_in_the_real_window() {
 
     review_three_samples_with_the_keyboard(&s, &db);
 
-    // Export: TRL JSONL of one language, checked line by line.
+    // A new train/test split of one language: no (category, style) group in both splits, and
+    // the screen's count is the database's.
     nav(&s, "export");
-    let out = tmp.path().join("de.jsonl");
     s.wait_for("[data-testid='export-language']", 5).fill("de");
+    s.wait_for("[data-testid='split-test-per-category']", 5)
+        .fill("1");
+    s.wait_for("[data-testid='split-seed']", 5).fill("7");
+    s.wait_for("[data-testid='split-run']", 5).click();
+    s.wait_for("[data-testid='split-report']", 30);
+    let shown: i64 = s
+        .wait_for("[data-testid='split-de']", 5)
+        .attr("data-test")
+        .parse()
+        .unwrap();
+    let de_test = "SELECT count(*) FROM samples WHERE language = 'de' AND split = 'test'";
+    assert!(shown > 0);
+    assert_eq!(count(&db, de_test), shown);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM (SELECT 1 FROM samples WHERE language = 'de'
+             GROUP BY category, style HAVING count(DISTINCT split) > 1)"
+        ),
+        0
+    );
+
+    // Export: TRL JSONL of that language, checked line by line.
+    let out = tmp.path().join("de.jsonl");
     s.wait_for("[data-testid='export-out']", 5)
         .fill(out.to_str().unwrap());
     s.wait_for("[data-testid='export-run']", 5).click();

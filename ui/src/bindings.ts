@@ -105,6 +105,17 @@ async guardRun(job: string, request: GuardRequest, onProgress: TAURI_CHANNEL<Run
 }
 },
 /**
+ * Assigns train/test to the selected samples: whole (category, style) groups, seeded.
+ */
+async splitRun(job: string, request: SplitRequest) : Promise<Result<SplitReport, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("split_run", { job, request }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Writes the selected samples; the core has no row-level progress for export, so the window
  * shows it as running until this returns.
  */
@@ -528,6 +539,24 @@ export type SourceFile = { path: string; format: FileFormat;
  * Language and split implied by a dataset folder's layout, used when rows lack them.
  */
 language: string | null; split: string | null }
+/**
+ * What the split achieved for one (language, category).
+ */
+export type SplitCell = { language: string; 
+/**
+ * `none` for samples without a category.
+ */
+category: string; test: number; train: number }
+export type SplitReport = { target: number; groups: number; test_groups: number; cells: SplitCell[] }
+export type SplitRequest = { 
+/**
+ * Test samples to aim at per category per language.
+ */
+test_per_category: number; seed: number; dataset: string | null; 
+/**
+ * Comma-separated language codes.
+ */
+language: string | null }
 export type Stats = { datasets: number; samples: number; triples: number; prompt_only: number; by_language: Partial<{ [key in string]: number }>; 
 /**
  * Samples without a split are counted as `unassigned`.

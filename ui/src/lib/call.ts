@@ -19,7 +19,11 @@ export async function call<T>(p: Promise<Result<T>>): Promise<T> {
     // A command that panicked or could not be invoked: still words, never a silent nothing.
     throw new CommandError({ message: String(e), details: [] });
   }
-  if (r.status === "error") throw new CommandError(r.error);
+  if (r.status === "error") {
+    // Tauri's own refusals (permissions, arguments) arrive as bare strings, not AppErrors.
+    const e = r.error as AppError | string;
+    throw new CommandError(typeof e === "string" ? { message: e, details: [] } : e);
+  }
   return r.data;
 }
 
