@@ -23,6 +23,7 @@ pub const COMMANDS: &[&str] = &[
     "review_submit",
     "review_undo",
     "triage_run",
+    "audit_sample_draw",
     "results_get",
     "results_save",
     "job_cancel",

@@ -46,6 +46,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         review::review_submit,
         review::review_undo,
         review::triage_run,
+        review::audit_sample_draw,
         results::results_get,
         results::results_save,
         jobs::job_cancel,

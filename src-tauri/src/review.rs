@@ -13,6 +13,7 @@ use verdikt_core::filter::SampleFilter;
 use verdikt_core::queue::{QueueCount, QueueQuery, SampleView, counts, next, sample_view};
 use verdikt_core::stats::stats;
 use verdikt_core::store::Store;
+use verdikt_core::triage::audit_sample::{AuditSampleOptions, AuditSampleReport, draw};
 use verdikt_core::triage::{Reason, TriageOptions, TriageReport, triage};
 
 use crate::error::{AppError, AppResult};
@@ -181,6 +182,34 @@ pub async fn review_undo(
 pub struct TriageProgress {
     pub done: u64,
     pub total: u64,
+}
+
+#[derive(Clone, Debug, Deserialize, specta::Type)]
+pub struct AuditSampleRequest {
+    pub per_language: u32,
+    pub seed: u32,
+    /// Comma-separated language codes; none = every language.
+    pub language: Option<String>,
+}
+
+/// Draws the stratified audit sample into the queue (reason `audit_sample`), replacing an
+/// earlier draw in the same languages.
+#[tauri::command]
+#[specta::specta]
+pub async fn audit_sample_draw(
+    state: State<'_, AppState>,
+    job: String,
+    request: AuditSampleRequest,
+) -> AppResult<AuditSampleReport> {
+    let opts = AuditSampleOptions {
+        per_language: request.per_language.into(),
+        seed: request.seed.into(),
+        filter: SampleFilter {
+            language: request.language.filter(|l| !l.trim().is_empty()),
+            ..SampleFilter::default()
+        },
+    };
+    run_job(&state, &job, move |store, _cancel| Ok(draw(store, &opts)?)).await
 }
 
 /// Recomputes the queue (language identification, then every triage rule).

@@ -196,6 +196,24 @@ fn review_three_samples_with_the_keyboard(s: &Session, db: &Path) {
     nav(s, "review");
     s.wait_for("[data-testid='review-triage']", 10).click();
     s.wait_for("[data-testid='triage-report']", 120);
+    // The stratified audit sample joins the queue; the screen's count is the database's.
+    s.wait_for("[data-testid='audit-sample-open']", 5).click();
+    s.wait_for("[data-testid='audit-sample-per-language']", 5)
+        .fill("2");
+    s.wait_for("[data-testid='audit-sample-draw']", 5).click();
+    let drawn: i64 = s
+        .wait_for("[data-testid='audit-sample-report']", 30)
+        .attr("data-drawn")
+        .parse()
+        .unwrap();
+    assert!(drawn >= 24, "two per language in 12 languages: {drawn}");
+    assert_eq!(
+        count(
+            db,
+            "SELECT count(*) FROM triage_reasons WHERE reason = 'audit_sample'"
+        ),
+        drawn
+    );
     s.wait_for("[data-testid='reviewer-add-open']", 5).click();
     s.wait_for("[data-testid='reviewer-name']", 5).fill("e2e");
     s.wait_for("[data-testid='reviewer-languages']", 5)

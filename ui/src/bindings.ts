@@ -214,6 +214,18 @@ async triageRun(job: string, onProgress: TAURI_CHANNEL<TriageProgress>) : Promis
     else return { status: "error", error: e  as any };
 }
 },
+/**
+ * Draws the stratified audit sample into the queue (reason `audit_sample`), replacing an
+ * earlier draw in the same languages.
+ */
+async auditSampleDraw(job: string, request: AuditSampleRequest) : Promise<Result<AuditSampleReport, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("audit_sample_draw", { job, request }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 async resultsGet(filter: SampleFilter) : Promise<Result<Report, AppError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("results_get", { filter }) };
@@ -289,6 +301,16 @@ open_sample: string | null;
  * What went wrong opening the project at start, if anything.
  */
 startup_error: string | null }
+export type AuditSampleReport = { per_language: number; seed: number; 
+/**
+ * Earlier `audit_sample` marks in the scope that this draw replaced.
+ */
+replaced: number; languages: LanguageDraw[]; strata: Stratum[] }
+export type AuditSampleRequest = { per_language: number; seed: number; 
+/**
+ * Comma-separated language codes; none = every language.
+ */
+language: string | null }
 export type CatalogModel = { name: string; profile: string; size: number | null; 
 /**
  * `downloaded`, `partial`, `wrong-size` or `missing`.
@@ -429,6 +451,11 @@ unsure: number;
  * The languages the detector chose between.
  */
 languages: string[] }
+export type LanguageDraw = { language: string; available: number; drawn: number; strata: number; strata_drawn: number; 
+/**
+ * Fewest and most drawn from one stratum (the evenness achieved).
+ */
+min_per_stratum: number; max_per_stratum: number }
 /**
  * One previewed row: its raw columns as text and what it maps to, or why it cannot.
  */
@@ -570,6 +597,18 @@ by_category: Partial<{ [key in string]: number }>;
  * Samples without a style are counted as `unknown`.
  */
 by_style: Partial<{ [key in string]: number }>; by_dataset: Partial<{ [key in string]: number }> }
+/**
+ * One (language, category, style) stratum: how many it holds and how many were drawn.
+ */
+export type Stratum = { language: string; 
+/**
+ * `none` for samples without a category.
+ */
+category: string; 
+/**
+ * `unknown` for samples without a style.
+ */
+style: string; available: number; drawn: number }
 /**
  * One table of the report, every cell as text (what `write_report` saves as `<name>.csv`).
  */

@@ -23,6 +23,7 @@ pub struct AuditSampleOptions {
 
 /// One (language, category, style) stratum: how many it holds and how many were drawn.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Stratum {
     pub language: String,
     /// `none` for samples without a category.
@@ -34,6 +35,7 @@ pub struct Stratum {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct LanguageDraw {
     pub language: String,
     pub available: u64,
@@ -46,6 +48,7 @@ pub struct LanguageDraw {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct AuditSampleReport {
     pub per_language: u64,
     pub seed: u64,
