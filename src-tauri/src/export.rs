@@ -11,6 +11,7 @@ use verdikt_core::filter::SampleFilter;
 use verdikt_core::split::{SplitOptions, SplitReport, split};
 
 use crate::error::AppResult;
+use crate::given;
 use crate::jobs::run_job;
 use crate::state::AppState;
 
@@ -40,10 +41,6 @@ pub struct SplitRequest {
     pub language: Option<String>,
 }
 
-fn nonempty(v: Option<String>) -> Option<String> {
-    v.filter(|s| !s.trim().is_empty())
-}
-
 /// Assigns train/test to the selected samples: whole (category, style) groups, seeded.
 #[tauri::command]
 #[specta::specta]
@@ -56,8 +53,8 @@ pub async fn split_run(
         test_per_category: request.test_per_category.into(),
         seed: request.seed.into(),
         filter: SampleFilter {
-            dataset: nonempty(request.dataset),
-            language: nonempty(request.language),
+            dataset: given(request.dataset),
+            language: given(request.language),
             ..SampleFilter::default()
         },
     };
@@ -77,9 +74,9 @@ pub async fn export_run(
         out: PathBuf::from(request.out),
         format: request.format,
         filter: SampleFilter {
-            dataset: nonempty(request.dataset),
-            language: nonempty(request.language),
-            split: nonempty(request.split),
+            dataset: given(request.dataset),
+            language: given(request.language),
+            split: given(request.split),
             keep_rule: request.keep_rule,
         },
         only_passed: request.only_passed.then_some(PassRule {

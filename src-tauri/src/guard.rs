@@ -17,6 +17,7 @@ use verdikt_core::guard::run::{
 use verdikt_core::guard::server::ServerOptions;
 
 use crate::error::{AppError, AppResult};
+use crate::given;
 use crate::jobs::{run_blocking, run_job};
 use crate::state::AppState;
 
@@ -197,8 +198,8 @@ pub async fn guard_run(
         },
         fields,
         filter: SampleFilter {
-            dataset: request.dataset.filter(|d| !d.is_empty()),
-            language: request.language.filter(|l| !l.is_empty()),
+            dataset: given(request.dataset),
+            language: given(request.language),
             split: None,
             keep_rule: false,
         },

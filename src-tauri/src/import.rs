@@ -12,6 +12,7 @@ use verdikt_core::import::{
 use verdikt_core::sample::Field;
 
 use crate::error::{AppError, AppResult, import_error};
+use crate::given;
 use crate::jobs::run_job;
 use crate::state::AppState;
 
@@ -45,7 +46,7 @@ impl ImportRequest {
             })
             .collect::<AppResult<_>>()?;
         Ok(ImportOptions {
-            dataset: self.dataset.clone().filter(|d| !d.trim().is_empty()),
+            dataset: given(self.dataset.clone()),
             format: self.format,
             replace: self.replace,
             skip_invalid: self.skip_invalid,

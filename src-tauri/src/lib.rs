@@ -21,6 +21,11 @@ use tauri::Manager;
 
 use crate::state::AppState;
 
+/// A text field the window left blank means "not given".
+pub(crate) fn given(v: Option<String>) -> Option<String> {
+    v.filter(|s| !s.trim().is_empty())
+}
+
 /// Every command, registered once: the invoke handler and the TypeScript bindings both come
 /// from this builder, so they cannot drift apart.
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {

@@ -17,6 +17,7 @@ use verdikt_core::triage::audit_sample::{AuditSampleOptions, AuditSampleReport, 
 use verdikt_core::triage::{Reason, TriageOptions, TriageReport, triage};
 
 use crate::error::{AppError, AppResult};
+use crate::given;
 use crate::jobs::run_job;
 use crate::state::AppState;
 
@@ -205,7 +206,7 @@ pub async fn audit_sample_draw(
         per_language: request.per_language.into(),
         seed: request.seed.into(),
         filter: SampleFilter {
-            language: request.language.filter(|l| !l.trim().is_empty()),
+            language: given(request.language),
             ..SampleFilter::default()
         },
     };
