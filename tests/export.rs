@@ -276,6 +276,18 @@ fn split_keeps_groups_whole_and_is_reproducible() {
     p.ok(&["import", s(&datasets().join("refuseu-sample.jsonl"))]);
     let out = p.ok(&["split", "--test-per-category", "2", "--seed", "7"]);
     assert!(out.contains("(category, style) groups in test"), "{out}");
+    // Each language's row ends with its train total.
+    let pl_row = out
+        .lines()
+        .find(|l| l.starts_with("pl "))
+        .expect("a row for pl");
+    let pl_train: Vec<i64> =
+        p.sql("SELECT count(*) FROM samples WHERE language = 'pl' AND split = 'train'");
+    assert_eq!(
+        pl_row.split_whitespace().last(),
+        Some(pl_train[0].to_string().as_str()),
+        "{out}"
+    );
     let crossing: Vec<i64> = p.sql(
         "SELECT count(*) FROM (SELECT category, style FROM samples GROUP BY 1, 2 HAVING count(DISTINCT split) > 1)",
     );

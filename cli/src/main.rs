@@ -423,19 +423,15 @@ fn print_split(r: &verdikt_core::split::SplitReport) {
         print!("{c:>6}");
     }
     println!("{:>8}", "train");
-    let mut languages: Vec<&str> = r.cells.iter().map(|c| c.language.as_str()).collect();
-    languages.dedup();
-    for lang in languages {
-        print!("{lang:<8}");
-        let mut train = 0;
+    for lang in &r.languages {
+        print!("{:<8}", lang.language);
         for c in &categories {
             let cell = r
                 .cells
                 .iter()
-                .find(|x| x.language == lang && x.category == *c);
-            train += cell.map_or(0, |x| x.train);
+                .find(|x| x.language == lang.language && x.category == *c);
             print!("{:>6}", cell.map_or(0, |x| x.test));
         }
-        println!("{train:>8}");
+        println!("{:>8}", lang.train);
     }
 }

@@ -30,13 +30,24 @@ pub struct SplitCell {
     pub train: u64,
 }
 
+/// What the split achieved for one language, over all its categories.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SplitLanguage {
+    pub language: String,
+    pub test: u64,
+    pub train: u64,
+}
+
 #[derive(Clone, Debug, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SplitReport {
     pub target: u64,
     pub groups: u64,
     pub test_groups: u64,
+    /// Per (language, category), in that order.
     pub cells: Vec<SplitCell>,
+    pub languages: Vec<SplitLanguage>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,11 +110,27 @@ pub fn split(store: &mut Store, opts: &SplitOptions) -> Result<SplitReport, Spli
         }
     }
     tx.commit()?;
+    let cells: Vec<SplitCell> = cells.into_values().collect();
+    let mut languages: Vec<SplitLanguage> = Vec::new();
+    for c in &cells {
+        match languages.last_mut() {
+            Some(l) if l.language == c.language => {
+                l.test += c.test;
+                l.train += c.train;
+            }
+            _ => languages.push(SplitLanguage {
+                language: c.language.clone(),
+                test: c.test,
+                train: c.train,
+            }),
+        }
+    }
     Ok(SplitReport {
         target: opts.test_per_category,
         groups: members.len() as u64,
         test_groups: test_groups.len() as u64,
-        cells: cells.into_values().collect(),
+        cells,
+        languages,
     })
 }
 

@@ -574,7 +574,15 @@ export type SplitCell = { language: string;
  * `none` for samples without a category.
  */
 category: string; test: number; train: number }
-export type SplitReport = { target: number; groups: number; test_groups: number; cells: SplitCell[] }
+/**
+ * What the split achieved for one language, over all its categories.
+ */
+export type SplitLanguage = { language: string; test: number; train: number }
+export type SplitReport = { target: number; groups: number; test_groups: number; 
+/**
+ * Per (language, category), in that order.
+ */
+cells: SplitCell[]; languages: SplitLanguage[] }
 export type SplitRequest = { 
 /**
  * Test samples to aim at per category per language.
