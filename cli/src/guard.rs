@@ -73,15 +73,13 @@ pub enum GuardCommand {
         /// Continue a run that stopped before it finished.
         #[arg(long)]
         resume: bool,
-        /// KV cache size in tokens.
+        /// KV cells for the checks in flight together (each has a stream as long as the longest
+        /// check); with a server, the most tokens a check may have.
         #[arg(long, default_value_t = LlamaOptions::default().n_ctx)]
         ctx: u32,
         /// Samples per engine wave (stored together).
         #[arg(long, default_value_t = 8)]
         wave: usize,
-        /// KV cells the checks computed side by side may fill beyond the resident templates.
-        #[arg(long, default_value_t = LlamaOptions::default().wave_tokens)]
-        wave_tokens: u32,
         #[arg(long)]
         no_flash_attention: bool,
         /// Compute every text from scratch (for comparisons).
@@ -191,7 +189,6 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
             resume,
             ctx,
             wave,
-            wave_tokens,
             no_flash_attention,
             no_prefix_sharing,
         } => {
@@ -199,7 +196,6 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
             let llama = LlamaOptions {
                 threads,
                 n_ctx: ctx,
-                wave_tokens,
                 flash_attention: !no_flash_attention,
                 share_prefixes: !no_prefix_sharing,
                 ..LlamaOptions::default()

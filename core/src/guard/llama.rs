@@ -3,9 +3,9 @@
 //! The model is loaded once on a thread of its own and fed through a channel: a `LlamaContext`
 //! borrows its model and is not `Sync`, so one owner thread is both the simplest and the only
 //! sound design. Work arrives as waves of checks; within a wave the token sequences form a
-//! prefix tree whose shared parts are computed once (the fixed template prefix for the whole
-//! run, a triple's prompt for its chosen and rejected checks), sibling branches share one
-//! multi-sequence batch, and identical checks are computed once.
+//! prefix tree whose shared parts are computed once (each role's template prefix for the whole
+//! run, a triple's prompt for its chosen and rejected checks), each check in a KV stream of its
+//! own, the answers of a wave generated side by side, and identical checks computed once.
 
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
@@ -30,14 +30,11 @@ use super::truncate::fit_tokens;
 pub struct LlamaOptions {
     /// CPU threads; `None` = every core.
     pub threads: Option<usize>,
-    /// KV cache size in tokens, shared by all sequences of a wave.
+    /// KV cells for all sequences together. Each sequence (a resident template, or a check in
+    /// flight) has a KV stream of its own, as long as the longest check needs, so this budget
+    /// sets how many checks go side by side.
     pub n_ctx: u32,
-    /// KV cells a sub-wave's checks may fill beyond the resident templates. Every token of a
-    /// multi-sequence batch attends over the whole used KV range (masked), so a small wave makes
-    /// each token cheaper; checks that share data with the wave (a triple's answers after its
-    /// prompt) still join it, as splitting them would compute the prompt twice.
-    pub wave_tokens: u32,
-    /// Most sequences decoded side by side, a few of them kept for template prefixes.
+    /// Most sequences: one per role for the resident templates, the rest for checks.
     pub n_seq: u32,
     /// Tokens per `decode` call.
     pub n_batch: u32,
@@ -55,7 +52,6 @@ impl Default for LlamaOptions {
         LlamaOptions {
             threads: None,
             n_ctx: 16384,
-            wave_tokens: 1024,
             n_seq: 32,
             n_batch: 2048,
             max_check_tokens: 4096,
@@ -148,10 +144,8 @@ pub enum EngineError {
     Load { path: PathBuf, message: String },
     #[error("llama.cpp failed: {0}")]
     Llama(String),
-    #[error(
-        "the check does not fit the context ({tokens} tokens of template alone; context {n_ctx})"
-    )]
-    TooLong { tokens: usize, n_ctx: u32 },
+    #[error("the check does not fit ({tokens} tokens of template alone; at most {limit} a check)")]
+    TooLong { tokens: usize, limit: u32 },
     #[error("the guard server at {url} failed: {message}")]
     Server { url: String, message: String },
     #[error("cancelled")]
@@ -330,11 +324,30 @@ struct Resident {
     last_wave: u64,
 }
 
+/// Sequences reserved for resident template prefixes: one per role (prompt, answer).
+const RESIDENTS: i32 = 2;
+
+/// KV cells per stream before any check asks for more.
+const FIRST_STREAM_LEN: u32 = 512;
+
 /// The engine thread's state: model, context, and the resident template prefixes.
+///
+/// Every sequence has a KV stream of its own (`kv_unified = false`), so a token attends only
+/// over its own check's cells, which lie side by side in that stream. In one shared cache every
+/// token would also scan the cells of the wave's other checks and of the other role's
+/// template: masked, but in 64-cell tiles that a mix of sequences seldom lets llama.cpp skip,
+/// which cost a third of the time per token (measured with perf on the bench data). A prefix
+/// shared across streams is copied with its whole stream, a memcpy far cheaper than computing
+/// the tokens in it.
 struct Worker<'m> {
+    backend: &'static LlamaBackend,
     model: &'m LlamaModel,
     ctx: LlamaContext<'m>,
     options: LlamaOptions,
+    threads: usize,
+    /// KV cells per stream, and how many streams (sequences) `ctx` has.
+    stream_len: u32,
+    streams: u32,
     residents: Vec<Resident>,
     wave: u64,
     batch: LlamaBatch<'static>,
@@ -342,31 +355,82 @@ struct Worker<'m> {
 
 impl<'m> Worker<'m> {
     fn new(
-        backend: &LlamaBackend,
+        backend: &'static LlamaBackend,
         model: &'m LlamaModel,
         options: &LlamaOptions,
         threads: usize,
     ) -> Result<Self, EngineError> {
+        let (stream_len, streams) = Self::layout(options, FIRST_STREAM_LEN);
+        Ok(Worker {
+            backend,
+            model,
+            ctx: Self::context(backend, model, options, threads, stream_len, streams)?,
+            options: options.clone(),
+            threads,
+            stream_len,
+            streams,
+            residents: Vec::new(),
+            wave: 0,
+            batch: LlamaBatch::new(options.n_batch.max(options.n_seq) as usize, 1),
+        })
+    }
+
+    /// Streams of at least `needed` cells (in llama.cpp's 256-cell steps), as many as the KV
+    /// budget holds, but never fewer than the residents plus one triple's three checks.
+    fn layout(options: &LlamaOptions, needed: u32) -> (u32, u32) {
+        let stream_len = needed.div_ceil(256) * 256;
+        let least = if options.share_prefixes {
+            RESIDENTS as u32 + 3
+        } else {
+            1
+        };
+        let streams = (options.n_ctx / stream_len).clamp(least, options.n_seq.max(least));
+        (stream_len, streams)
+    }
+
+    fn context(
+        backend: &LlamaBackend,
+        model: &'m LlamaModel,
+        options: &LlamaOptions,
+        threads: usize,
+        stream_len: u32,
+        streams: u32,
+    ) -> Result<LlamaContext<'m>, EngineError> {
         // llama.h's LLAMA_FLASH_ATTN_TYPE_ENABLED / _DISABLED (the crate does not re-export them).
         let policy = if options.flash_attention { 1 } else { 0 };
         let params = LlamaContextParams::default()
-            .with_n_ctx(NonZeroU32::new(options.n_ctx))
+            .with_n_ctx(NonZeroU32::new(stream_len * streams))
             .with_n_batch(options.n_batch)
             .with_n_ubatch(options.n_batch.min(512))
-            .with_n_seq_max(options.n_seq)
-            .with_kv_unified(true)
+            .with_n_seq_max(streams)
+            .with_kv_unified(false)
             .with_n_threads(threads as i32)
             .with_n_threads_batch(threads as i32)
             .with_flash_attention_policy(policy);
-        let ctx = model.new_context(backend, params).map_err(llama_err)?;
-        Ok(Worker {
-            model,
-            ctx,
-            options: options.clone(),
-            residents: Vec::new(),
-            wave: 0,
-            batch: LlamaBatch::new(options.n_batch as usize, options.n_seq as i32),
-        })
+        model.new_context(backend, params).map_err(llama_err)
+    }
+
+    /// Makes every stream hold `needed` cells. A check longer than any before gets a new
+    /// context whose streams are at least twice as long (up to the longest a check can be), so
+    /// a run regrows a few times at most; the resident templates are computed again in it.
+    fn fit_streams(&mut self, needed: u32, max_gen: u32) -> Result<(), EngineError> {
+        if needed <= self.stream_len {
+            return Ok(());
+        }
+        let longest = self.options.max_check_tokens + max_gen + 1;
+        let wanted = needed.max((self.stream_len * 2).min(longest));
+        let (stream_len, streams) = Self::layout(&self.options, wanted);
+        self.ctx = Self::context(
+            self.backend,
+            self.model,
+            &self.options,
+            self.threads,
+            stream_len,
+            streams,
+        )?;
+        (self.stream_len, self.streams) = (stream_len, streams);
+        self.residents.clear();
+        Ok(())
     }
 
     fn tokenize(&self, segments: &[Segment]) -> Vec<LlamaToken> {
@@ -422,7 +486,7 @@ impl<'m> Worker<'m> {
     /// from scratch); the others carry a wave's checks.
     fn resident_seqs(&self) -> i32 {
         if self.options.share_prefixes {
-            (self.options.n_seq as i32 / 2).clamp(1, 4)
+            RESIDENTS
         } else {
             0
         }
@@ -469,20 +533,17 @@ impl<'m> Worker<'m> {
             .max_by_key(|&(_, n)| n)
             .unwrap_or((seq, 0));
         if keep > 0 {
+            // Streams are copied whole; what lies past the shared head is dropped.
             self.ctx
-                .kv_cache_seq_cp(from, seq, Some(0), Some(keep as u32))
+                .kv_cache_seq_cp(from, seq, None, None)
+                .map_err(llama_err)?;
+            self.ctx
+                .clear_kv_cache_seq(Some(seq as u32), Some(keep as u32), None)
                 .map_err(llama_err)?;
         }
         let started = Instant::now();
-        for chunk_start in (keep..wanted.len()).step_by(self.options.n_batch as usize) {
-            let chunk_end = (chunk_start + self.options.n_batch as usize).min(wanted.len());
-            self.batch.clear();
-            for (pos, &t) in wanted.iter().enumerate().take(chunk_end).skip(chunk_start) {
-                self.batch
-                    .add(t, pos as i32, &[seq], false)
-                    .map_err(llama_err)?;
-            }
-            self.decode()?;
+        if keep < wanted.len() {
+            self.decode_run(&wanted[keep..], keep, seq)?;
         }
         stats.computed_tokens += (wanted.len() - keep) as u64;
         stats.prompt_time += started.elapsed();
@@ -502,13 +563,12 @@ impl<'m> Worker<'m> {
     ) -> Result<(Vec<CheckOutcome>, WaveStats), EngineError> {
         let started = Instant::now();
         let mut stats = WaveStats::default();
-        let n_ctx = self.options.n_ctx as usize;
         let max_gen = checks
             .iter()
             .map(|c| c.max_tokens as usize)
             .max()
             .unwrap_or(0);
-        let limit = (self.options.max_check_tokens as usize).min(n_ctx.saturating_sub(max_gen + 1));
+        let limit = self.options.max_check_tokens as usize;
         let tokenized: Vec<(Vec<LlamaToken>, bool)> = checks
             .iter()
             .map(|c| fit_tokens(&c.segments, limit, |s| self.tokenize(s)))
@@ -516,9 +576,11 @@ impl<'m> Worker<'m> {
         if let Some((t, _)) = tokenized.iter().find(|(t, _)| t.len() > limit) {
             return Err(EngineError::TooLong {
                 tokens: t.len(),
-                n_ctx: self.options.n_ctx,
+                limit: self.options.max_check_tokens,
             });
         }
+        let longest = tokenized.iter().map(|(t, _)| t.len()).max().unwrap_or(0);
+        self.fit_streams((longest + max_gen + 1) as u32, max_gen as u32)?;
         // The template text before a check's first data: what a resident prefix can hold.
         let template_lens: Vec<usize> = checks
             .iter()
@@ -530,13 +592,13 @@ impl<'m> Worker<'m> {
             })
             .collect();
         let mut outcomes: Vec<Option<CheckOutcome>> = vec![None; checks.len()];
-        // Sub-waves: as many checks as fit the sequences and the KV cache together.
+        // Sub-waves: as many checks as there are streams for them.
         let mut next = 0;
         while next < checks.len() {
             if cancel.load(Ordering::Relaxed) {
                 return Err(EngineError::Cancelled);
             }
-            let end = self.wave_end(&tokenized, &template_lens, next, max_gen);
+            let end = self.wave_end(&tokenized, &template_lens, next);
             self.run_wave(
                 checks,
                 &tokenized,
@@ -558,41 +620,39 @@ impl<'m> Worker<'m> {
         ))
     }
 
-    /// How far from `start` a sub-wave can go: unique tokens plus generation within the wave's
-    /// share of the cache, and always within the cache.
+    /// How far from `start` a sub-wave can go: one stream per distinct check. A check that
+    /// shares data with the one before it (a triple's second answer after its prompt) is in
+    /// that one's group, and a wave ends before a group it cannot hold whole, since a split
+    /// group computes its shared data twice.
     fn wave_end(
         &self,
         tokenized: &[(Vec<LlamaToken>, bool)],
         template_lens: &[usize],
         start: usize,
-        max_gen: usize,
     ) -> usize {
-        let seqs = if self.options.share_prefixes {
-            (self.options.n_seq as i32 - self.resident_seqs()) as usize
-        } else {
-            1
-        };
-        let resident_cells: usize = self.residents.iter().map(|r| r.tokens.len()).sum();
-        let cache_budget = (self.options.n_ctx as usize).saturating_sub(resident_cells);
-        let mut seen: Vec<&[LlamaToken]> = Vec::new();
-        let mut used = 0usize;
-        let mut end = start;
-        while end < tokenized.len() && seen.len() < seqs {
-            let t = tokenized[end].0.as_slice();
-            if !seen.contains(&t) {
-                let shared = seen.iter().map(|s| common_len(s, t)).max().unwrap_or(0);
-                let cost = t.len() - shared + max_gen;
-                let shares_data = shared > template_lens[end];
-                let over_wave = used + cost > self.options.wave_tokens as usize && !shares_data;
-                if end > start && (over_wave || used + cost > cache_budget) {
-                    break;
-                }
-                used += cost;
-                seen.push(t);
-            }
-            end += 1;
+        if !self.options.share_prefixes {
+            return start + 1;
         }
-        end.max(start + 1)
+        let seqs = (self.streams as i32 - RESIDENTS) as usize;
+        let mut seen: Vec<&[LlamaToken]> = Vec::new();
+        let mut group = start;
+        for (end, (tokens, _)) in tokenized.iter().enumerate().skip(start) {
+            let t = tokens.as_slice();
+            if seen.contains(&t) {
+                continue;
+            }
+            if seen
+                .last()
+                .is_none_or(|prev| common_len(prev, t) <= template_lens[end])
+            {
+                group = end;
+            }
+            if seen.len() == seqs {
+                return if group > start { group } else { end };
+            }
+            seen.push(t);
+        }
+        tokenized.len()
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -663,44 +723,50 @@ impl<'m> Worker<'m> {
         }
         assign_seqs(&mut nodes, &roots, self.resident_seqs());
 
-        // Prompt pass: level by level, each node after its parent, siblings in one batch.
+        // Prompt pass: one decode per leaf, in sequence order, of every token on its path that
+        // no earlier leaf computed. That path starts below a computed node in another stream (a
+        // resident template, or a branch point), whose stream is copied first and cut back to
+        // the branch (llama.cpp makes the copy before the next decode). A leaf's own tokens thus
+        // go through llama.cpp in one piece, as from scratch, which keeps its logits bit for bit
+        // those of the check computed alone: llama.cpp's attention kernel changes below 64
+        // tokens a decode, so a short shared node decoded by itself would change the last bits.
         let prompt_started = Instant::now();
-        let mut level: Vec<usize> = roots
-            .iter()
-            .flat_map(|&r| nodes[r].children.clone())
+        let mut computed = vec![false; nodes.len()];
+        for &r in &roots {
+            computed[r] = true;
+        }
+        let mut leaf_nodes: Vec<usize> = (0..nodes.len())
+            .filter(|&n| nodes[n].leaf.is_some())
             .collect();
+        leaf_nodes.sort_by_key(|&n| nodes[n].seq);
         let mut leaf_logits: Vec<Option<Vec<f32>>> = vec![None; unique.len()];
-        while !level.is_empty() {
-            for &n in &level {
-                let (parent, seq, start) = (nodes[n].parent, nodes[n].seq, nodes[n].start);
-                if nodes[parent].seq != seq && start > 0 {
-                    self.ctx
-                        .kv_cache_seq_cp(nodes[parent].seq, seq, Some(0), Some(start as u32))
-                        .map_err(llama_err)?;
-                }
+        for &n in &leaf_nodes {
+            let mut path = vec![n];
+            while let parent = nodes[path[path.len() - 1]].parent
+                && !computed[parent]
+            {
+                path.push(parent);
             }
-            // (node, token index) in batch order; flush whenever the batch is full.
-            let mut pending: Vec<(usize, usize)> = Vec::new();
-            for &n in &level {
-                for k in 0..nodes[n].tokens.len() {
-                    if pending.len() == self.options.n_batch as usize {
-                        self.flush(&nodes, &pending, &mut leaf_logits)?;
-                        pending.clear();
-                    }
-                    pending.push((n, k));
-                }
+            path.reverse();
+            let (top, seq) = (&nodes[path[0]], nodes[n].seq);
+            if top.start > 0 {
+                self.ctx
+                    .kv_cache_seq_cp(nodes[top.parent].seq, seq, None, None)
+                    .map_err(llama_err)?;
+                self.ctx
+                    .clear_kv_cache_seq(Some(seq as u32), Some(top.start as u32), None)
+                    .map_err(llama_err)?;
             }
-            if !pending.is_empty() {
-                self.flush(&nodes, &pending, &mut leaf_logits)?;
-            }
-            stats.computed_tokens += level
+            let tokens: Vec<LlamaToken> = path
                 .iter()
-                .map(|&n| nodes[n].tokens.len() as u64)
-                .sum::<u64>();
-            level = level
-                .iter()
-                .flat_map(|&n| nodes[n].children.clone())
+                .flat_map(|&p| nodes[p].tokens.iter().copied())
                 .collect();
+            let leaf = nodes[n].leaf.expect("a leaf node");
+            leaf_logits[leaf] = Some(self.decode_run(&tokens, top.start, seq)?);
+            stats.computed_tokens += tokens.len() as u64;
+            for p in path {
+                computed[p] = true;
+            }
         }
         stats.prompt_time += prompt_started.elapsed();
 
@@ -767,6 +833,8 @@ impl<'m> Worker<'m> {
             if batch_leaves.is_empty() {
                 break;
             }
+            // llama.cpp decodes consecutive sequences of separate streams in one step.
+            batch_leaves.sort_by_key(|&(leaf, _)| leaf_seq[leaf]);
             self.batch.clear();
             for &(leaf, token) in &batch_leaves {
                 self.batch
@@ -803,31 +871,24 @@ impl<'m> Worker<'m> {
         Ok(())
     }
 
-    /// Decodes the pending (node, token) pairs; keeps logits where a leaf's last token is.
-    fn flush(
+    /// Computes `tokens` at positions from `start` in sequence `seq`; the logits after the last.
+    fn decode_run(
         &mut self,
-        nodes: &[Node],
-        pending: &[(usize, usize)],
-        leaf_logits: &mut [Option<Vec<f32>>],
-    ) -> Result<(), EngineError> {
-        self.batch.clear();
-        for &(n, k) in pending {
-            let node = &nodes[n];
-            let last = k + 1 == node.tokens.len() && node.leaf.is_some();
-            self.batch
-                .add(node.tokens[k], (node.start + k) as i32, &[node.seq], last)
-                .map_err(llama_err)?;
-        }
-        self.decode()?;
-        for (i, &(n, k)) in pending.iter().enumerate() {
-            let node = &nodes[n];
-            if k + 1 == node.tokens.len()
-                && let Some(leaf) = node.leaf
-            {
-                leaf_logits[leaf] = Some(self.ctx.get_logits_ith(i as i32).to_vec());
+        tokens: &[LlamaToken],
+        start: usize,
+        seq: i32,
+    ) -> Result<Vec<f32>, EngineError> {
+        let step = self.options.n_batch as usize;
+        for chunk in (0..tokens.len()).step_by(step) {
+            self.batch.clear();
+            for (k, &token) in tokens.iter().enumerate().take(chunk + step).skip(chunk) {
+                self.batch
+                    .add(token, (start + k) as i32, &[seq], k + 1 == tokens.len())
+                    .map_err(llama_err)?;
             }
+            self.decode()?;
         }
-        Ok(())
+        Ok(self.ctx.get_logits_ith(self.batch.n_tokens() - 1).to_vec())
     }
 }
 
@@ -1061,43 +1122,20 @@ pub(crate) mod tests {
             shared_stats.computed_tokens * 5 < scratch_stats.computed_tokens * 3,
             "{shared_stats:?} vs {scratch_stats:?}"
         );
+        // Bit for bit: every check's own tokens go through llama.cpp in one decode, at the same
+        // KV cells as from scratch; a position, sequence or stream mix-up would move them.
         for ((a, b), c) in scratch.iter().zip(&shared).zip(&batched) {
-            let (la, lb, lc) = (
-                a.first_logits.as_ref().unwrap(),
-                b.first_logits.as_ref().unwrap(),
-                c.first_logits.as_ref().unwrap(),
-            );
-            let diff = |x: &[f32], y: &[f32]| {
-                x.iter()
-                    .zip(y)
-                    .map(|(p, q)| (p - q).abs())
-                    .fold(0.0f32, f32::max)
-            };
-            // llama.cpp picks kernels by batch size, so a prefix computed in its own decode call
-            // differs in the last bits from one computed together with the rest (measured up to
-            // 0.52 on logits of magnitude ~20); a position or sequence mix-up moves them by far more.
             assert_eq!(
-                argmax(la),
-                argmax(lb),
-                "prefix reuse changed the greedy token"
-            );
-            assert!(
-                diff(la, lb) < 1.0,
-                "prefix reuse changed logits by {}",
-                diff(la, lb)
+                a.first_logits, b.first_logits,
+                "prefix reuse changed logits"
             );
             assert_eq!(
-                argmax(la),
-                argmax(lc),
-                "a multi-sequence batch changed the greedy token"
+                a.first_logits, c.first_logits,
+                "side-by-side checks changed logits"
             );
-            assert!(
-                diff(la, lc) < 1.0,
-                "batched logits moved by {}",
-                diff(la, lc)
-            );
-            let p = a.p_unsafe.unwrap();
-            assert!((0.0..=1.0).contains(&p) && (p - b.p_unsafe.unwrap()).abs() < 0.05);
+            assert_eq!((&a.answer, a.p_unsafe), (&b.answer, b.p_unsafe));
+            assert_eq!((&a.answer, a.p_unsafe), (&c.answer, c.p_unsafe));
+            assert!((0.0..=1.0).contains(&a.p_unsafe.unwrap()));
             assert!(
                 a.answer.starts_with("\n\n"),
                 "the stored answer starts with the prefill"
@@ -1106,39 +1144,44 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn small_waves_keep_a_triples_answers_together() {
+    fn waves_never_split_a_triples_answers() {
         let cancel = Arc::new(AtomicBool::new(false));
-        let engine = |wave_tokens| {
+        let engine = |n_seq| {
             let options = LlamaOptions {
-                wave_tokens,
-                ..options(true, 8)
+                n_ctx: 1 << 20,
+                ..options(true, n_seq)
             };
             LlamaEngine::load(&test_model(), options).unwrap()
         };
-        // Each triple in a wave of its own: the prompt computed once per role.
-        let whole = engine(100_000);
-        let mut per_triple = Vec::new();
-        let mut per_triple_tokens = 0;
-        for i in 0..3 {
-            let (outcomes, stats) = whole
-                .evaluate(triples(i..i + 1), &scoring(), cancel.clone())
-                .unwrap();
-            per_triple.extend(outcomes);
-            per_triple_tokens += stats.computed_tokens;
-        }
-        // One token per wave: every check would run alone but for the rejected answer, which
-        // shares its prompt with the chosen one before it and so joins its wave.
-        let (small, small_stats) = engine(1)
+        // Four streams for checks: prompt 0, chosen 0, rejected 0 and prompt 1 fill the first
+        // wave; chosen 1 and rejected 1 share their prompt, so they go together into the next.
+        let (small, small_stats) = engine(RESIDENTS as u32 + 4)
             .evaluate(triple_checks(3), &scoring(), cancel.clone())
             .unwrap();
-        assert_eq!(small_stats.computed_tokens, per_triple_tokens);
-        for (a, b) in per_triple.iter().zip(&small) {
-            assert_eq!(a.answer, b.answer);
-            assert_eq!(
-                argmax(a.first_logits.as_ref().unwrap()),
-                argmax(b.first_logits.as_ref().unwrap())
-            );
+        let in_waves = |bounds: &[usize]| {
+            let roomy = engine(32);
+            let (mut outcomes, mut computed) = (Vec::new(), 0);
+            for w in bounds.windows(2) {
+                let (o, stats) = roomy
+                    .evaluate(
+                        triple_checks(3)[w[0]..w[1]].to_vec(),
+                        &scoring(),
+                        cancel.clone(),
+                    )
+                    .unwrap();
+                outcomes.extend(o);
+                computed += stats.computed_tokens;
+            }
+            (outcomes, computed)
+        };
+        let (whole, whole_computed) = in_waves(&[0, 4, 7, 9]);
+        assert_eq!(small_stats.computed_tokens, whole_computed);
+        for (a, b) in whole.iter().zip(&small) {
+            assert_eq!((&a.answer, &a.first_logits), (&b.answer, &b.first_logits));
         }
+        // Splitting the last triple's answers would compute its prompt twice.
+        let (_, split_computed) = in_waves(&[0, 4, 8, 9]);
+        assert!(split_computed > whole_computed);
     }
 
     #[test]
@@ -1172,6 +1215,42 @@ pub(crate) mod tests {
             "the second wave recomputed template text: {second:?}"
         );
         assert!(second.0 + 300 < first.0, "{computed:?}");
+    }
+
+    #[test]
+    fn streams_grow_for_a_longer_check() {
+        let profile = load_builtin().get("llama-guard-3-8b").unwrap().clone();
+        let long = CheckRequest {
+            segments: profile
+                .render_answer_check("Tell me a story", &"once upon a time ".repeat(200)),
+            ..triple_checks(1)[1].clone()
+        };
+        let cancel = Arc::new(AtomicBool::new(false));
+        let engine = LlamaEngine::load(&test_model(), options(true, 8)).unwrap();
+        let (short, _) = engine
+            .evaluate(triple_checks(1), &scoring(), cancel.clone())
+            .unwrap();
+        // Longer than the first streams: a new context, the templates computed again in it.
+        let (grown, _) = engine
+            .evaluate(vec![long.clone()], &scoring(), cancel.clone())
+            .unwrap();
+        assert!(
+            grown[0].prompt_tokens > FIRST_STREAM_LEN,
+            "{}",
+            grown[0].prompt_tokens
+        );
+        let (again, _) = engine
+            .evaluate(triple_checks(1), &scoring(), cancel.clone())
+            .unwrap();
+        let fresh = LlamaEngine::load(&test_model(), options(true, 8)).unwrap();
+        let (alone, _) = fresh.evaluate(vec![long], &scoring(), cancel).unwrap();
+        assert_eq!(
+            (&grown[0].answer, &grown[0].first_logits),
+            (&alone[0].answer, &alone[0].first_logits)
+        );
+        for (a, b) in short.iter().zip(&again) {
+            assert_eq!((&a.answer, &a.first_logits), (&b.answer, &b.first_logits));
+        }
     }
 
     #[test]

@@ -362,7 +362,6 @@ fn identity(store: &Store, opts: &RunOptions) -> Result<Identity, RunError> {
                 params: serde_json::json!({
                     "threads": llama.threads,
                     "n_ctx": llama.n_ctx,
-                    "wave_tokens": llama.wave_tokens,
                     "n_seq": llama.n_seq,
                     "n_batch": llama.n_batch,
                     "max_check_tokens": llama.max_check_tokens,
