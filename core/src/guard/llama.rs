@@ -788,7 +788,8 @@ impl<'m> Worker<'m> {
             .iter()
             .map(|l| l.clone().expect("every leaf was decoded"))
             .collect();
-        let first_logits = logits.clone();
+        // Only tests read the first logits back; a copy per wave would be wasted otherwise.
+        let first_logits = self.options.keep_logits.then(|| logits.clone());
         let vocab = self.model.vocab();
         for step in 0.. {
             let mut batch_leaves = Vec::new();
@@ -864,7 +865,7 @@ impl<'m> Worker<'m> {
                 truncated: tokenized[i].1,
                 prompt_tokens: tokenized[i].0.len() as u32,
                 latency,
-                first_logits: self.options.keep_logits.then(|| first_logits[leaf].clone()),
+                first_logits: first_logits.as_ref().map(|first| first[leaf].clone()),
             });
         }
         Ok(())
