@@ -532,13 +532,7 @@ impl<'m> Worker<'m> {
             .max_by_key(|&(_, n)| n)
             .unwrap_or((seq, 0));
         if keep > 0 {
-            // Streams are copied whole; what lies past the shared head is dropped.
-            self.ctx
-                .kv_cache_seq_cp(from, seq, None, None)
-                .map_err(llama_err)?;
-            self.ctx
-                .clear_kv_cache_seq(Some(seq as u32), Some(keep as u32), None)
-                .map_err(llama_err)?;
+            self.copy_prefix(from, seq, keep)?;
         }
         let started = Instant::now();
         if keep < wanted.len() {
@@ -749,12 +743,7 @@ impl<'m> Worker<'m> {
             path.reverse();
             let (top, seq) = (&nodes[path[0]], nodes[n].seq);
             if top.start > 0 {
-                self.ctx
-                    .kv_cache_seq_cp(nodes[top.parent].seq, seq, None, None)
-                    .map_err(llama_err)?;
-                self.ctx
-                    .clear_kv_cache_seq(Some(seq as u32), Some(top.start as u32), None)
-                    .map_err(llama_err)?;
+                self.copy_prefix(nodes[top.parent].seq, seq, top.start)?;
             }
             let tokens: Vec<LlamaToken> = path
                 .iter()
@@ -868,6 +857,18 @@ impl<'m> Worker<'m> {
                 first_logits: first_logits.as_ref().map(|first| first[leaf].clone()),
             });
         }
+        Ok(())
+    }
+
+    /// Makes the first `len` cells of sequence `from` those of `to`. Streams are copied whole
+    /// (llama.cpp cannot copy part of one into another), so what lies past `len` is dropped.
+    fn copy_prefix(&mut self, from: i32, to: i32, len: usize) -> Result<(), EngineError> {
+        self.ctx
+            .kv_cache_seq_cp(from, to, None, None)
+            .map_err(llama_err)?;
+        self.ctx
+            .clear_kv_cache_seq(Some(to as u32), Some(len as u32), None)
+            .map_err(llama_err)?;
         Ok(())
     }
 
