@@ -40,9 +40,6 @@ const PLUGIN_PERMISSIONS: &[&str] = &[
     // Drag-and-drop of files onto the Import screen is delivered as an event.
     "core:event:allow-listen",
     "core:event:allow-unlisten",
-    // Native open/save pickers; they return only the path the user chose.
-    "dialog:allow-open",
-    "dialog:allow-save",
 ];
 
 #[test]

@@ -3,10 +3,9 @@
 
 mod common;
 
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use common::{Project, datasets, s};
+use common::{Project, datasets, kill_after, s};
 use serde_json::Value;
 
 /// The bundled sample (28 samples per language, ids like `pl-0001`) with two Polish reviewers.
@@ -548,25 +547,6 @@ fn packs_from_elsewhere_or_altered_are_refused_and_change_nothing() {
         "UPDATE samples SET prompt = 'reworded' WHERE ext_id = 'pl-0003'",
     );
     refused(&pack, "`pl-0003` of pack");
-}
-
-/// Starts verdikt with `args`, kills it with SIGKILL after `delay`; true if it finished first
-/// and succeeded.
-fn kill_after(p: &Project, args: &[&str], delay: Duration) -> bool {
-    let mut child: Child = p
-        .cmd()
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(delay);
-    if let Some(status) = child.try_wait().unwrap() {
-        return status.success();
-    }
-    child.kill().unwrap(); // SIGKILL on Unix
-    child.wait().unwrap();
-    false
 }
 
 fn integrity(p: &Project) {

@@ -152,8 +152,11 @@ fn a_killed_run_resumes_where_it_stopped() {
         assert!(start.elapsed().as_secs() < 300, "no verdict was stored");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    let status = |p: &Project| p.ok(&["guard", "runs"]).split('\t').nth(3).map(String::from);
+    assert_eq!(status(&p).as_deref(), Some("running"));
     child.kill().unwrap();
     child.wait().unwrap();
+    assert_eq!(status(&p).as_deref(), Some("stopped"), "a dead run says so");
     let before: Vec<i64> = p.sql("SELECT count(*) FROM verdicts");
     assert!(before[0] < 36, "killed before the end");
     let (ok, _, err) = guard_run(&p, &[]);

@@ -527,7 +527,7 @@ fn report_writes_html_csv_svg_and_png_with_data_escaped() {
         "asr",
         "progress",
     ];
-    let mut expected: Vec<String> = vec!["index.html".into()];
+    let mut expected: Vec<String> = vec![".verdikt-output".into(), "index.html".into()];
     expected.extend(tables.iter().map(|t| format!("{t}.csv")));
     for c in charts {
         expected.extend([format!("{c}.svg"), format!("{c}.png")]);

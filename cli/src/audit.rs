@@ -93,6 +93,9 @@ pub enum PackCommand {
         seed: u64,
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// Replace an existing file at --out.
+        #[arg(long)]
+        force: bool,
     },
     /// Merge the answers made in a pack into this project (origin = the pack id). Importing the
     /// same pack again adds only answers made since; packs from another project or altered
@@ -334,6 +337,7 @@ fn pack_command(store: &mut Store, command: PackCommand) -> Result<(), String> {
             overlap,
             seed,
             out,
+            force,
         } => {
             let opts = PackOptions {
                 reviewer,
@@ -341,6 +345,7 @@ fn pack_command(store: &mut Store, command: PackCommand) -> Result<(), String> {
                 overlap,
                 seed,
                 out,
+                force,
             };
             let r = pack::export_pack(store, &opts).map_err(err)?;
             println!(

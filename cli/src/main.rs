@@ -84,17 +84,26 @@ enum Command {
         /// Store the valid rows; write every rejected row with its reason to the rejects file.
         #[arg(long)]
         skip_invalid: bool,
-        /// Where --skip-invalid writes rejected rows (default: DATASET.rejects.jsonl).
-        #[arg(long, value_name = "PATH")]
+        /// Where --skip-invalid writes rejected rows (default: beside the project file,
+        /// PROJECT.DATASET.rejects.jsonl, numbered when that name is taken).
+        #[arg(long, value_name = "FILE")]
         rejects: Option<PathBuf>,
+        /// Replace an existing file at --rejects.
+        #[arg(long, requires = "rejects")]
+        force: bool,
         /// Replace a dataset of the same name.
         #[arg(long)]
         replace: bool,
     },
     /// Export samples for training.
     Export {
+        /// The file to write, or for `hf` the folder: a new or empty one, or an HF export
+        /// Verdikt wrote there before (which is replaced).
         #[arg(long, value_name = "PATH")]
         out: PathBuf,
+        /// Replace an existing file at --out.
+        #[arg(long)]
+        force: bool,
         #[arg(long, value_enum)]
         format: ExportFormatArg,
         #[command(flatten)]
@@ -226,6 +235,7 @@ fn run(cli: Cli) -> Outcome {
             mappings,
             skip_invalid,
             rejects,
+            force,
             replace,
         } => {
             let format = match format {
@@ -244,6 +254,7 @@ fn run(cli: Cli) -> Outcome {
                 mappings,
                 skip_invalid,
                 rejects,
+                force,
                 replace,
             };
             import(&mut store, &paths, &opts)
@@ -254,6 +265,7 @@ fn run(cli: Cli) -> Outcome {
             filter,
             only_passed,
             q3_optional,
+            force,
         } => {
             let format = match format {
                 ExportFormatArg::Trl => ExportFormat::Trl,
@@ -267,6 +279,7 @@ fn run(cli: Cli) -> Outcome {
                 format,
                 filter: filter.into(),
                 only_passed: only_passed.then_some(PassRule { q3_optional }),
+                force,
             };
             let report = verdikt_core::export::export(&store, &opts).map_err(|e| e.to_string())?;
             eprintln!("exported {} samples to {}", report.rows, opts.out.display());
@@ -377,12 +390,6 @@ fn import(store: &mut Store, paths: &[PathBuf], opts: &ImportOptions) -> Outcome
                 "{total} problem(s) in the input; nothing was imported (fix them, or pass --skip-invalid to import the valid rows)"
             ))
         }
-        Err(ImportError::NothingValid {
-            rejects_file: Some(file),
-        }) => Err(format!(
-            "no valid rows; nothing was imported; the reasons are in {}",
-            file.display()
-        )),
         Err(e) => Err(e.to_string()),
     }
 }

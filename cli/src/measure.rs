@@ -19,8 +19,8 @@ pub struct MeasureArgs {
 
 #[derive(clap::Args)]
 pub struct ReportArgs {
-    /// The folder to write index.html, the CSV tables and the SVG and PNG charts into (a report
-    /// already there is replaced).
+    /// The folder to write index.html, the CSV tables and the SVG and PNG charts into: a new or
+    /// empty folder, or a report Verdikt wrote there before (which is replaced).
     #[arg(long, value_name = "DIR")]
     out: std::path::PathBuf,
     #[command(flatten)]

@@ -8,9 +8,13 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
-/// Schema history; append new migrations, never edit a released one.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// `PRAGMA application_id` of every Verdikt project file ("VRDK"): what tells a project from
+/// another program's SQLite file before anything is written to it.
+pub const APPLICATION_ID: i32 = 0x5652_444B;
+
+/// Schema history; append new migrations, never edit a released one.
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0001_initial.sql")),
     M::up(include_str!("../migrations/0002_audit.sql")),
@@ -33,6 +37,17 @@ pub enum StoreError {
     Migrate {
         path: PathBuf,
         source: rusqlite_migration::Error,
+    },
+    #[error("{} is not a Verdikt project file ({why}); it was left untouched", path.display())]
+    NotAProject { path: PathBuf, why: String },
+    #[error(
+        "{} was written by a newer Verdikt (schema version {version}; this one knows up to {known}); it was left untouched: open it with that version or newer",
+        path.display()
+    )]
+    TooNew {
+        path: PathBuf,
+        version: u32,
+        known: usize,
     },
     #[error("no data directory is known for this user; pass --db PATH or set VERDIKT_DB")]
     NoDataDir,
@@ -57,6 +72,103 @@ fn in_dataset(dataset: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
+/// What a file at a project path is, as read without writing to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProjectFile {
+    /// Missing, empty, or an SQLite database without tables: it becomes a project.
+    New,
+    /// A Verdikt project; `version` is its schema version (migrations applied).
+    Marked { version: u32 },
+    /// A project of a Verdikt that did not mark its files yet; marked when opened.
+    Unmarked { version: u32 },
+}
+
+/// Offsets in the SQLite file header (https://sqlite.org/fileformat.html).
+const HEADER_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+const USER_VERSION_AT: usize = 60;
+const APPLICATION_ID_AT: usize = 68;
+
+/// Tells a project from another program's file by its header and, for a file without a mark,
+/// its tables, read through an immutable connection (no locks, no `-wal`/`-shm` created).
+pub fn inspect(path: &Path) -> Result<ProjectFile, StoreError> {
+    let not_a_project = |why: &str| StoreError::NotAProject {
+        path: path.to_path_buf(),
+        why: why.to_string(),
+    };
+    let io_err = |e: std::io::Error| not_a_project(&format!("cannot read it: {e}"));
+    if path.is_dir() {
+        return Err(not_a_project("it is a folder"));
+    }
+    let mut header = Vec::with_capacity(100);
+    match std::fs::File::open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ProjectFile::New),
+        Err(e) => return Err(io_err(e)),
+        Ok(file) => {
+            use std::io::Read;
+            file.take(100).read_to_end(&mut header).map_err(io_err)?;
+        }
+    }
+    if header.is_empty() {
+        return Ok(ProjectFile::New);
+    }
+    if header.len() < 100 || !header.starts_with(HEADER_MAGIC) {
+        return Err(not_a_project("it is not an SQLite database"));
+    }
+    let word = |at: usize| u32::from_be_bytes(header[at..at + 4].try_into().expect("4 bytes"));
+    let version = word(USER_VERSION_AT);
+    match word(APPLICATION_ID_AT) as i32 {
+        APPLICATION_ID => return Ok(ProjectFile::Marked { version }),
+        0 => {}
+        other => {
+            return Err(not_a_project(&format!(
+                "it is another program's SQLite database, application id {other:#x}"
+            )));
+        }
+    }
+    let tables = tables_of(path).map_err(|e| not_a_project(&e.to_string()))?;
+    let ours = ["project", "samples"].iter().all(|t| tables.contains(&t.to_string()));
+    if ours && version > 0 {
+        return Ok(ProjectFile::Unmarked { version });
+    }
+    if !tables.is_empty() {
+        return Err(not_a_project(&format!(
+            "it is an SQLite database with tables of its own: {}",
+            tables.join(", ")
+        )));
+    }
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+        return Err(not_a_project(
+            "it is an SQLite database with changes of another program not yet saved into it",
+        ));
+    }
+    Ok(ProjectFile::New)
+}
+
+/// The table names of the SQLite file at `path`, read without writing anything.
+fn tables_of(path: &Path) -> rusqlite::Result<Vec<String>> {
+    let escaped: String = path
+        .to_string_lossy()
+        .chars()
+        .map(|c| match c {
+            '%' => "%25".into(),
+            '?' => "%3f".into(),
+            '#' => "%23".into(),
+            c => c.to_string(),
+        })
+        .collect();
+    let conn = Connection::open_with_flags(
+        format!("file:{escaped}?immutable=1"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    let mut stmt = conn.prepare(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )?;
+    let names = stmt.query_map([], |r| r.get(0))?;
+    names.collect()
+}
+
 pub struct Store {
     conn: Connection,
     path: PathBuf,
@@ -70,7 +182,19 @@ impl Store {
     }
 
     /// Opens (creating if needed) the project file and migrates it to the current schema.
+    /// Another program's SQLite file, or a project of a newer Verdikt, is refused before
+    /// anything is written to it.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let found = inspect(path)?;
+        if let ProjectFile::Marked { version } | ProjectFile::Unmarked { version } = found
+            && version as usize > MIGRATIONS.len()
+        {
+            return Err(StoreError::TooNew {
+                path: path.to_path_buf(),
+                version,
+                known: MIGRATIONS.len(),
+            });
+        }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
                 path: parent.to_path_buf(),
@@ -84,9 +208,15 @@ impl Store {
         let mut conn = Connection::open(path).map_err(open_err)?;
         // 8 KiB pages (new files only; must precede WAL): samples are long texts, and at 4 KiB
         // a page holds two rows with a quarter of it wasted. Measured 15% faster imports.
+        // The mark goes in before WAL, so it is in the file itself even if this run is killed.
+        if !matches!(found, ProjectFile::Marked { .. }) {
+            conn.execute_batch(&format!(
+                "PRAGMA page_size = 8192; PRAGMA application_id = {APPLICATION_ID};"
+            ))
+            .map_err(open_err)?;
+        }
         conn.execute_batch(
-            "PRAGMA page_size = 8192;
-             PRAGMA journal_mode = WAL;
+            "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;",
         )

@@ -3,6 +3,8 @@
 /// capability file, so a command is either registered and permitted, or neither.
 pub const COMMANDS: &[&str] = &[
     "app_info",
+    "pick_paths",
+    "guard_server_confirm",
     "project_open",
     "project_info_get",
     "import_preview",

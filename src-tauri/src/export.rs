@@ -2,8 +2,6 @@
 //! written beside the target and renamed (by the core), so a cancelled or failed export leaves
 //! nothing half-written.
 
-use std::path::PathBuf;
-
 use serde::Deserialize;
 use tauri::State;
 use verdikt_core::export::{ExportFormat, ExportOptions, ExportReport, PassRule, export};
@@ -61,8 +59,8 @@ pub async fn split_run(
     run_job(&state, &job, move |store, _cancel| Ok(split(store, &opts)?)).await
 }
 
-/// Writes the selected samples; the core has no row-level progress for export, so the window
-/// shows it as running until this returns.
+/// Writes the selected samples to a target the user chose (see `grants`); the core has no
+/// row-level progress for export, so the window shows it as running until this returns.
 #[tauri::command]
 #[specta::specta]
 pub async fn export_run(
@@ -70,8 +68,10 @@ pub async fn export_run(
     job: String,
     request: ExportRequest,
 ) -> AppResult<ExportReport> {
+    let target = state.target(&request.out)?;
     let opts = ExportOptions {
-        out: PathBuf::from(request.out),
+        out: target.path,
+        force: target.force,
         format: request.format,
         filter: SampleFilter {
             dataset: given(request.dataset),

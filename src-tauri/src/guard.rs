@@ -2,7 +2,7 @@
 //! guard runs on a GGUF file or an OpenAI-compatible server with live texts/s and ETA, cancel
 //! and resume. All of it is `verdikt_core::guard`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tauri::State;
@@ -18,6 +18,7 @@ use verdikt_core::guard::server::ServerOptions;
 
 use crate::error::{AppError, AppResult};
 use crate::given;
+use crate::grants::Grants;
 use crate::jobs::{run_blocking, run_job};
 use crate::state::AppState;
 
@@ -64,6 +65,18 @@ pub struct CatalogModel {
 fn models_dir() -> AppResult<PathBuf> {
     verdikt_core::paths::models_dir()
         .ok_or_else(|| AppError::new("no data folder for downloaded models (set VERDIKT_HOME)"))
+}
+
+/// A GGUF file the user picked, or one of Verdikt's own downloads.
+fn model_file(grants: &Grants, path: &str) -> AppResult<PathBuf> {
+    let downloaded = Path::new(path)
+        .parent()
+        .is_some_and(|d| models_dir().is_ok_and(|m| d == m));
+    if downloaded {
+        Ok(PathBuf::from(path))
+    } else {
+        grants.source(path)
+    }
 }
 
 #[tauri::command]
@@ -178,24 +191,31 @@ pub async fn guard_run(
         .map(|f| TextField::parse(f).ok_or_else(|| AppError::new(format!("unknown text `{f}`"))))
         .collect::<AppResult<Vec<_>>>()?;
     let profiles = load_installed()?;
-    let opts = RunOptions {
-        profile: request.profile,
-        backend: match request.server {
-            None => Backend::Local {
-                model: PathBuf::from(request.model),
-                llama: LlamaOptions::default(),
-            },
-            Some(server) => Backend::Server(ServerOptions {
+    // Files the user picked and a server they confirmed, nothing the web view made up.
+    let grants = state.grants();
+    let backend = match request.server {
+        None => Backend::Local {
+            model: model_file(&grants, &request.model)?,
+            llama: LlamaOptions::default(),
+        },
+        Some(server) => {
+            grants.server(&server.url)?;
+            Backend::Server(ServerOptions {
                 url: server.url,
                 model: server.model,
-                tokenizer: PathBuf::from(server.tokenizer),
+                tokenizer: grants.source(&server.tokenizer)?,
                 concurrency: server
                     .concurrency
                     .map_or(ServerOptions::DEFAULT_CONCURRENCY, |c| c.max(1) as usize),
                 max_check_tokens: LlamaOptions::default().max_check_tokens,
                 top_logprobs: ServerOptions::DEFAULT_TOP_LOGPROBS,
-            }),
-        },
+            })
+        }
+    };
+    drop(grants);
+    let opts = RunOptions {
+        profile: request.profile,
+        backend,
         fields,
         filter: SampleFilter {
             dataset: given(request.dataset),

@@ -13,6 +13,7 @@ use verdikt_core::sample::Field;
 
 use crate::error::{AppError, AppResult, import_error};
 use crate::given;
+use crate::grants::Grants;
 use crate::jobs::run_job;
 use crate::state::AppState;
 
@@ -31,8 +32,9 @@ pub struct ImportRequest {
 }
 
 impl ImportRequest {
-    fn paths(&self) -> Vec<PathBuf> {
-        self.paths.iter().map(PathBuf::from).collect()
+    /// The source paths, each one the user picked or dropped.
+    fn paths(&self, grants: &Grants) -> AppResult<Vec<PathBuf>> {
+        self.paths.iter().map(|p| grants.source(p)).collect()
     }
 
     fn options(&self) -> AppResult<ImportOptions> {
@@ -77,9 +79,13 @@ pub struct FilePreview {
 /// The files the paths stand for and a preview of the first one.
 #[tauri::command]
 #[specta::specta]
-pub async fn import_preview(request: ImportRequest) -> AppResult<Vec<FilePreview>> {
+pub async fn import_preview(
+    state: State<'_, AppState>,
+    request: ImportRequest,
+) -> AppResult<Vec<FilePreview>> {
+    let paths = request.paths(&state.grants())?;
     tauri::async_runtime::spawn_blocking(move || {
-        let files = detect(&request.paths(), request.format).map_err(import_error)?;
+        let files = detect(&paths, request.format).map_err(import_error)?;
         let opts = request.options()?;
         files
             .into_iter()
@@ -161,10 +167,11 @@ pub async fn import_run(
     on_progress: Channel<ImportProgress>,
 ) -> AppResult<ImportReport> {
     let opts = request.options()?;
+    let paths = request.paths(&state.grants())?;
     run_job(&state, &job, move |store, cancel| {
         import(
             store,
-            &request.paths(),
+            &paths,
             &opts,
             &mut |p| {
                 let _ = on_progress.send(p);

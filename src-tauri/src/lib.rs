@@ -7,6 +7,7 @@
 mod command_names;
 pub mod error;
 mod export;
+mod grants;
 mod guard;
 mod import;
 mod jobs;
@@ -14,6 +15,8 @@ mod project;
 mod results;
 mod review;
 mod state;
+#[cfg(test)]
+mod untrusted_tests;
 
 pub use command_names::COMMANDS;
 
@@ -31,6 +34,8 @@ pub(crate) fn given(v: Option<String>) -> Option<String> {
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new().commands(tauri_specta::collect_commands![
         project::app_info,
+        grants::pick_paths,
+        grants::guard_server_confirm,
         project::project_open,
         project::project_info_get,
         import::import_preview,
@@ -87,10 +92,22 @@ pub fn run() {
     let builder = specta_builder();
     let state = AppState::default();
     *state.open_sample.lock().expect("fresh mutex") = open_sample_arg(&args);
+    state
+        .grants()
+        .add_sources(grants::command_line_sources(&args));
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .manage(state)
         .invoke_handler(builder.invoke_handler())
+        .on_window_event(|window, event| {
+            // Dropped files are the user's choice, as picked ones are.
+            if let tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
+                window
+                    .state::<AppState>()
+                    .grants()
+                    .add_sources(paths.iter().cloned());
+            }
+        })
         .setup(|app| {
             if let Err(e) = project::open_at_start(app.handle()) {
                 eprintln!("verdikt: {e}");

@@ -174,14 +174,17 @@ pub async fn app_info(state: State<'_, AppState>) -> AppResult<AppInfo> {
     })
 }
 
-/// Opens (or creates) a project file and makes it the current one.
+/// Opens (or creates) a project file the user chose, and makes it the current one; another
+/// program's SQLite file is refused untouched (`Store::open`).
 #[tauri::command]
 #[specta::specta]
 pub async fn project_open(state: State<'_, AppState>, path: String) -> AppResult<ProjectInfo> {
     if path.trim().is_empty() {
         return Err(AppError::new("give the project file's path"));
     }
-    let path = PathBuf::from(path);
+    let path = state
+        .grants()
+        .project_file(&path, &load_recent().projects)?;
     state.open(&path)?;
     remember(&path);
     state.with_store(|s| project_info(s))

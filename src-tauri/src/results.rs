@@ -2,12 +2,11 @@
 //! charts, all built by `verdikt_core::measure::report`; saving a chart (SVG or PNG) or a table
 //! (CSV) to a file the user picked in the save dialog.
 
-use std::path::PathBuf;
-
 use tauri::State;
 use verdikt_core::filter::SampleFilter;
 use verdikt_core::measure::charts;
 use verdikt_core::measure::report::{Report, build};
+use verdikt_core::staged::write_file;
 
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -27,7 +26,8 @@ pub enum SaveKind {
     Csv,
 }
 
-/// Saves one chart or table (`name`) of the report under `filter` to `path`.
+/// Saves one chart or table (`name`) of the report under `filter` to `path`, which the user
+/// chose in the save dialog (or lies in the project's folder); staged and renamed.
 #[tauri::command]
 #[specta::specta]
 pub async fn results_save(
@@ -37,8 +37,8 @@ pub async fn results_save(
     name: String,
     path: String,
 ) -> AppResult<()> {
+    let target = state.target(&path)?;
     let report = state.with_store(|store| Ok(build(store, &filter)?))?;
-    let path = PathBuf::from(path);
     let chart = || {
         report
             .charts
@@ -55,9 +55,8 @@ pub async fn results_save(
                 .iter()
                 .find(|t| t.name == name)
                 .ok_or_else(|| AppError::new(format!("no table named `{name}`")))?;
-            return Ok(table.write_csv_to(&path)?);
+            return Ok(table.save_csv(&target.path, target.force)?);
         }
     };
-    std::fs::write(&path, bytes)
-        .map_err(|e| AppError::new(format!("cannot write {}: {e}", path.display())))
+    Ok(write_file(&target.path, target.force, &bytes)?)
 }

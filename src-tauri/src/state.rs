@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use verdikt_core::store::Store;
 
 use crate::error::{AppError, AppResult};
+use crate::grants::{Grants, Target};
 
 #[derive(Default)]
 pub struct AppState {
@@ -19,6 +20,8 @@ pub struct AppState {
     pub open_sample: Mutex<Option<String>>,
     /// Why the start-up project could not be opened, shown once on the Start screen.
     pub startup_error: Mutex<Option<String>>,
+    /// What the user chose outside the web view; checked for every path and URL it sends.
+    grants: Mutex<Grants>,
 }
 
 impl AppState {
@@ -26,6 +29,15 @@ impl AppState {
         let store = Store::open(path)?;
         *self.lock() = Some(store);
         Ok(())
+    }
+
+    pub fn grants(&self) -> MutexGuard<'_, Grants> {
+        self.grants.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A target the window names, checked (see `Grants::target`).
+    pub fn target(&self, path: &str) -> AppResult<Target> {
+        self.grants().target(path, self.project_path().as_deref())
     }
 
     fn lock(&self) -> MutexGuard<'_, Option<Store>> {

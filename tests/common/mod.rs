@@ -2,7 +2,8 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
 
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -84,4 +85,23 @@ impl Project {
 
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
+}
+
+/// Starts verdikt with `args`, kills it with SIGKILL after `delay`; true if it finished first
+/// and succeeded.
+pub fn kill_after(p: &Project, args: &[&str], delay: Duration) -> bool {
+    let mut child: Child = p
+        .cmd()
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    if let Some(status) = child.try_wait().unwrap() {
+        return status.success();
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    false
 }

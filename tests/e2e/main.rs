@@ -37,6 +37,10 @@ fn nav(s: &Session, screen: &str) {
     s.wait_for(&format!("[data-testid='screen-{screen}']"), 10);
 }
 
+fn s_(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
 fn count(db: &Path, sql: &str) -> i64 {
     Connection::open(db)
         .unwrap()
@@ -52,14 +56,19 @@ fn the_whole_workflow_in_the_real_window() {
     let db = tmp.path().join("project.sqlite");
     let display = xvfb();
     let (_driver, url) = tauri_driver(&display, &[("VERDIKT_HOME", &home), ("VERDIKT_DB", &db)]);
-    let s = Session::start(&url, &display, Path::new(APP), &[]);
+    // The files Verdikt is opened with count as the user's choice, like picked or dropped ones
+    // (WebDriver cannot drive the native dialog); other typed paths are refused.
+    let sample = repo().join("datasets/refuseu-sample.jsonl");
+    let hostile = repo().join("datasets/hostile.jsonl");
+    let model = test_model();
+    let chosen = [s_(&sample), s_(&hostile), s_(&model)];
+    let s = Session::start(&url, &display, Path::new(APP), &chosen);
     s.wait_for("[data-ready]", 20);
     s.wait_for("[data-testid='screen-start']", 5);
     s.shot("01-start");
 
     // Import: the sample dataset and the hostile one, through the Import screen.
     nav(&s, "import");
-    let sample = repo().join("datasets/refuseu-sample.jsonl");
     s.wait_for("[data-testid='import-paths']", 5)
         .fill(sample.to_str().unwrap());
     s.wait_for("[data-testid='import-preview']", 5).click();
@@ -71,7 +80,6 @@ fn the_whole_workflow_in_the_real_window() {
     s.shot("03-import-done");
     assert_eq!(count(&db, "SELECT count(*) FROM samples"), 336);
 
-    let hostile = repo().join("datasets/hostile.jsonl");
     s.wait_for("[data-testid='import-paths']", 5)
         .fill(hostile.to_str().unwrap());
     s.wait_for("[data-testid='import-run']", 5).click();
@@ -90,7 +98,7 @@ fn the_whole_workflow_in_the_real_window() {
     s.wait_for("[data-testid='guard-profile']", 10)
         .select("llama-guard-3-1b");
     s.wait_for("[data-testid='guard-model']", 5)
-        .fill(test_model().to_str().unwrap());
+        .fill(model.to_str().unwrap());
     s.wait_for("[data-testid='guard-limit']", 5).fill("6");
     s.wait_for("[data-testid='guard-start']", 5).click();
     let report = s.wait_for("[data-testid='guard-report']", 300).text();
@@ -315,10 +323,10 @@ fn hostile_text_shows_as_text_and_runs_nothing() {
             ("VERDIKT_DB", &db),
         ],
     );
-    let s = Session::start(&url, &display, Path::new(APP), &[]);
+    let hostile = repo().join("datasets/hostile.jsonl");
+    let s = Session::start(&url, &display, Path::new(APP), &[s_(&hostile)]);
     s.wait_for("[data-ready]", 20);
     nav(&s, "import");
-    let hostile = repo().join("datasets/hostile.jsonl");
     s.wait_for("[data-testid='import-paths']", 5)
         .fill(hostile.to_str().unwrap());
     s.wait_for("[data-testid='import-preview']", 5).click();

@@ -24,7 +24,8 @@ use sha2::{Digest, Sha256};
 use super::answer::{append, reads, records, sample_info};
 use super::{AuditError, list_reviewers, reviewer};
 use crate::sample::normalise_language;
-use crate::store::Store;
+use crate::staged::{StageError, Staged};
+use crate::store::{ProjectFile, Store};
 
 /// Project-table key of the manifest inside a pack.
 const MANIFEST_KEY: &str = "pack_manifest";
@@ -39,6 +40,8 @@ pub struct PackOptions {
     pub overlap: f64,
     pub seed: u64,
     pub out: PathBuf,
+    /// Replace an existing file at `out`.
+    pub force: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -111,11 +114,8 @@ pub enum PackError {
         "sample `{ext_id}` of pack {pack_id} changed in this project since the pack was made (re-imported?); the pack's answers would not be about the same text"
     )]
     SampleChanged { pack_id: String, ext_id: String },
-    #[error("cannot write {}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Target(#[from] StageError),
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
 }
@@ -229,7 +229,7 @@ pub fn export_pack(store: &Store, opts: &PackOptions) -> Result<PackReport, Pack
         samples,
     };
     let manifest_json = serde_json::to_string(&manifest).expect("manifest serialises");
-    let staged = StagedFile::new(&opts.out)?;
+    let staged = Staged::file(&opts.out, opts.force)?;
     write_pack(store, &staged.tmp, &manifest, &manifest_json, who.id)?;
     conn.execute(
         "INSERT INTO pack_exports (pack_id, reviewer_id, language, manifest_sha256, samples)
@@ -303,44 +303,6 @@ fn write_pack(
     Ok(())
 }
 
-/// A file written beside its target and renamed into place, so a killed export leaves no pack.
-struct StagedFile {
-    tmp: PathBuf,
-    target: PathBuf,
-}
-
-impl StagedFile {
-    fn new(target: &Path) -> Result<StagedFile, PackError> {
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = target.with_file_name(format!(".{name}.verdikt-tmp-{}", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        Ok(StagedFile {
-            tmp,
-            target: target.to_path_buf(),
-        })
-    }
-
-    fn commit(mut self) -> Result<(), PackError> {
-        std::fs::rename(&self.tmp, &self.target).map_err(|source| PackError::Io {
-            path: self.target.clone(),
-            source,
-        })?;
-        self.tmp = PathBuf::new();
-        Ok(())
-    }
-}
-
-impl Drop for StagedFile {
-    fn drop(&mut self) {
-        if !self.tmp.as_os_str().is_empty() {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
-
 /// Merges the answers made in a pack into the project, in one transaction. Versions merged by
 /// an earlier import of the same pack are skipped, so importing twice changes nothing and a
 /// pack imported again after more work adds only the new versions.
@@ -355,6 +317,11 @@ pub fn import_pack(store: &mut Store, path: &Path) -> Result<MergeReport, PackEr
     };
     if !path.is_file() {
         return Err(not_a_pack("no such file".into()));
+    }
+    match crate::store::inspect(path) {
+        Ok(ProjectFile::Marked { .. } | ProjectFile::Unmarked { .. }) => {}
+        Ok(ProjectFile::New) => return Err(not_a_pack("it is empty".into())),
+        Err(e) => return Err(not_a_pack(e.to_string())),
     }
     // Read-only: a file that turns out not to be a pack is left exactly as it was.
     let pack = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)

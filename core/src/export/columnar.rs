@@ -303,7 +303,11 @@ pub fn write_parquet(
 }
 
 /// The `parquet` format: every selected sample in one flat file.
-pub fn write_file(selection: &Selection, out: &Path) -> Result<ExportReport, ExportError> {
+pub fn write_file(
+    selection: &Selection,
+    staged: Staged,
+    out: &Path,
+) -> Result<ExportReport, ExportError> {
     let layout = Layout {
         hf: false,
         triples: true,
@@ -311,7 +315,6 @@ pub fn write_file(selection: &Selection, out: &Path) -> Result<ExportReport, Exp
         generations: selection.count(GENERATIONS)? > 0,
         metadata: metadata_columns(selection)?,
     };
-    let staged = Staged::new(out)?;
     let rows = write_parquet(selection, ALL, &layout, &staged.tmp)?;
     staged.commit()?;
     Ok(ExportReport {

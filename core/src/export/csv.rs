@@ -14,7 +14,11 @@ const FIXED: [&str; 10] = [
     "model",
 ];
 
-pub fn write(selection: &Selection, out: &Path) -> Result<ExportReport, ExportError> {
+pub fn write(
+    selection: &Selection,
+    staged: Staged,
+    out: &Path,
+) -> Result<ExportReport, ExportError> {
     let keys: Vec<String> = metadata_columns(selection)?
         .into_iter()
         .map(|(k, _)| k)
@@ -25,7 +29,6 @@ pub fn write(selection: &Selection, out: &Path) -> Result<ExportReport, ExportEr
     } else {
         &FIXED[..8]
     };
-    let staged = Staged::new(out)?;
     let csv_err = |e: ::csv::Error| ExportError::Io {
         path: out.to_path_buf(),
         source: e.into(),

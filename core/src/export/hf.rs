@@ -11,11 +11,13 @@ use super::{
     TRIPLES, io_err,
 };
 
-pub fn write(selection: &Selection, out: &Path) -> Result<ExportReport, ExportError> {
+pub fn write(
+    selection: &Selection,
+    staged: Staged,
+    out: &Path,
+) -> Result<ExportReport, ExportError> {
     let metadata = metadata_columns(selection)?;
     let generations = selection.count(GENERATIONS)? > 0;
-    let staged = Staged::new(out)?;
-    std::fs::create_dir_all(&staged.tmp).map_err(io_err(&staged.tmp))?;
     let mut report = ExportReport::default();
     let mut card = String::from("---\nconfigs:\n");
     for language in selection.distinct("s.language")? {

@@ -60,14 +60,18 @@ fn record(s: Sample, chat: bool) -> Map<String, Value> {
     o
 }
 
-pub fn write(selection: &Selection, out: &Path, chat: bool) -> Result<ExportReport, ExportError> {
+pub fn write(
+    selection: &Selection,
+    staged: Staged,
+    out: &Path,
+    chat: bool,
+) -> Result<ExportReport, ExportError> {
     let triples = selection.count(TRIPLES)?;
     let (only, skipped) = if triples > 0 {
         (TRIPLES, selection.count(PROMPTS)?)
     } else {
         (ALL, 0)
     };
-    let staged = Staged::new(out)?;
     let file = std::fs::File::create(&staged.tmp).map_err(io_err(out))?;
     let mut w = BufWriter::with_capacity(1 << 20, file);
     let mut rows = 0;

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::filter::{FilterError, SampleFilter};
 use crate::sample::Sample;
-use crate::staged::StageError;
+use crate::staged::{FolderKind, StageError};
 pub(crate) use crate::staged::Staged;
 use crate::store::Store;
 
@@ -41,6 +41,9 @@ pub struct ExportOptions {
     pub filter: SampleFilter,
     /// Only samples that passed the audit (`--only-passed`).
     pub only_passed: Option<PassRule>,
+    /// Replace an existing file at `out` (`--force`); a folder target is replaced only when
+    /// it is a previous HF export, with or without it.
+    pub force: bool,
 }
 
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -58,6 +61,8 @@ pub enum ExportError {
     Filter(#[from] FilterError),
     #[error("nothing to export: no sample matches")]
     Empty,
+    #[error(transparent)]
+    Target(#[from] StageError),
     #[error("cannot write {}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -67,12 +72,6 @@ pub enum ExportError {
     Parquet { path: PathBuf, message: String },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
-}
-
-impl From<StageError> for ExportError {
-    fn from(StageError { path, source }: StageError) -> ExportError {
-        ExportError::Io { path, source }
-    }
 }
 
 /// The export's view of the store: the selected samples, in import order.
@@ -161,13 +160,15 @@ pub fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport, Expor
     if selection.count(ALL)? == 0 {
         return Err(ExportError::Empty);
     }
+    let out = &opts.out;
+    let file = || Staged::file(out, opts.force);
     match opts.format {
         ExportFormat::Trl | ExportFormat::TrlChat => {
-            jsonl::write(&selection, &opts.out, opts.format == ExportFormat::TrlChat)
+            jsonl::write(&selection, file()?, out, opts.format == ExportFormat::TrlChat)
         }
-        ExportFormat::Csv => csv::write(&selection, &opts.out),
-        ExportFormat::Parquet => columnar::write_file(&selection, &opts.out),
-        ExportFormat::Hf => hf::write(&selection, &opts.out),
+        ExportFormat::Csv => csv::write(&selection, file()?, out),
+        ExportFormat::Parquet => columnar::write_file(&selection, file()?, out),
+        ExportFormat::Hf => hf::write(&selection, Staged::folder(out, FolderKind::HfExport)?, out),
     }
 }
 

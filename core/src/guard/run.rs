@@ -164,8 +164,15 @@ pub enum RunError {
     Filter(#[from] FilterError),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    Lease(#[from] crate::lease::LeaseError),
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
+}
+
+/// The lease a run holds while its process works on it (see `lease`).
+fn lease_name(run_id: i64) -> String {
+    format!("guard-run-{run_id}")
 }
 
 /// A row of `verdikt guard runs`.
@@ -175,6 +182,7 @@ pub struct RunInfo {
     pub id: i64,
     pub profile: String,
     pub model: String,
+    /// As stored, except `stopped`: recorded as running, but no process works on it (it died).
     pub status: String,
     pub texts_total: u64,
     pub texts_done: u64,
@@ -193,11 +201,15 @@ pub fn list_runs(store: &Store) -> rusqlite::Result<Vec<RunInfo>> {
     let rows = stmt.query_map([], |r| {
         let done = r.get::<_, i64>(5)? as u64;
         let busy: f64 = r.get(6)?;
+        let id = r.get(0)?;
         Ok(RunInfo {
-            id: r.get(0)?,
+            id,
             profile: r.get(1)?,
             model: r.get(2)?,
-            status: r.get(3)?,
+            status: match r.get::<_, String>(3)?.as_str() {
+                "running" if !crate::lease::held(store.path(), &lease_name(id)) => "stopped".into(),
+                other => other.into(),
+            },
             texts_total: r.get::<_, i64>(4)? as u64,
             texts_done: done,
             texts_per_second: if busy > 0.0 { done as f64 / busy } else { 0.0 },
@@ -289,6 +301,7 @@ pub fn run(
 ) -> Result<RunReport, RunError> {
     let profile = find_profile(profiles, &opts.profile)?;
     let run_id = open_run(store, opts)?;
+    let _alive = crate::lease::Lease::take(store.path(), &lease_name(run_id))?;
 
     let (already_done, pending) =
         pending_texts(store, run_id, &opts.fields, &opts.filter, opts.limit)?;
@@ -412,6 +425,12 @@ fn open_run(store: &Store, opts: &RunOptions) -> Result<i64, RunError> {
             status,
         }),
         Some((run, _)) => {
+            if crate::lease::held(store.path(), &lease_name(run)) {
+                return Err(crate::lease::LeaseError::Busy {
+                    name: format!("guard run {run}"),
+                }
+                .into());
+            }
             conn.execute(
                 "UPDATE guard_runs SET status = 'running', error = NULL, finished_at = NULL, model_path = ?1, params = ?2
                  WHERE id = ?3",

@@ -26,6 +26,7 @@ pub use read::{ReadFailure, Row};
 pub use source::{FileFormat, InputFormat, SourceFile};
 
 use crate::sample::{Field, NewSample, normalise_language, normalise_split};
+use crate::staged::Staged;
 use crate::store::Store;
 
 /// What `verdikt import` was asked to do.
@@ -42,8 +43,11 @@ pub struct ImportOptions {
     pub mappings: Vec<(Field, String)>,
     /// Store the valid rows and write the others to `rejects`.
     pub skip_invalid: bool,
-    /// Where rejected rows go with `skip_invalid` (default: `DATASET.rejects.jsonl` here).
+    /// Where rejected rows go with `skip_invalid` (default: beside the project file, see
+    /// `rejects_default`).
     pub rejects: Option<PathBuf>,
+    /// Replace an existing file at `rejects`.
+    pub force: bool,
     /// Replace a dataset of the same name.
     pub replace: bool,
 }
@@ -113,7 +117,10 @@ pub enum ImportError {
         problems: Vec<RowProblem>,
         total: u64,
     },
-    #[error("no valid rows; nothing was imported")]
+    #[error(
+        "no valid rows; nothing was imported{}",
+        rejects_file.as_ref().map(|f| format!("; the reasons are in {}", f.display())).unwrap_or_default()
+    )]
     NothingValid { rejects_file: Option<PathBuf> },
     #[error("a dataset named `{0}` exists already; pass --replace to replace it")]
     Exists(String),
@@ -123,6 +130,8 @@ pub enum ImportError {
     BadOption(String),
     #[error("cancelled; nothing was imported")]
     Cancelled,
+    #[error(transparent)]
+    RejectsTarget(#[from] crate::staged::StageError),
     #[error("cannot write the rejects file {}: {source}", path.display())]
     Rejects {
         path: PathBuf,
@@ -199,6 +208,7 @@ pub fn import(
         notes: resolved.notes,
         defaults: (language, split),
         bytes_total,
+        project: store.path().to_path_buf(),
     };
     store.with_bulk_writes(|conn| write(conn, &plan, opts, progress, cancel))?
 }
@@ -212,6 +222,8 @@ struct Plan<'a> {
     /// `--language` and `--split`, normalised.
     defaults: (Option<String>, Option<String>),
     bytes_total: u64,
+    /// The project file, beside which the rejects file goes by default.
+    project: PathBuf,
 }
 
 /// Stores the plan's rows as one transaction.
@@ -229,6 +241,7 @@ fn write(
         notes,
         defaults,
         bytes_total,
+        project,
     } = plan;
     let (dataset, bytes_total) = (dataset.clone(), *bytes_total);
     let tx = conn.transaction()?;
@@ -276,15 +289,16 @@ fn write(
     )?;
     let dataset_id = tx.last_insert_rowid();
 
-    let rejects_path = opts.skip_invalid.then(|| {
-        opts.rejects
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(format!("{dataset}.rejects.jsonl")))
-    });
-    let mut rejects = match &rejects_path {
-        Some(path) => Some(std::io::BufWriter::new(
-            std::fs::File::create(path).map_err(|source| ImportError::Rejects {
-                path: path.clone(),
+    let rejects_staged = match (opts.skip_invalid, &opts.rejects) {
+        (false, _) => None,
+        (true, Some(path)) => Some(Staged::file(path, opts.force)?),
+        (true, None) => Some(rejects_default(project, &dataset)?),
+    };
+    let rejects_path = rejects_staged.as_ref().map(|s| s.target().to_path_buf());
+    let mut rejects = match &rejects_staged {
+        Some(staged) => Some(std::io::BufWriter::new(
+            std::fs::File::create(&staged.tmp).map_err(|source| ImportError::Rejects {
+                path: staged.tmp.clone(),
                 source,
             })?,
         )),
@@ -396,18 +410,17 @@ fn write(
         result?;
         read
     });
-    if let Err(e) = outcome {
-        drop(rejects);
-        if let (Some(path), false) = (&rejects_path, matches!(e, ImportError::Invalid { .. })) {
-            let _ = std::fs::remove_file(path);
-        }
-        return Err(e);
-    }
-    if let Some(mut out) = rejects {
-        out.flush().map_err(|source| ImportError::Rejects {
-            path: rejects_path.clone().unwrap(),
-            source,
-        })?;
+    // A failed import leaves no rejects file (the staged one is dropped).
+    outcome?;
+    if let (Some(out), Some(staged)) = (rejects, rejects_staged) {
+        out.into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|f| f.sync_all())
+            .map_err(|source| ImportError::Rejects {
+                path: staged.tmp.clone(),
+                source,
+            })?;
+        staged.commit()?;
     }
     if problem_count > 0 && !opts.skip_invalid {
         return Err(ImportError::Invalid {
@@ -422,6 +435,35 @@ fn write(
     }
     tx.commit()?;
     Ok(report)
+}
+
+/// The default rejects file: beside the project file, named after it and the dataset
+/// (`PROJECT.DATASET.rejects.jsonl`, numbered when taken), the dataset's name reduced to a safe
+/// file name so it can never point elsewhere.
+fn rejects_default(project: &Path, dataset: &str) -> Result<Staged, ImportError> {
+    let safe: String = dataset
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || "-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let stem = project
+        .file_stem()
+        .map_or("project".into(), |s| s.to_string_lossy());
+    let dir = project.parent().unwrap_or(Path::new("."));
+    for n in 1.. {
+        let number = if n == 1 { String::new() } else { format!("-{n}") };
+        let path = dir.join(format!("{stem}.{safe}.rejects{number}.jsonl"));
+        match Staged::file(&path, false) {
+            Err(crate::staged::StageError::Exists { .. }) => continue,
+            other => return Ok(other?),
+        }
+    }
+    unreachable!("some number is free")
 }
 
 /// The files `paths` stand for, with their detected formats (folders expanded).

@@ -35,14 +35,8 @@ pub enum MeasureError {
         path: std::path::PathBuf,
         source: charts::PngError,
     },
-    #[error("{path} exists and is not a Verdikt report folder: choose another folder")]
-    NotAReport { path: std::path::PathBuf },
-}
-
-impl From<crate::staged::StageError> for MeasureError {
-    fn from(crate::staged::StageError { path, source }: crate::staged::StageError) -> Self {
-        MeasureError::Write { path, source }
-    }
+    #[error(transparent)]
+    Target(#[from] crate::staged::StageError),
 }
 
 pub mod asr;

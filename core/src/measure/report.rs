@@ -10,7 +10,7 @@ use super::charts;
 use super::ratings::{Coefficients, Ratings, What, agreement};
 use super::results::{PerLanguage, Proportion, Tally, results_from};
 use crate::filter::SampleFilter;
-use crate::staged::Staged;
+use crate::staged::{FolderKind, Staged};
 use crate::store::Store;
 
 /// HTML text escaping for element content and attribute values.
@@ -77,8 +77,15 @@ impl Table {
         self.write_csv_to(&dir.join(format!("{}.csv", self.name)))
     }
 
+    /// Saves the table as CSV to the file `path` (staged; an existing file only with `force`).
+    pub fn save_csv(&self, path: &Path, force: bool) -> Result<(), MeasureError> {
+        let staged = Staged::file(path, force)?;
+        self.write_csv_to(&staged.tmp)?;
+        Ok(staged.commit()?)
+    }
+
     /// Writes the table as CSV (formula-guarded cells) to `path`.
-    pub fn write_csv_to(&self, path: &Path) -> Result<(), MeasureError> {
+    fn write_csv_to(&self, path: &Path) -> Result<(), MeasureError> {
         let path = path.to_path_buf();
         let err = |source| MeasureError::Csv {
             path: path.clone(),
@@ -343,25 +350,6 @@ pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureErro
     })
 }
 
-/// Whether `dir` holds nothing but what a report writes (or nothing at all), so replacing it
-/// loses nothing of the user's.
-fn is_report(dir: &Path) -> std::io::Result<bool> {
-    let mut has_index = false;
-    let mut empty = true;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        empty = false;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let ext = Path::new(&name).extension().and_then(|e| e.to_str());
-        has_index |= name == "index.html";
-        let ours = name.starts_with('.') || matches!(ext, Some("html" | "csv" | "svg" | "png"));
-        if !entry.file_type()?.is_file() || !ours {
-            return Ok(false);
-        }
-    }
-    Ok(empty || has_index)
-}
-
 /// Writes the report (CSV tables, SVG and PNG charts, `index.html`) into `dir`, replacing the
 /// report a previous run wrote there; returns the files written. Everything goes into a hidden
 /// folder beside `dir` first, renamed into place at the end.
@@ -374,15 +362,9 @@ pub fn write_report(
         let path = path.to_path_buf();
         move |source| MeasureError::Write { path, source }
     };
-    if dir.exists() && !(dir.is_dir() && is_report(dir).map_err(write_err(dir))?) {
-        return Err(MeasureError::NotAReport {
-            path: dir.to_path_buf(),
-        });
-    }
+    let staged = Staged::folder(dir, FolderKind::Report)?;
     let Report { tables, charts } = build(store, filter)?;
-    let staged = Staged::new(dir)?;
     let tmp = &staged.tmp;
-    std::fs::create_dir(tmp).map_err(write_err(tmp))?;
     let mut names = Vec::new();
     for t in &tables {
         t.write_csv(tmp)?;
