@@ -152,7 +152,12 @@ fn a_killed_run_resumes_where_it_stopped() {
         assert!(start.elapsed().as_secs() < 300, "no verdict was stored");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let status = |p: &Project| p.ok(&["guard", "runs"]).split('\t').nth(3).map(String::from);
+    let status = |p: &Project| {
+        p.ok(&["guard", "runs"])
+            .split('\t')
+            .nth(3)
+            .map(String::from)
+    };
     assert_eq!(status(&p).as_deref(), Some("running"));
     child.kill().unwrap();
     child.wait().unwrap();

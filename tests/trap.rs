@@ -96,7 +96,10 @@ fn project() -> Project {
 
 /// Each command that writes one file, with its target as the last argument.
 fn file_writers(p: &Project) -> Vec<(&'static str, Vec<String>)> {
-    let bad = p.write("bad.jsonl", "{\"id\": \"x\", \"prompt\": \"p\"}\n{\"id\": \"y\"}\n");
+    let bad = p.write(
+        "bad.jsonl",
+        "{\"id\": \"x\", \"prompt\": \"p\"}\n{\"id\": \"y\"}\n",
+    );
     let args = |a: &[&str]| a.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let mut writers: Vec<(&'static str, Vec<String>)> = ["trl", "trl-chat", "parquet", "csv"]
         .into_iter()
@@ -104,7 +107,15 @@ fn file_writers(p: &Project) -> Vec<(&'static str, Vec<String>)> {
         .collect();
     writers.push((
         "pack export",
-        args(&["pack", "export", "--reviewer", "ana", "--language", "pl", "--out"]),
+        args(&[
+            "pack",
+            "export",
+            "--reviewer",
+            "ana",
+            "--language",
+            "pl",
+            "--out",
+        ]),
     ));
     writers.push((
         "rejects file",
@@ -158,10 +169,20 @@ fn file_writers_refuse_every_trap_without_force_and_a_folder_even_with_it() {
             assert_eq!(traps.fingerprint(), before, "{writer} changed {what}");
         }
         let (ok, _, err) = run(&p, &with_target(&args, &traps.path("thesis"), true));
-        assert!(!ok && err.contains("is a folder"), "{writer} --force: {err}");
-        assert_eq!(traps.fingerprint(), before, "{writer} --force changed the folder");
+        assert!(
+            !ok && err.contains("is a folder"),
+            "{writer} --force: {err}"
+        );
+        assert_eq!(
+            traps.fingerprint(),
+            before,
+            "{writer} --force changed the folder"
+        );
     }
-    assert_eq!(p.sql::<i64>("SELECT count(*) FROM datasets WHERE name = 'bad'"), [0]);
+    assert_eq!(
+        p.sql::<i64>("SELECT count(*) FROM datasets WHERE name = 'bad'"),
+        [0]
+    );
 }
 
 #[test]
@@ -188,7 +209,11 @@ fn force_replaces_the_file_or_the_link_itself_never_what_the_link_points_to() {
             std::fs::read_to_string(traps.path("secret.txt")).unwrap(),
             "outside the target"
         );
-        assert_eq!(after.len(), before.len(), "{writer} left files beside: {after:?}");
+        assert_eq!(
+            after.len(),
+            before.len(),
+            "{writer} left files beside: {after:?}"
+        );
     }
 }
 
@@ -257,7 +282,11 @@ fn another_programs_files_are_refused_as_project_before_anything_is_written() {
     p.ok(&["stats"]);
     let (ok, _, err) = p.run(&["pack", "import", s(&traps.path("contacts.db"))]);
     assert!(!ok && err.contains("is not a review pack"), "{err}");
-    assert_eq!(traps.fingerprint(), before, "pack import changed the database");
+    assert_eq!(
+        traps.fingerprint(),
+        before,
+        "pack import changed the database"
+    );
     assert!(!journal_beside(&traps.path("contacts.db")));
 }
 
@@ -292,7 +321,10 @@ fn new_and_empty_files_become_marked_projects_and_newer_ones_are_refused() {
     drop(conn);
     let before = fingerprint(p.dir.path());
     let (ok, _, err) = p.run(&["stats"]);
-    assert!(!ok && err.contains("newer Verdikt") && err.contains("999"), "{err}");
+    assert!(
+        !ok && err.contains("newer Verdikt") && err.contains("999"),
+        "{err}"
+    );
     assert_eq!(fingerprint(p.dir.path()), before);
 }
 
@@ -308,22 +340,43 @@ fn rejects_go_beside_the_project_never_the_working_folder_and_never_where_the_na
         let out = p
             .cmd()
             .current_dir(cwd.path())
-            .args(["import", s(&bad), "--skip-invalid", "--replace", "--dataset", dataset])
+            .args([
+                "import",
+                s(&bad),
+                "--skip-invalid",
+                "--replace",
+                "--dataset",
+                dataset,
+            ])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let out = import("../../escape/me");
     let expected = p.path("project.______escape_me.rejects.jsonl");
-    assert!(out.contains("rejected 1 rows") && out.contains(s(&expected)), "{out}");
+    assert!(
+        out.contains("rejected 1 rows") && out.contains(s(&expected)),
+        "{out}"
+    );
     let rejects = std::fs::read_to_string(&expected).unwrap();
     assert_eq!(rejects.lines().count(), 1, "{rejects}");
-    assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0, "nothing in the working folder");
+    assert_eq!(
+        std::fs::read_dir(cwd.path()).unwrap().count(),
+        0,
+        "nothing in the working folder"
+    );
     assert!(!p.dir.path().parent().unwrap().join("escape").exists());
     // A second import never writes over the first one's rejects.
     let out = import("../../escape/me");
-    assert!(out.contains("project.______escape_me.rejects-2.jsonl"), "{out}");
+    assert!(
+        out.contains("project.______escape_me.rejects-2.jsonl"),
+        "{out}"
+    );
     assert_eq!(std::fs::read_to_string(&expected).unwrap(), rejects);
 }
 
@@ -388,9 +441,16 @@ fn kill_9_during_each_export_leaves_the_old_target_or_the_new_one_whole() {
         for step in 0..12u32 {
             let delay = full * step / 8;
             let all = args(&out, false);
-            let done = kill_after(&p, &all.iter().map(String::as_str).collect::<Vec<_>>(), delay);
+            let done = kill_after(
+                &p,
+                &all.iter().map(String::as_str).collect::<Vec<_>>(),
+                delay,
+            );
             let now = tree(&out);
-            assert!(now == old || now == new, "{name}: after a kill at {delay:?}, half a target");
+            assert!(
+                now == old || now == new,
+                "{name}: after a kill at {delay:?}, half a target"
+            );
             if done {
                 finished += 1;
                 assert_eq!(now, new);
@@ -399,6 +459,9 @@ fn kill_9_during_each_export_leaves_the_old_target_or_the_new_one_whole() {
                 killed += 1;
             }
         }
-        assert!(killed > 0 && finished > 0, "{name}: {killed} kills landed, {finished} finished");
+        assert!(
+            killed > 0 && finished > 0,
+            "{name}: {killed} kills landed, {finished} finished"
+        );
     }
 }

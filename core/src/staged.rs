@@ -294,7 +294,13 @@ mod tests {
             .unwrap();
         assert_eq!(names(&empty), [MARKER_FILE]);
         let err = Staged::folder(&empty, FolderKind::Report).err().unwrap();
-        assert!(matches!(err, StageError::NotOurs { kind: FolderKind::Report, .. }));
+        assert!(matches!(
+            err,
+            StageError::NotOurs {
+                kind: FolderKind::Report,
+                ..
+            }
+        ));
         let thesis = dir.path().join("thesis");
         std::fs::create_dir(&thesis).unwrap();
         std::fs::write(thesis.join("thesis.txt"), "mine").unwrap();

@@ -126,7 +126,9 @@ pub fn inspect(path: &Path) -> Result<ProjectFile, StoreError> {
         }
     }
     let tables = tables_of(path).map_err(|e| not_a_project(&e.to_string()))?;
-    let ours = ["project", "samples"].iter().all(|t| tables.contains(&t.to_string()));
+    let ours = ["project", "samples"]
+        .iter()
+        .all(|t| tables.contains(&t.to_string()));
     if ours && version > 0 {
         return Ok(ProjectFile::Unmarked { version });
     }

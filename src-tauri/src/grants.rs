@@ -214,14 +214,20 @@ mod tests {
         let grants = Grants::default();
         let inside = dir.path().join("sub/out.jsonl");
         assert_eq!(
-            grants.target(inside.to_str().unwrap(), Some(&project)).unwrap(),
+            grants
+                .target(inside.to_str().unwrap(), Some(&project))
+                .unwrap(),
             Target {
                 path: inside,
                 force: false
             }
         );
         let escaping = dir.path().join("sub/../../out.jsonl");
-        assert!(grants.target(escaping.to_str().unwrap(), Some(&project)).is_err());
+        assert!(
+            grants
+                .target(escaping.to_str().unwrap(), Some(&project))
+                .is_err()
+        );
         assert!(grants.target("out.jsonl", Some(&project)).is_err());
         assert!(grants.target("/tmp/x.jsonl", None).is_err());
     }

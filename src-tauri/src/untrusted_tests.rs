@@ -99,9 +99,13 @@ fn targets_the_user_never_chose_are_refused() {
     let home = dir.path().join("home");
     let before = snapshot(&home);
     for target in [notes.clone(), home.join("new.jsonl")] {
-        let err = block_on(export_run(app.state(), "e".into(), export_request(&target)))
-            .unwrap_err();
-        assert!(err.message.contains("was not chosen by you"), "{}", err.message);
+        let err =
+            block_on(export_run(app.state(), "e".into(), export_request(&target))).unwrap_err();
+        assert!(
+            err.message.contains("was not chosen by you"),
+            "{}",
+            err.message
+        );
         let err = block_on(results_save(
             app.state(),
             SampleFilter::default(),
@@ -110,11 +114,26 @@ fn targets_the_user_never_chose_are_refused() {
             target.display().to_string(),
         ))
         .unwrap_err();
-        assert!(err.message.contains("was not chosen by you"), "{}", err.message);
+        assert!(
+            err.message.contains("was not chosen by you"),
+            "{}",
+            err.message
+        );
     }
     let escaping = dir.path().join("project/../home/new.jsonl");
-    assert!(block_on(export_run(app.state(), "e".into(), export_request(&escaping))).is_err());
-    assert_eq!(snapshot(&home), before, "nothing outside the project changed");
+    assert!(
+        block_on(export_run(
+            app.state(),
+            "e".into(),
+            export_request(&escaping)
+        ))
+        .is_err()
+    );
+    assert_eq!(
+        snapshot(&home),
+        before,
+        "nothing outside the project changed"
+    );
 
     // Inside the project's folder a typed path is used, but never over a file there.
     let inside = dir.path().join("project/out.jsonl");
@@ -125,9 +144,15 @@ fn targets_the_user_never_chose_are_refused() {
     assert_eq!(std::fs::read(&inside).unwrap(), first);
 
     // Chosen in the save dialog (which asked before replacing): written, staged.
-    app.state::<AppState>().grants().add_targets([notes.clone()]);
+    app.state::<AppState>()
+        .grants()
+        .add_targets([notes.clone()]);
     block_on(export_run(app.state(), "e".into(), export_request(&notes))).unwrap();
-    assert!(std::fs::read_to_string(&notes).unwrap().contains("\"chosen\""));
+    assert!(
+        std::fs::read_to_string(&notes)
+            .unwrap()
+            .contains("\"chosen\"")
+    );
 }
 
 #[test]
@@ -141,7 +166,11 @@ fn sources_and_projects_the_user_never_picked_are_refused() {
     std::fs::copy(sample(), &copy).unwrap();
     for source in [&copy, &notes] {
         let err = block_on(import_preview(app.state(), import_request(source))).unwrap_err();
-        assert!(err.message.contains("was not chosen by you"), "{}", err.message);
+        assert!(
+            err.message.contains("was not chosen by you"),
+            "{}",
+            err.message
+        );
         let err = block_on(import_run(
             app.state(),
             "i".into(),
@@ -149,17 +178,32 @@ fn sources_and_projects_the_user_never_picked_are_refused() {
             Channel::new(|_| Ok(())),
         ))
         .unwrap_err();
-        assert!(err.message.contains("was not chosen by you"), "{}", err.message);
+        assert!(
+            err.message.contains("was not chosen by you"),
+            "{}",
+            err.message
+        );
     }
     let err = block_on(project_open(app.state(), db.display().to_string())).unwrap_err();
-    assert!(err.message.contains("was not chosen by you"), "{}", err.message);
+    assert!(
+        err.message.contains("was not chosen by you"),
+        "{}",
+        err.message
+    );
     // Picked, another program's database is still refused, untouched, by the core.
     app.state::<AppState>().grants().add_sources([db.clone()]);
     let err = block_on(project_open(app.state(), db.display().to_string())).unwrap_err();
-    assert!(err.message.contains("not a Verdikt project"), "{}", err.message);
+    assert!(
+        err.message.contains("not a Verdikt project"),
+        "{}",
+        err.message
+    );
     assert_eq!(snapshot(&home), before);
     let open = app.state::<AppState>().project_path().unwrap();
-    assert!(open.ends_with("project/p.sqlite"), "the open project stays open");
+    assert!(
+        open.ends_with("project/p.sqlite"),
+        "the open project stays open"
+    );
 
     app.state::<AppState>().grants().add_sources([copy.clone()]);
     block_on(import_preview(app.state(), import_request(&copy))).unwrap();
@@ -188,22 +232,36 @@ fn a_guard_server_is_used_only_once_confirmed_and_models_only_once_picked() {
         concurrency: None,
     };
     let run = |r: GuardRequest| {
-        block_on(guard_run(app.state(), "g".into(), r, Channel::new(|_| Ok(())))).unwrap_err()
+        block_on(guard_run(
+            app.state(),
+            "g".into(),
+            r,
+            Channel::new(|_| Ok(())),
+        ))
+        .unwrap_err()
     };
     let err = run(request("", Some(server.clone())));
     assert!(err.message.contains("was not confirmed"), "{}", err.message);
     let err = run(request("/etc/hostname", None));
-    assert!(err.message.contains("was not chosen by you"), "{}", err.message);
+    assert!(
+        err.message.contains("was not chosen by you"),
+        "{}",
+        err.message
+    );
     app.state::<AppState>().grants().confirm_server(&server.url);
     let err = run(request("", Some(server.clone())));
     assert!(
-        err.message.contains(&format!("{} was not chosen by you", tokenizer.display())),
+        err.message
+            .contains(&format!("{} was not chosen by you", tokenizer.display())),
         "the confirmed server passes, the unpicked tokenizer not: {}",
         err.message
     );
     let runs: i64 = app
         .state::<AppState>()
-        .with_store(|s| Ok(s.conn().query_row("SELECT count(*) FROM guard_runs", [], |r| r.get(0))?))
+        .with_store(|s| {
+            Ok(s.conn()
+                .query_row("SELECT count(*) FROM guard_runs", [], |r| r.get(0))?)
+        })
         .unwrap();
     assert_eq!(runs, 0, "no run was started");
 }

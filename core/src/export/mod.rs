@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::filter::{FilterError, SampleFilter};
 use crate::sample::Sample;
-use crate::staged::{FolderKind, StageError};
 pub(crate) use crate::staged::Staged;
+use crate::staged::{FolderKind, StageError};
 use crate::store::Store;
 
 pub use passed::PassRule;
@@ -163,9 +163,12 @@ pub fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport, Expor
     let out = &opts.out;
     let file = || Staged::file(out, opts.force);
     match opts.format {
-        ExportFormat::Trl | ExportFormat::TrlChat => {
-            jsonl::write(&selection, file()?, out, opts.format == ExportFormat::TrlChat)
-        }
+        ExportFormat::Trl | ExportFormat::TrlChat => jsonl::write(
+            &selection,
+            file()?,
+            out,
+            opts.format == ExportFormat::TrlChat,
+        ),
         ExportFormat::Csv => csv::write(&selection, file()?, out),
         ExportFormat::Parquet => columnar::write_file(&selection, file()?, out),
         ExportFormat::Hf => hf::write(&selection, Staged::folder(out, FolderKind::HfExport)?, out),

@@ -456,7 +456,11 @@ fn rejects_default(project: &Path, dataset: &str) -> Result<Staged, ImportError>
         .map_or("project".into(), |s| s.to_string_lossy());
     let dir = project.parent().unwrap_or(Path::new("."));
     for n in 1.. {
-        let number = if n == 1 { String::new() } else { format!("-{n}") };
+        let number = if n == 1 {
+            String::new()
+        } else {
+            format!("-{n}")
+        };
         let path = dir.join(format!("{stem}.{safe}.rejects{number}.jsonl"));
         match Staged::file(&path, false) {
             Err(crate::staged::StageError::Exists { .. }) => continue,
