@@ -259,6 +259,7 @@ fn exported_ids(p: &Project, extra: &[&str]) -> Vec<String> {
         "--out",
         s(&out),
         "--only-passed",
+        "--force",
     ];
     args.extend_from_slice(extra);
     let (ok, _, err) = p.run(&args);

@@ -75,6 +75,7 @@ fn trl_exports_hold_strings_or_messages_and_metadata() {
         "trl",
         "--out",
         s(&out),
+        "--force",
         "--dataset",
         "refuseu-sample",
     ]);
@@ -111,6 +112,7 @@ fn trl_exports_hold_strings_or_messages_and_metadata() {
         "trl-chat",
         "--out",
         s(&out),
+        "--force",
         "--language",
         "pl",
         "--split",
@@ -135,6 +137,7 @@ fn trl_exports_hold_strings_or_messages_and_metadata() {
         "trl",
         "--out",
         s(&out),
+        "--force",
         "--split",
         "eval",
     ]);
@@ -232,6 +235,7 @@ fn exports_replace_files_whole_and_refuse_empty_selections() {
         "csv",
         "--out",
         s(&out),
+        "--force",
         "--language",
         "lv",
     ]);
@@ -246,6 +250,7 @@ fn exports_replace_files_whole_and_refuse_empty_selections() {
         "csv",
         "--out",
         s(&out),
+        "--force",
         "--language",
         "ja",
     ]);
@@ -256,6 +261,7 @@ fn exports_replace_files_whole_and_refuse_empty_selections() {
         "csv",
         "--out",
         s(&out),
+        "--force",
         "--dataset",
         "nope",
     ]);

@@ -192,27 +192,28 @@ pub async fn guard_run(
         .collect::<AppResult<Vec<_>>>()?;
     let profiles = load_installed()?;
     // Files the user picked and a server they confirmed, nothing the web view made up.
-    let grants = state.grants();
-    let backend = match request.server {
-        None => Backend::Local {
-            model: model_file(&grants, &request.model)?,
-            llama: LlamaOptions::default(),
-        },
-        Some(server) => {
-            grants.server(&server.url)?;
-            Backend::Server(ServerOptions {
-                url: server.url,
-                model: server.model,
-                tokenizer: grants.source(&server.tokenizer)?,
-                concurrency: server
-                    .concurrency
-                    .map_or(ServerOptions::DEFAULT_CONCURRENCY, |c| c.max(1) as usize),
-                max_check_tokens: LlamaOptions::default().max_check_tokens,
-                top_logprobs: ServerOptions::DEFAULT_TOP_LOGPROBS,
-            })
+    let backend = {
+        let grants = state.grants();
+        match request.server {
+            None => Backend::Local {
+                model: model_file(&grants, &request.model)?,
+                llama: LlamaOptions::default(),
+            },
+            Some(server) => {
+                grants.server(&server.url)?;
+                Backend::Server(ServerOptions {
+                    url: server.url,
+                    model: server.model,
+                    tokenizer: grants.source(&server.tokenizer)?,
+                    concurrency: server
+                        .concurrency
+                        .map_or(ServerOptions::DEFAULT_CONCURRENCY, |c| c.max(1) as usize),
+                    max_check_tokens: LlamaOptions::default().max_check_tokens,
+                    top_logprobs: ServerOptions::DEFAULT_TOP_LOGPROBS,
+                })
+            }
         }
     };
-    drop(grants);
     let opts = RunOptions {
         profile: request.profile,
         backend,

@@ -165,7 +165,9 @@ fn sources_and_projects_the_user_never_picked_are_refused() {
     let copy = dir.path().join("copy.jsonl");
     std::fs::copy(sample(), &copy).unwrap();
     for source in [&copy, &notes] {
-        let err = block_on(import_preview(app.state(), import_request(source))).unwrap_err();
+        let err = block_on(import_preview(app.state(), import_request(source)))
+            .err()
+            .expect("refused");
         assert!(
             err.message.contains("was not chosen by you"),
             "{}",
@@ -184,7 +186,9 @@ fn sources_and_projects_the_user_never_picked_are_refused() {
             err.message
         );
     }
-    let err = block_on(project_open(app.state(), db.display().to_string())).unwrap_err();
+    let err = block_on(project_open(app.state(), db.display().to_string()))
+        .err()
+        .expect("refused");
     assert!(
         err.message.contains("was not chosen by you"),
         "{}",
@@ -192,7 +196,9 @@ fn sources_and_projects_the_user_never_picked_are_refused() {
     );
     // Picked, another program's database is still refused, untouched, by the core.
     app.state::<AppState>().grants().add_sources([db.clone()]);
-    let err = block_on(project_open(app.state(), db.display().to_string())).unwrap_err();
+    let err = block_on(project_open(app.state(), db.display().to_string()))
+        .err()
+        .expect("refused");
     assert!(
         err.message.contains("not a Verdikt project"),
         "{}",
