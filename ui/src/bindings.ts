@@ -15,7 +15,32 @@ async appInfo() : Promise<Result<AppInfo, AppError>> {
 }
 },
 /**
- * Opens (or creates) a project file and makes it the current one.
+ * Shows the native dialog and returns what the user chose (nothing when cancelled); the
+ * choice is remembered as the user's, for the commands that use it.
+ */
+async pickPaths(request: PickRequest) : Promise<Result<string[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("pick_paths", { request }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Asks in a native dialog whether the project's texts may be sent to the guard server at
+ * `url`; true (and remembered) when the user agrees, or agreed before.
+ */
+async guardServerConfirm(url: string) : Promise<Result<boolean, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("guard_server_confirm", { url }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Opens (or creates) a project file the user chose, and makes it the current one; another
+ * program's SQLite file is refused untouched (`Store::open`).
  */
 async projectOpen(path: string) : Promise<Result<ProjectInfo, AppError>> {
     try {
@@ -116,8 +141,8 @@ async splitRun(job: string, request: SplitRequest) : Promise<Result<SplitReport,
 }
 },
 /**
- * Writes the selected samples; the core has no row-level progress for export, so the window
- * shows it as running until this returns.
+ * Writes the selected samples to a target the user chose (see `grants`); the core has no
+ * row-level progress for export, so the window shows it as running until this returns.
  */
 async exportRun(job: string, request: ExportRequest) : Promise<Result<ExportReport, AppError>> {
     try {
@@ -235,7 +260,8 @@ async resultsGet(filter: SampleFilter) : Promise<Result<Report, AppError>> {
 }
 },
 /**
- * Saves one chart or table (`name`) of the report under `filter` to `path`.
+ * Saves one chart or table (`name`) of the report under `filter` to `path`, which the user
+ * chose in the save dialog (or lies in the project's folder); staged and renamed.
  */
 async resultsSave(filter: SampleFilter, kind: SaveKind, name: string, path: string) : Promise<Result<null, AppError>> {
     try {
@@ -457,6 +483,31 @@ export type LanguageDraw = { language: string; available: number; drawn: number;
  */
 min_per_stratum: number; max_per_stratum: number }
 /**
+ * What `pick_paths` shows.
+ */
+export type PickMode = 
+/**
+ * Files to read (several at once).
+ */
+"open-files" | 
+/**
+ * One file to read.
+ */
+"open-file" | 
+/**
+ * A folder to read.
+ */
+"open-folder" | 
+/**
+ * A file to write (the dialog asks before replacing one).
+ */
+"save"
+export type PickRequest = { mode: PickMode; 
+/**
+ * `(name, extensions)` filters.
+ */
+filters: ([string, string[]])[]; file_name: string | null }
+/**
  * One previewed row: its raw columns as text and what it maps to, or why it cannot.
  */
 export type PreviewRow = { line: number; columns: ([string, string])[]; 
@@ -517,7 +568,11 @@ export type Reviewer = { id: number; name: string; languages: string[]; created_
 /**
  * A row of `verdikt guard runs`.
  */
-export type RunInfo = { id: number; profile: string; model: string; status: string; texts_total: number; texts_done: number; texts_per_second: number; started_at: string; finished_at: string | null }
+export type RunInfo = { id: number; profile: string; model: string; 
+/**
+ * As stored, except `stopped`: recorded as running, but no process works on it (it died).
+ */
+status: string; texts_total: number; texts_done: number; texts_per_second: number; started_at: string; finished_at: string | null }
 export type RunProgress = { run_id: number; done: number; total: number; texts_per_second: number; eta_seconds: number | null }
 export type RunReport = { run_id: number; status: string; 
 /**
