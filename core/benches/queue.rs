@@ -73,6 +73,7 @@ fn main() {
             mappings: Vec::new(),
             skip_invalid: false,
             rejects: None,
+            force: false,
             replace: false,
         },
         &mut |_| {},
