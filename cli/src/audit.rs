@@ -17,34 +17,10 @@ pub enum AuditCommand {
         command: ReviewerCommand,
     },
     /// Answer the audit questions for a sample (appends a new version; nothing is overwritten).
-    Annotate {
-        /// The sample's id as imported.
-        sample: String,
-        /// The sample's dataset, where two datasets share the id.
-        #[arg(long)]
-        dataset: Option<String>,
-        #[arg(long)]
-        reviewer: String,
-        #[command(flatten)]
-        answer: AnswerArgs,
-        #[arg(long)]
-        json: bool,
-    },
+    Annotate(AnswerTo),
     /// Record the final answer to a sample whose reviewers disagree (the reviewer must be an
     /// adjudicator of its language; appends a new version; nothing is overwritten).
-    Adjudicate {
-        /// The sample's id as imported.
-        sample: String,
-        #[arg(long)]
-        dataset: Option<String>,
-        /// The adjudicator.
-        #[arg(long)]
-        reviewer: String,
-        #[command(flatten)]
-        answer: AnswerArgs,
-        #[arg(long)]
-        json: bool,
-    },
+    Adjudicate(AnswerTo),
     /// Show the team's audit settings, or set one: answers-per-sample N (1–10), overlap-share S
     /// (0–1: the share of samples that need N answers; the rest need one), blind on|off,
     /// hide-guard-verdicts on|off.
@@ -83,6 +59,48 @@ pub enum AuditCommand {
         #[command(subcommand)]
         command: PackCommand,
     },
+}
+
+/// Who answers which sample, and the answer: what `annotate` and `adjudicate` take.
+#[derive(clap::Args)]
+pub struct AnswerTo {
+    /// The sample's id as imported.
+    sample: String,
+    /// The sample's dataset, where two datasets share the id.
+    #[arg(long)]
+    dataset: Option<String>,
+    #[arg(long)]
+    reviewer: String,
+    #[command(flatten)]
+    answer: AnswerArgs,
+    #[arg(long)]
+    json: bool,
+}
+
+/// Stores an answer through `write` (`audit::annotate` or `audit::adjudicate`).
+fn store_answer(
+    store: &mut Store,
+    to: AnswerTo,
+    write: fn(&mut Store, i64, &str, &Answer) -> Result<AnswerRecord, audit::AuditError>,
+) -> Result<(), String> {
+    let id = store
+        .resolve_sample(&to.sample, to.dataset.as_deref())
+        .map_err(err)?;
+    let stored = write(store, id, &to.reviewer, &to.answer.into_answer()?).map_err(err)?;
+    if to.json {
+        json(serde_json::to_string(&stored));
+    } else if stored.is_final {
+        println!(
+            "stored final answer version {} to `{}` by {}",
+            stored.version, stored.sample, stored.reviewer
+        );
+    } else {
+        println!(
+            "stored version {} of {}'s answer to `{}`",
+            stored.version, stored.reviewer, stored.sample
+        );
+    }
+    Ok(())
 }
 
 /// An answer to Q1–Q3, as `annotate` and `adjudicate` take it.
@@ -262,50 +280,8 @@ pub fn run(store: &mut Store, command: AuditCommand) -> Result<(), String> {
     match command {
         AuditCommand::Pack { command } => pack_command(store, command),
         AuditCommand::Reviewer { command } => reviewer(store, command),
-        AuditCommand::Annotate {
-            sample,
-            dataset,
-            reviewer,
-            answer,
-            json: as_json,
-        } => {
-            let id = store
-                .resolve_sample(&sample, dataset.as_deref())
-                .map_err(err)?;
-            let stored =
-                audit::annotate(store, id, &reviewer, &answer.into_answer()?).map_err(err)?;
-            if as_json {
-                json(serde_json::to_string(&stored));
-            } else {
-                println!(
-                    "stored version {} of {}'s answer to `{}`",
-                    stored.version, stored.reviewer, stored.sample
-                );
-            }
-            Ok(())
-        }
-        AuditCommand::Adjudicate {
-            sample,
-            dataset,
-            reviewer,
-            answer,
-            json: as_json,
-        } => {
-            let id = store
-                .resolve_sample(&sample, dataset.as_deref())
-                .map_err(err)?;
-            let stored =
-                audit::adjudicate(store, id, &reviewer, &answer.into_answer()?).map_err(err)?;
-            if as_json {
-                json(serde_json::to_string(&stored));
-            } else {
-                println!(
-                    "stored final answer version {} to `{}` by {}",
-                    stored.version, stored.sample, stored.reviewer
-                );
-            }
-            Ok(())
-        }
+        AuditCommand::Annotate(to) => store_answer(store, to, audit::annotate),
+        AuditCommand::Adjudicate(to) => store_answer(store, to, audit::adjudicate),
         AuditCommand::Config {
             key,
             value,

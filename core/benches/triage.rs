@@ -26,7 +26,10 @@ const FIELDS: [&str; 3] = ["prompt", "chosen", "rejected"];
 type Shape = HashMap<(String, &'static str), (Vec<String>, Vec<usize>)>;
 
 fn sample_shape() -> Shape {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../datasets/refuseu-sample.jsonl");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../datasets/refuseu-sample.jsonl"
+    );
     let mut shape = Shape::new();
     for line in std::fs::read_to_string(path).unwrap().lines() {
         let row: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -93,8 +96,20 @@ fn main() {
     let prompts: usize = numbers.next().unwrap_or(16_800);
     let dir = tempfile::tempdir().unwrap();
     let shape = sample_shape();
-    write_rows(&dir.path().join("triples.jsonl"), triples, &FIELDS, &shape, 1);
-    write_rows(&dir.path().join("prompts.jsonl"), prompts, &FIELDS[..1], &shape, 2);
+    write_rows(
+        &dir.path().join("triples.jsonl"),
+        triples,
+        &FIELDS,
+        &shape,
+        1,
+    );
+    write_rows(
+        &dir.path().join("prompts.jsonl"),
+        prompts,
+        &FIELDS[..1],
+        &shape,
+        2,
+    );
     let mut store = Store::open(&dir.path().join("bench.sqlite")).unwrap();
     import_file(&mut store, dir.path().join("triples.jsonl"), "triples");
     import_file(&mut store, dir.path().join("prompts.jsonl"), "prompts");

@@ -55,16 +55,20 @@ fn answer(q1: YesNo) -> Answer {
     }
 }
 
+fn listed(store: &Store, q: &QueueQuery) -> Vec<i64> {
+    queue::list(store.conn(), q)
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect()
+}
+
 fn waiting(store: &Store, reviewer: Option<&str>) -> Vec<i64> {
     let q = QueueQuery {
         reviewer: reviewer.map(String::from),
         ..QueueQuery::default()
     };
-    queue::list(store.conn(), &q)
-        .unwrap()
-        .into_iter()
-        .map(|i| i.id)
-        .collect()
+    listed(store, &q)
 }
 
 fn adjudication_queue(store: &Store) -> Vec<i64> {
@@ -73,11 +77,7 @@ fn adjudication_queue(store: &Store) -> Vec<i64> {
         adjudicate: true,
         ..QueueQuery::default()
     };
-    queue::list(store.conn(), &q)
-        .unwrap()
-        .into_iter()
-        .map(|i| i.id)
-        .collect()
+    listed(store, &q)
 }
 
 fn reason_detail(store: &Store, sample: i64) -> Option<String> {
