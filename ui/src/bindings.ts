@@ -296,7 +296,11 @@ export type Answer = { q1: YesNo; q2: YesNo; q3: Q3;
 /**
  * Keyed by text: `prompt`, `chosen`, `rejected` or `response`.
  */
-verdicts?: Partial<{ [key in string]: FieldVerdict }>; note?: string; exclude?: boolean }
+verdicts?: Partial<{ [key in string]: FieldVerdict }>; note?: string; exclude?: boolean; 
+/**
+ * Seconds from the sample being shown to this answer being submitted (`None`: untimed).
+ */
+seconds?: number | null }
 /**
  * A stored version of an answer, with who, when and where it came from.
  */
@@ -304,7 +308,11 @@ export type AnswerRecord = ({ q1: YesNo; q2: YesNo; q3: Q3;
 /**
  * Keyed by text: `prompt`, `chosen`, `rejected` or `response`.
  */
-verdicts?: Partial<{ [key in string]: FieldVerdict }>; note?: string; exclude?: boolean }) & { id: number; 
+verdicts?: Partial<{ [key in string]: FieldVerdict }>; note?: string; exclude?: boolean; 
+/**
+ * Seconds from the sample being shown to this answer being submitted (`None`: untimed).
+ */
+seconds?: number | null }) & { id: number; 
 /**
  * The sample's id as imported, and its dataset.
  */
@@ -312,7 +320,12 @@ sample: string; dataset: string; reviewer: string; version: number;
 /**
  * `local`, or the id of the review pack the answer was merged from.
  */
-origin: string; created_at: string }
+origin: string; created_at: string; 
+/**
+ * An adjudicator's final answer (table `final_answers`; `reviewer` is the adjudicator and
+ * `version` counts the sample's final answers), not an individual reviewer's answer.
+ */
+final: boolean }
 export type AppError = { message: string; 
 /**
  * One entry per located problem (e.g. `file:line: field: message`), when there are any.
@@ -564,7 +577,11 @@ export type ReviewSample = { view: SampleView; mine: AnswerRecord | null }
  * What the Review screen offers to choose from.
  */
 export type ReviewSetup = { reviewers: Reviewer[]; questions: Questions; languages: string[]; reasons: string[]; categories: string[]; styles: string[] }
-export type Reviewer = { id: number; name: string; languages: string[]; created_at: string }
+export type Reviewer = { id: number; name: string; languages: string[]; 
+/**
+ * Records final answers where reviewers disagree, in the languages they read.
+ */
+adjudicator: boolean; created_at: string }
 /**
  * A row of `verdikt guard runs`.
  */
