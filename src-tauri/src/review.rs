@@ -4,21 +4,18 @@
 
 use serde::{Deserialize, Serialize};
 use tauri::State;
-use tauri::ipc::Channel;
 use verdikt_core::audit::{
-    Answer, AnswerRecord, Questions, Reviewer, add_reviewer, annotate, current_answers,
+    Answer, AnswerRecord, Questions, Reviewer, annotate, current_answers, disputed_fields,
     list_reviewers, questions, revert_last,
 };
 use verdikt_core::filter::SampleFilter;
 use verdikt_core::queue::{QueueCount, QueueQuery, SampleView, counts, next, sample_view};
 use verdikt_core::stats::stats;
 use verdikt_core::store::Store;
-use verdikt_core::triage::audit_sample::{AuditSampleOptions, AuditSampleReport, draw};
-use verdikt_core::triage::{Reason, TriageOptions, TriageReport, triage};
+use verdikt_core::sample::CATEGORIES;
+use verdikt_core::triage::Reason;
 
 use crate::error::{AppError, AppResult};
-use crate::given;
-use crate::jobs::run_job;
 use crate::state::AppState;
 
 /// What the Review screen offers to choose from.
@@ -30,6 +27,14 @@ pub struct ReviewSetup {
     pub reasons: Vec<String>,
     pub categories: Vec<String>,
     pub styles: Vec<String>,
+    /// S1–S14 with their names, for showing a code with what it means.
+    pub category_names: Vec<CategoryName>,
+}
+
+#[derive(Serialize, specta::Type)]
+pub struct CategoryName {
+    pub code: String,
+    pub name: String,
 }
 
 #[tauri::command]
@@ -44,18 +49,15 @@ pub async fn review_setup(state: State<'_, AppState>) -> AppResult<ReviewSetup> 
             reasons: Reason::ALL.iter().map(|r| r.name().to_string()).collect(),
             categories: counts.by_category.into_keys().collect(),
             styles: counts.by_style.into_keys().collect(),
+            category_names: CATEGORIES
+                .iter()
+                .map(|(code, name)| CategoryName {
+                    code: code.to_string(),
+                    name: name.to_string(),
+                })
+                .collect(),
         })
     })
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn reviewer_add(
-    state: State<'_, AppState>,
-    name: String,
-    languages: String,
-) -> AppResult<Reviewer> {
-    state.with_store(|store| Ok(add_reviewer(store, &name, &languages)?))
 }
 
 /// The queue filters the window sends; the reviewer is given separately.
@@ -97,6 +99,9 @@ impl ReviewQuery {
 pub struct ReviewSample {
     pub view: SampleView,
     pub mine: Option<AnswerRecord>,
+    /// Texts whose guard verdicts are disputed: the answer passes the audit only with the
+    /// reviewer's own verdict on each.
+    pub disputed: Vec<String>,
 }
 
 fn review_sample(store: &Store, id: i64, reviewer: &str) -> AppResult<ReviewSample> {
@@ -104,7 +109,11 @@ fn review_sample(store: &Store, id: i64, reviewer: &str) -> AppResult<ReviewSamp
     let mine = current_answers(store, id)?
         .into_iter()
         .find(|a| a.reviewer == reviewer);
-    Ok(ReviewSample { view, mine })
+    Ok(ReviewSample {
+        view,
+        mine,
+        disputed: disputed_fields(store, id)?,
+    })
 }
 
 #[tauri::command]
@@ -176,60 +185,4 @@ pub async fn review_undo(
     reviewer: String,
 ) -> AppResult<AnswerRecord> {
     state.with_store(|store| Ok(revert_last(store, id, &reviewer)?))
-}
-
-/// Progress of a triage run: texts whose language was identified so far, of how many.
-#[derive(Clone, Serialize, specta::Type)]
-pub struct TriageProgress {
-    pub done: u64,
-    pub total: u64,
-}
-
-#[derive(Clone, Debug, Deserialize, specta::Type)]
-pub struct AuditSampleRequest {
-    pub per_language: u32,
-    pub seed: u32,
-    /// Comma-separated language codes; none = every language.
-    pub language: Option<String>,
-}
-
-/// Draws the stratified audit sample into the queue (reason `audit_sample`), replacing an
-/// earlier draw in the same languages.
-#[tauri::command]
-#[specta::specta]
-pub async fn audit_sample_draw(
-    state: State<'_, AppState>,
-    job: String,
-    request: AuditSampleRequest,
-) -> AppResult<AuditSampleReport> {
-    let opts = AuditSampleOptions {
-        per_language: request.per_language.into(),
-        seed: request.seed.into(),
-        filter: SampleFilter {
-            language: given(request.language),
-            ..SampleFilter::default()
-        },
-    };
-    run_job(&state, &job, move |store, _cancel| Ok(draw(store, &opts)?)).await
-}
-
-/// Recomputes the queue (language identification, then every triage rule).
-#[tauri::command]
-#[specta::specta]
-pub async fn triage_run(
-    state: State<'_, AppState>,
-    job: String,
-    on_progress: Channel<TriageProgress>,
-) -> AppResult<TriageReport> {
-    run_job(&state, &job, move |store, cancel| {
-        Ok(triage(
-            store,
-            &TriageOptions::default(),
-            &mut |done, total| {
-                let _ = on_progress.send(TriageProgress { done, total });
-            },
-            cancel,
-        )?)
-    })
-    .await
 }
