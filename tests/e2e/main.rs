@@ -191,22 +191,22 @@ fn next_sample(s: &Session, before: &str) -> String {
     }
 }
 
-/// Triage, a reviewer, then three answers, back, a changed answer and undo, all with keys.
-fn review_three_samples_with_the_keyboard(s: &Session, db: &Path) {
-    nav(s, "review");
+/// The Curator screen fills the queue: triage, then the stratified audit sample (the screen's
+/// count is the database's).
+fn fill_the_queue(s: &Session, db: &Path, per_language: &str, languages: &str) -> i64 {
+    nav(s, "curator");
     s.wait_for("[data-testid='review-triage']", 10).click();
     s.wait_for("[data-testid='triage-report']", 120);
-    // The stratified audit sample joins the queue; the screen's count is the database's.
-    s.wait_for("[data-testid='audit-sample-open']", 5).click();
     s.wait_for("[data-testid='audit-sample-per-language']", 5)
-        .fill("2");
+        .fill(per_language);
+    s.wait_for("[data-testid='audit-sample-languages']", 5)
+        .fill(languages);
     s.wait_for("[data-testid='audit-sample-draw']", 5).click();
     let drawn: i64 = s
         .wait_for("[data-testid='audit-sample-report']", 30)
         .attr("data-drawn")
         .parse()
         .unwrap();
-    assert!(drawn >= 24, "two per language in 12 languages: {drawn}");
     assert_eq!(
         count(
             db,
@@ -214,12 +214,35 @@ fn review_three_samples_with_the_keyboard(s: &Session, db: &Path) {
         ),
         drawn
     );
-    s.wait_for("[data-testid='reviewer-add-open']", 5).click();
-    s.wait_for("[data-testid='reviewer-name']", 5).fill("e2e");
-    s.wait_for("[data-testid='reviewer-languages']", 5)
-        .fill("en,de,fr,it,es,pt,pl,cs,sk,sl,lt,lv");
-    s.wait_for("[data-testid='reviewer-add']", 5).click();
+    drawn
+}
+
+/// Adds a reviewer on the Curator screen.
+fn add_reviewer(s: &Session, name: &str, languages: &str) {
+    nav(s, "curator");
+    s.wait_for("[data-testid='curator-reviewer-name']", 5)
+        .fill(name);
+    s.wait_for("[data-testid='curator-reviewer-languages']", 5)
+        .fill(languages);
+    s.wait_for("[data-testid='curator-reviewer-add']", 5).click();
+    s.wait_for(&format!("[data-testid='curator-reviewers'] tr[data-reviewer='{name}']"), 10);
+}
+
+/// Opens Review as `name` and starts the queue.
+fn review_as(s: &Session, name: &str) {
+    nav(s, "review");
+    s.wait_for(&format!("[data-testid='review-reviewer'] option[value='{name}']"), 10);
+    s.wait_for("[data-testid='review-reviewer']", 5).select(name);
     s.wait_for("[data-testid='review-start']", 5).click();
+}
+
+/// Triage, a reviewer, then three answers, back, a changed answer and undo, all with keys.
+fn review_three_samples_with_the_keyboard(s: &Session, db: &Path) {
+    let drawn = fill_the_queue(s, db, "2", "");
+    assert!(drawn >= 24, "two per language in 12 languages: {drawn}");
+    s.shot("04b-curator");
+    add_reviewer(s, "e2e", "en,de,fr,it,es,pt,pl,cs,sk,sl,lt,lv");
+    review_as(s, "e2e");
 
     // From here on the keyboard only.
     let first = sample_on_screen(s);

@@ -20,6 +20,8 @@ export interface Job {
   total: number | null;
   /** The progress line ("120 / 600 texts · 3.1 texts/s"). */
   text: string;
+  /** The last progress message as the command sent it, for the screen's own detail. */
+  last: unknown;
 }
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: { message: string; details: string[] } };
@@ -74,10 +76,12 @@ export class JobList {
       throw new Error(`${other.title} is still running: wait for it, or cancel it above.`);
     }
     const id = jobId(kind);
-    this.running = [...this.running, { id, kind, title, done: 0, total: null, text: "starting…" }];
+    const { [kind]: _previous, ...others } = this.outcomes;
+    this.outcomes = others;
+    this.running = [...this.running, { id, kind, title, done: 0, total: null, text: "starting…", last: null }];
     const channel = this.openChannel<P>((p) => {
       const v = view(p);
-      this.running = this.running.map((j) => (j.id === id ? { ...j, ...v } : j));
+      this.running = this.running.map((j) => (j.id === id ? { ...j, ...v, last: p } : j));
     });
     try {
       const value = await call(invoke(id, channel));
