@@ -12,7 +12,9 @@ use verdikt_core::audit::pack::{PackOptions, export_pack, import_pack};
 use verdikt_core::audit::{Reviewer, add_reviewer, set_languages, set_question};
 use verdikt_core::filter::SampleFilter;
 use verdikt_core::triage::audit_sample::{AuditSampleOptions, AuditSampleReport, draw};
-use verdikt_core::triage::{ProjectGuards, TriageOptions, TriageReport, project_guards, triage, use_guards};
+use verdikt_core::triage::{
+    ProjectGuards, TriageOptions, TriageReport, project_guards, triage, use_guards,
+};
 
 use crate::error::{AppError, AppResult};
 use crate::given;

@@ -53,11 +53,15 @@ fn window_words(e: &(dyn std::error::Error + 'static)) -> Option<String> {
         if name.trim().is_empty() {
             "Pick who you are under “Reviewer”, or add yourself there: every answer is kept with who gave it.".to_string()
         } else {
-            format!("There is no reviewer called “{name}” in this project: pick another under “Reviewer”, or add them.")
+            format!(
+                "There is no reviewer called “{name}” in this project: pick another under “Reviewer”, or add them."
+            )
         }
     };
     let no_run = |run: i64| {
-        format!("Guard run {run} is not in this project; the Curator screen lists the runs there are.")
+        format!(
+            "Guard run {run} is not in this project; the Curator screen lists the runs there are."
+        )
     };
     if let Some(e) = e.downcast_ref::<AuditError>() {
         return match e {
@@ -80,7 +84,11 @@ fn window_words(e: &(dyn std::error::Error + 'static)) -> Option<String> {
             PackError::Audit(inner) => window_words(inner),
             PackError::Overlap(v) => Some(format!("Overlap must be between 0 and 1, not {v}.")),
             PackError::Language(why) => Some(format!("Language: {why}")),
-            PackError::NotTheirLanguage { reviewer, language, reads } => Some(format!(
+            PackError::NotTheirLanguage {
+                reviewer,
+                language,
+                reads,
+            } => Some(format!(
                 "{reviewer} does not read {language} (they read {reads}); add {language} to their languages under Reviewers first."
             )),
             _ => None,
@@ -154,7 +162,10 @@ mod tests {
     /// The window never names a command line tool, a flag, or an empty name.
     fn assert_window_words(e: AppError) {
         let m = &e.message;
-        assert!(!m.contains("verdikt ") && !m.contains("--") && !m.contains("``"), "{m}");
+        assert!(
+            !m.contains("verdikt ") && !m.contains("--") && !m.contains("``"),
+            "{m}"
+        );
     }
 
     #[test]
@@ -177,8 +188,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.sqlite");
         let a = rusqlite::Connection::open(&path).unwrap();
-        a.execute_batch("CREATE TABLE t (x); BEGIN IMMEDIATE; INSERT INTO t VALUES (1);").unwrap();
+        a.execute_batch("CREATE TABLE t (x); BEGIN IMMEDIATE; INSERT INTO t VALUES (1);")
+            .unwrap();
         let b = rusqlite::Connection::open(&path).unwrap();
+        b.busy_timeout(std::time::Duration::ZERO).unwrap();
         let e = AppError::from(b.execute("INSERT INTO t VALUES (2)", []).unwrap_err());
         assert!(e.busy);
         assert_eq!(e.message, BUSY_MESSAGE);

@@ -10,9 +10,9 @@ use verdikt_core::audit::{
 };
 use verdikt_core::filter::SampleFilter;
 use verdikt_core::queue::{QueueCount, QueueQuery, SampleView, counts, next, sample_view};
+use verdikt_core::sample::CATEGORIES;
 use verdikt_core::stats::stats;
 use verdikt_core::store::Store;
-use verdikt_core::sample::CATEGORIES;
 use verdikt_core::triage::Reason;
 
 use crate::error::{AppError, AppResult};

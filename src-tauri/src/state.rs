@@ -133,11 +133,18 @@ mod tests {
         let state = AppState::default();
         state.start_job("guard-1-1").unwrap();
         let refused = state.start_job("guard-2-2").unwrap_err();
-        assert!(refused.message.contains("a guard run is already running"), "{}", refused.message);
+        assert!(
+            refused.message.contains("a guard run is already running"),
+            "{}",
+            refused.message
+        );
         state.start_job("import-3-3").unwrap();
         state.start_job("export-4-4").unwrap();
         state.start_job("export-5-5").unwrap();
-        assert_eq!(state.running_jobs(), ["a guard run", "an export", "an import"]);
+        assert_eq!(
+            state.running_jobs(),
+            ["a guard run", "an export", "an import"]
+        );
         state.end_job("guard-1-1");
         state.start_job("guard-6-6").unwrap();
     }

@@ -224,15 +224,23 @@ fn add_reviewer(s: &Session, name: &str, languages: &str) {
         .fill(name);
     s.wait_for("[data-testid='curator-reviewer-languages']", 5)
         .fill(languages);
-    s.wait_for("[data-testid='curator-reviewer-add']", 5).click();
-    s.wait_for(&format!("[data-testid='curator-reviewers'] tr[data-reviewer='{name}']"), 10);
+    s.wait_for("[data-testid='curator-reviewer-add']", 5)
+        .click();
+    s.wait_for(
+        &format!("[data-testid='curator-reviewers'] tr[data-reviewer='{name}']"),
+        10,
+    );
 }
 
 /// Opens Review as `name` and starts the queue.
 fn review_as(s: &Session, name: &str) {
     nav(s, "review");
-    s.wait_for(&format!("[data-testid='review-reviewer'] option[value='{name}']"), 10);
-    s.wait_for("[data-testid='review-reviewer']", 5).select(name);
+    s.wait_for(
+        &format!("[data-testid='review-reviewer'] option[value='{name}']"),
+        10,
+    );
+    s.wait_for("[data-testid='review-reviewer']", 5)
+        .select(name);
     s.wait_for("[data-testid='review-start']", 5).click();
 }
 

@@ -143,6 +143,72 @@ async reviewerAdd(name: string, languages: string) : Promise<Result<Reviewer, Ap
     else return { status: "error", error: e  as any };
 }
 },
+/**
+ * Replaces the languages a reviewer reads (what their queue holds).
+ */
+async reviewerLanguagesSet(name: string, languages: string) : Promise<Result<Reviewer, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("reviewer_languages_set", { name, languages }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * New wording for `q1`/`q2`/`q3` or the guidelines; empty text returns to the default.
+ */
+async questionSet(key: string, text: string) : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("question_set", { key, text }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The guard runs in force (chosen by the curator, or the default).
+ */
+async projectGuardsGet() : Promise<Result<ProjectGuards, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("project_guards_get") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Makes `runs` the project's guards; none returns to the default (latest run per guard).
+ */
+async projectGuardsSet(runs: number[]) : Promise<Result<ProjectGuards, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("project_guards_set", { runs }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Writes a review pack for one reviewer and language (a project file they answer offline).
+ */
+async packExport(job: string, request: PackRequest) : Promise<Result<PackSummary, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("pack_export", { job, request }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Merges a reviewer's answered pack back (idempotent: a second merge adds nothing).
+ */
+async packMerge(job: string, path: string) : Promise<Result<MergeSummary, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("pack_merge", { job, path }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 async reviewCounts(reviewer: string, query: ReviewQuery) : Promise<Result<QueueCount[], AppError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("review_counts", { reviewer, query }) };
@@ -235,11 +301,11 @@ async resultsGet(filter: SampleFilter) : Promise<Result<Report, AppError>> {
 }
 },
 /**
- * Saves one chart or table (`name`) of the report under `filter` to `path`.
+ * Saves what the window shows to `path`.
  */
-async resultsSave(filter: SampleFilter, kind: SaveKind, name: string, path: string) : Promise<Result<null, AppError>> {
+async resultsSave(shown: Shown, path: string) : Promise<Result<null, AppError>> {
     try {
-    return { status: "ok", data: await TAURI_INVOKE("results_save", { filter, kind, name, path }) };
+    return { status: "ok", data: await TAURI_INVOKE("results_save", { shown, path }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -291,7 +357,12 @@ export type AppError = { message: string;
 /**
  * One entry per located problem (e.g. `file:line: field: message`), when there are any.
  */
-details: string[] }
+details: string[]; 
+/**
+ * Another program (a CLI import, a guard run) holds the project's write lock: nothing was
+ * stored, and the same request can be sent again once it lets go.
+ */
+busy: boolean }
 export type AppInfo = { version: string; project: ProjectInfo | null; recent: string[]; 
 /**
  * `--open-sample ID`: the window opens Review on this sample (once).
@@ -324,10 +395,15 @@ bytes_on_disk: number | null;
  * Where the file is (or will be).
  */
 path: string }
+export type CategoryName = { code: string; name: string }
 /**
  * One chart of the report as a standalone SVG document (`<name>.svg`, and `<name>.png`).
  */
-export type Chart = { name: string; svg: string }
+export type Chart = { name: string; svg: string; 
+/**
+ * Nothing to draw under this filter (no answers, no guard runs): a viewer says so in words.
+ */
+empty: boolean }
 /**
  * One imported dataset, as `verdikt datasets` lists it.
  */
@@ -457,6 +533,23 @@ export type LanguageDraw = { language: string; available: number; drawn: number;
  */
 min_per_stratum: number; max_per_stratum: number }
 /**
+ * A merged pack: whose answers, how many versions were added now and how many earlier.
+ */
+export type MergeSummary = { pack_id: string; reviewer: string; merged: number; already_merged: number }
+export type PackRequest = { reviewer: string; language: string; 
+/**
+ * Share of samples (0..=1) also given to a second reviewer, for agreement.
+ */
+overlap: number; seed: number; 
+/**
+ * The pack file to write.
+ */
+out: string }
+/**
+ * A review pack as written: its id, how many samples, how many shared with another reviewer.
+ */
+export type PackSummary = { pack_id: string; samples: number; shared: number; out: string }
+/**
  * One previewed row: its raw columns as text and what it maps to, or why it cannot.
  */
 export type PreviewRow = { line: number; columns: ([string, string])[]; 
@@ -508,11 +601,20 @@ export type ReviewQuery = { language: string | null; reason: string | null; data
 /**
  * One sample as the reviewer sees it, with their own current answer when they gave one.
  */
-export type ReviewSample = { view: SampleView; mine: AnswerRecord | null }
+export type ReviewSample = { view: SampleView; mine: AnswerRecord | null; 
+/**
+ * Texts whose guard verdicts are disputed: the answer passes the audit only with the
+ * reviewer's own verdict on each.
+ */
+disputed: string[] }
 /**
  * What the Review screen offers to choose from.
  */
-export type ReviewSetup = { reviewers: Reviewer[]; questions: Questions; languages: string[]; reasons: string[]; categories: string[]; styles: string[] }
+export type ReviewSetup = { reviewers: Reviewer[]; questions: Questions; languages: string[]; reasons: string[]; categories: string[]; styles: string[]; 
+/**
+ * S1–S14 with their names, for showing a code with what it means.
+ */
+category_names: CategoryName[] }
 export type Reviewer = { id: number; name: string; languages: string[]; created_at: string }
 /**
  * A row of `verdikt guard runs`.
@@ -558,9 +660,21 @@ reasons: ReasonView[];
  */
 kept_by_rule: boolean }
 /**
- * What `results_save` writes: a chart as SVG or PNG, or a table as CSV.
+ * One chart or table as the window shows it.
  */
-export type SaveKind = "svg" | "png" | "csv"
+export type Shown = 
+/**
+ * A chart's SVG document, saved as it is.
+ */
+{ kind: "svg"; svg: string } | 
+/**
+ * A chart's SVG document, rasterised.
+ */
+{ kind: "png"; svg: string } | 
+/**
+ * A table, saved as CSV (formula-guarded cells).
+ */
+{ kind: "csv"; name: string; header: string[]; rows: string[][] }
 export type SourceFile = { path: string; format: FileFormat; 
 /**
  * Language and split implied by a dataset folder's layout, used when rows lack them.
