@@ -199,8 +199,10 @@ fn fill_the_queue(s: &Session, db: &Path, per_language: &str, languages: &str) -
     s.wait_for("[data-testid='triage-report']", 120);
     s.wait_for("[data-testid='audit-sample-per-language']", 5)
         .fill(per_language);
-    s.wait_for("[data-testid='audit-sample-languages']", 5)
-        .fill(languages);
+    if !languages.is_empty() {
+        s.wait_for("[data-testid='audit-sample-languages']", 5)
+            .fill(languages);
+    }
     s.wait_for("[data-testid='audit-sample-draw']", 5).click();
     let drawn: i64 = s
         .wait_for("[data-testid='audit-sample-report']", 30)
