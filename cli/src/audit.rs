@@ -1,4 +1,5 @@
-//! Audit commands: reviewers, answers and their history, question wording, review packs.
+//! Audit commands: reviewers, answers and their history, adjudication, the team's audit
+//! settings, question wording, review packs.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,24 +25,33 @@ pub enum AuditCommand {
         dataset: Option<String>,
         #[arg(long)]
         reviewer: String,
-        /// Q1 refusal validity: yes or no.
+        #[command(flatten)]
+        answer: AnswerArgs,
         #[arg(long)]
-        q1: YesNo,
-        /// Q2 topic relevance: yes or no.
+        json: bool,
+    },
+    /// Record the final answer to a sample whose reviewers disagree (the reviewer must be an
+    /// adjudicator of its language; appends a new version; nothing is overwritten).
+    Adjudicate {
+        /// The sample's id as imported.
+        sample: String,
         #[arg(long)]
-        q2: YesNo,
-        /// Q3 style adherence: yes, no or na (not applicable).
+        dataset: Option<String>,
+        /// The adjudicator.
         #[arg(long)]
-        q3: Q3,
-        /// Your own verdict on a text: TEXT=safe or TEXT=unsafe[:S1,S2] (TEXT: prompt, chosen,
-        /// rejected, response). Repeat for several texts.
-        #[arg(long = "verdict", value_name = "TEXT=VERDICT", value_parser = parse_verdict)]
-        verdicts: Vec<(String, FieldVerdict)>,
-        #[arg(long, default_value = "")]
-        note: String,
-        /// Keep this sample out of `export --only-passed`.
+        reviewer: String,
+        #[command(flatten)]
+        answer: AnswerArgs,
         #[arg(long)]
-        exclude: bool,
+        json: bool,
+    },
+    /// Show the team's audit settings, or set one: answers-per-sample N (1–10), overlap-share S
+    /// (0–1: the share of samples that need N answers; the rest need one), blind on|off,
+    /// hide-guard-verdicts on|off.
+    Config {
+        key: Option<String>,
+        #[arg(requires = "key")]
+        value: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -73,6 +83,52 @@ pub enum AuditCommand {
         #[command(subcommand)]
         command: PackCommand,
     },
+}
+
+/// An answer to Q1–Q3, as `annotate` and `adjudicate` take it.
+#[derive(clap::Args)]
+pub struct AnswerArgs {
+    /// Q1 refusal validity: yes or no.
+    #[arg(long)]
+    q1: YesNo,
+    /// Q2 topic relevance: yes or no.
+    #[arg(long)]
+    q2: YesNo,
+    /// Q3 style adherence: yes, no or na (not applicable).
+    #[arg(long)]
+    q3: Q3,
+    /// Your own verdict on a text: TEXT=safe or TEXT=unsafe[:S1,S2] (TEXT: prompt, chosen,
+    /// rejected, response). Repeat for several texts.
+    #[arg(long = "verdict", value_name = "TEXT=VERDICT", value_parser = parse_verdict)]
+    verdicts: Vec<(String, FieldVerdict)>,
+    #[arg(long, default_value = "")]
+    note: String,
+    /// Keep this sample out of `export --only-passed`.
+    #[arg(long)]
+    exclude: bool,
+    /// Seconds spent on the sample, shown → answered (the app records this itself).
+    #[arg(long)]
+    seconds: Option<f64>,
+}
+
+impl AnswerArgs {
+    fn into_answer(self) -> Result<Answer, String> {
+        let mut by_text = BTreeMap::new();
+        for (text, v) in self.verdicts {
+            if by_text.insert(text.clone(), v).is_some() {
+                return Err(format!("--verdict for `{text}` is given twice"));
+            }
+        }
+        Ok(Answer {
+            q1: self.q1,
+            q2: self.q2,
+            q3: self.q3,
+            verdicts: by_text,
+            note: self.note,
+            exclude: self.exclude,
+            seconds: self.seconds,
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -108,12 +164,17 @@ pub enum ReviewerCommand {
         /// The languages they read, comma-separated codes (e.g. `pl,cs`).
         #[arg(long)]
         languages: String,
+        /// They record final answers where reviewers of these languages disagree.
+        #[arg(long)]
+        adjudicator: bool,
     },
-    /// Replace a reviewer's languages.
+    /// Replace a reviewer's languages, or make them an adjudicator or no longer one.
     Set {
         name: String,
-        #[arg(long)]
-        languages: String,
+        #[arg(long, required_unless_present = "adjudicator")]
+        languages: Option<String>,
+        #[arg(long, value_name = "on|off", value_parser = parse_switch)]
+        adjudicator: Option<bool>,
     },
     /// List the reviewers.
     List {
@@ -148,6 +209,10 @@ fn parse_verdict(spec: &str) -> Result<(String, FieldVerdict), String> {
     ))
 }
 
+fn parse_switch(s: &str) -> Result<bool, String> {
+    audit::parse_switch(s).ok_or_else(|| format!("`{s}` is not on or off"))
+}
+
 fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
@@ -174,7 +239,8 @@ fn verdicts_text(a: &Answer) -> String {
 fn print_record(r: &AnswerRecord) {
     let a = &r.answer;
     println!(
-        "v{}\t{}\t{}\t{}\tq1={} q2={} q3={}{}{}{}",
+        "{}v{}\t{}\t{}\t{}\tq1={} q2={} q3={}{}{}{}",
+        if r.is_final { "final " } else { "" },
         r.version,
         r.reviewer,
         r.created_at,
@@ -200,32 +266,14 @@ pub fn run(store: &mut Store, command: AuditCommand) -> Result<(), String> {
             sample,
             dataset,
             reviewer,
-            q1,
-            q2,
-            q3,
-            verdicts,
-            note,
-            exclude,
+            answer,
             json: as_json,
         } => {
             let id = store
                 .resolve_sample(&sample, dataset.as_deref())
                 .map_err(err)?;
-            let mut by_text = BTreeMap::new();
-            for (text, v) in verdicts {
-                if by_text.insert(text.clone(), v).is_some() {
-                    return Err(format!("--verdict for `{text}` is given twice"));
-                }
-            }
-            let answer = Answer {
-                q1,
-                q2,
-                q3,
-                verdicts: by_text,
-                note,
-                exclude,
-            };
-            let stored = audit::annotate(store, id, &reviewer, &answer).map_err(err)?;
+            let stored =
+                audit::annotate(store, id, &reviewer, &answer.into_answer()?).map_err(err)?;
             if as_json {
                 json(serde_json::to_string(&stored));
             } else {
@@ -233,6 +281,54 @@ pub fn run(store: &mut Store, command: AuditCommand) -> Result<(), String> {
                     "stored version {} of {}'s answer to `{}`",
                     stored.version, stored.reviewer, stored.sample
                 );
+            }
+            Ok(())
+        }
+        AuditCommand::Adjudicate {
+            sample,
+            dataset,
+            reviewer,
+            answer,
+            json: as_json,
+        } => {
+            let id = store
+                .resolve_sample(&sample, dataset.as_deref())
+                .map_err(err)?;
+            let stored =
+                audit::adjudicate(store, id, &reviewer, &answer.into_answer()?).map_err(err)?;
+            if as_json {
+                json(serde_json::to_string(&stored));
+            } else {
+                println!(
+                    "stored final answer version {} to `{}` by {}",
+                    stored.version, stored.sample, stored.reviewer
+                );
+            }
+            Ok(())
+        }
+        AuditCommand::Config {
+            key,
+            value,
+            json: as_json,
+        } => {
+            let config = match (key, value) {
+                (Some(key), Some(value)) => audit::set_config(store, &key, &value),
+                (Some(key), None) => {
+                    return Err(format!(
+                        "give a value for `{key}`, e.g. `verdikt config {key} …`"
+                    ));
+                }
+                _ => audit::audit_config(store.conn()),
+            }
+            .map_err(err)?;
+            if as_json {
+                json(serde_json::to_string(&config));
+            } else {
+                let on = |b: bool| if b { "on" } else { "off" };
+                println!("answers-per-sample   {}", config.answers_per_sample);
+                println!("overlap-share        {}", config.overlap_share);
+                println!("blind                {}", on(config.blind));
+                println!("hide-guard-verdicts  {}", on(config.hide_guard_verdicts));
             }
             Ok(())
         }
@@ -304,13 +400,44 @@ pub fn run(store: &mut Store, command: AuditCommand) -> Result<(), String> {
 
 fn reviewer(store: &mut Store, command: ReviewerCommand) -> Result<(), String> {
     match command {
-        ReviewerCommand::Add { name, languages } => {
-            let r = audit::add_reviewer(store, &name, &languages).map_err(err)?;
-            println!("added reviewer {} ({})", r.name, r.languages.join(", "));
+        ReviewerCommand::Add {
+            name,
+            languages,
+            adjudicator,
+        } => {
+            let mut r = audit::add_reviewer(store, &name, &languages).map_err(err)?;
+            if adjudicator {
+                r = audit::set_adjudicator(store, &r.name, true).map_err(err)?;
+            }
+            println!(
+                "added reviewer {} ({}){}",
+                r.name,
+                r.languages.join(", "),
+                if r.adjudicator { ", adjudicator" } else { "" }
+            );
         }
-        ReviewerCommand::Set { name, languages } => {
-            let r = audit::set_languages(store, &name, &languages).map_err(err)?;
-            println!("{} now reads {}", r.name, r.languages.join(", "));
+        ReviewerCommand::Set {
+            name,
+            languages,
+            adjudicator,
+        } => {
+            let mut r = audit::reviewer(store, &name).map_err(err)?;
+            if let Some(languages) = languages {
+                r = audit::set_languages(store, &name, &languages).map_err(err)?;
+            }
+            if let Some(on) = adjudicator {
+                r = audit::set_adjudicator(store, &name, on).map_err(err)?;
+            }
+            println!(
+                "{} reads {}{}",
+                r.name,
+                r.languages.join(", "),
+                if r.adjudicator {
+                    " and adjudicates"
+                } else {
+                    ""
+                }
+            );
         }
         ReviewerCommand::List { json: as_json } => {
             let all = audit::list_reviewers(store).map_err(err)?;
@@ -318,7 +445,8 @@ fn reviewer(store: &mut Store, command: ReviewerCommand) -> Result<(), String> {
                 json(serde_json::to_string(&all));
             } else {
                 for r in all {
-                    println!("{}\t{}", r.name, r.languages.join(","));
+                    let role = if r.adjudicator { "\tadjudicator" } else { "" };
+                    println!("{}\t{}{role}", r.name, r.languages.join(","));
                 }
             }
         }

@@ -145,9 +145,10 @@ fn print_results(r: &Results) {
     println!("audit results (pass rate, 95% Wilson interval)");
     for q in &r.questions {
         println!(
-            "  {:<6} audited {:<6} Q1 {}   Q2 {}   Q3 {}",
+            "  {:<6} audited {:<6} awaiting adjudication {:<5} Q1 {}   Q2 {}   Q3 {}",
             language(&q.language),
             q.audited,
+            q.pending,
             pct(&q.q1),
             pct(&q.q2),
             pct(&q.q3)
@@ -169,6 +170,19 @@ fn print_results(r: &Results) {
             language(&c.language),
             pct(&c.consistent),
             c.unsure
+        );
+    }
+    println!("time per item (median seconds, shown → submitted)");
+    if r.time_per_item.is_empty() {
+        println!("  no timed answers yet (the app times each answer)");
+    }
+    for t in &r.time_per_item {
+        println!(
+            "  {:<16} {:<6} {:>8.1} s  over {} answers",
+            t.reviewer,
+            language(&t.language),
+            t.median_seconds,
+            t.answers
         );
     }
 }

@@ -6,10 +6,11 @@ use std::sync::atomic::AtomicBool;
 use clap::{Args, Subcommand};
 use verdikt_core::filter::SampleFilter;
 use verdikt_core::guard::run::list_runs;
+use verdikt_core::project_guards::{self, ProjectGuards};
 use verdikt_core::queue::{self, QueueQuery};
 use verdikt_core::store::Store;
 use verdikt_core::triage::audit_sample::{self, AuditSampleOptions, AuditSampleReport};
-use verdikt_core::triage::{self, ProjectGuards, Reason, TriageOptions, TriageReport};
+use verdikt_core::triage::{self, Reason, TriageOptions, TriageReport};
 
 use crate::progress::Bar;
 
@@ -65,11 +66,18 @@ pub struct QueueArgs {
     /// Only samples the paper's keep rule keeps.
     #[arg(long)]
     keep_rule: bool,
+    /// The adjudication queue of --reviewer (an adjudicator): samples whose reviewers disagree
+    /// and that have no final answer yet.
+    #[arg(long, requires = "reviewer")]
+    adjudicate: bool,
     #[arg(long, value_name = "N")]
     limit: Option<u64>,
     /// Waiting and total samples per reason and language instead of the list.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "progress")]
     counts: bool,
+    /// Waiting and total samples per language (a sample with several reasons counts once).
+    #[arg(long)]
+    progress: bool,
     #[arg(long)]
     json: bool,
 }
@@ -213,6 +221,7 @@ pub fn queue(store: &Store, args: QueueArgs) -> Result<(), String> {
         language: args.language,
         reason: args.reason,
         reviewer: args.reviewer,
+        adjudicate: args.adjudicate,
         dataset: args.dataset,
         category: args.category,
         style: args.style,
@@ -232,6 +241,23 @@ pub fn queue(store: &Store, args: QueueArgs) -> Result<(), String> {
                 println!(
                     "{:<20} {:<10} {:>8} {:>8}",
                     c.reason, c.language, c.waiting, c.total
+                );
+            }
+        }
+        return Ok(());
+    }
+    if args.progress {
+        let rows = queue::progress(store.conn(), &q).map_err(|e| e.to_string())?;
+        if args.json {
+            json!(&rows);
+        } else {
+            println!("{:<10} {:>8} {:>8}", "language", "waiting", "total");
+            for p in rows {
+                println!(
+                    "{:<10} {:>8} {:>8}",
+                    p.language.as_deref().unwrap_or("all"),
+                    p.waiting,
+                    p.total
                 );
             }
         }
@@ -257,13 +283,13 @@ pub fn queue(store: &Store, args: QueueArgs) -> Result<(), String> {
 pub fn guards(store: &Store, command: GuardsCommand) -> Result<(), String> {
     let conn = store.conn();
     let in_force = match command {
-        GuardsCommand::Use { runs } => triage::use_guards(conn, &runs),
-        GuardsCommand::Reset => triage::use_guards(conn, &[]),
+        GuardsCommand::Use { runs } => project_guards::use_guards(conn, &runs),
+        GuardsCommand::Reset => project_guards::use_guards(conn, &[]),
         GuardsCommand::List { json: true } => {
-            json!(&triage::project_guards(conn).map_err(|e| e.to_string())?);
+            json!(&project_guards::project_guards(conn).map_err(|e| e.to_string())?);
             return Ok(());
         }
-        GuardsCommand::List { json: false } => triage::project_guards(conn),
+        GuardsCommand::List { json: false } => project_guards::project_guards(conn),
     }
     .map_err(|e| e.to_string())?;
     println!("guards: {}", describe_guards(&in_force));

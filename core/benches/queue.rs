@@ -3,16 +3,20 @@
 //!
 //! Builds a real project: N RefusEU-shaped triples in 12 languages imported from generated
 //! JSONL, two finished guard runs with verdicts on every text (some disagreeing, some
-//! uncertain), detected languages (some mismatching), real triage, an audit sample, and one
-//! reviewer per language who has already answered a third of their queue. Then times the
-//! queue calls in-process and prints p50/p99.
+//! uncertain), detected languages (some mismatching), real triage, an audit sample, two answers
+//! per sample wanted, and three reviewers per language who have each answered a third of their
+//! queue (one in five of the second reviewer's answers differs, so triage finds
+//! `reviewers_disagree`), and an adjudicator per language. Then times the queue calls
+//! in-process and prints p50/p99.
 
 use std::io::Write;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
+use verdikt_core::audit::set_config;
 use verdikt_core::import::{ImportOptions, InputFormat, import};
 use verdikt_core::queue::{self, QueueQuery};
+use verdikt_core::review::review_view;
 use verdikt_core::sample::STYLES;
 use verdikt_core::store::Store;
 use verdikt_core::triage::audit_sample::{AuditSampleOptions, draw};
@@ -135,38 +139,68 @@ fn main() {
         start.elapsed().as_secs_f64()
     );
 
-    // One reviewer per language, each with the first third of their queue answered.
-    let conn = store.conn();
+    // Three reviewers per language, each with the first third of their queue answered, and
+    // an adjudicator; written with plain SQL, then triage finds the disagreements.
+    set_config(&store, "answers-per-sample", "2").unwrap();
+    let start = Instant::now();
     for (i, l) in LANGUAGES.iter().enumerate() {
-        conn.execute(
-            "INSERT INTO reviewers (id, name, languages) VALUES (?1, ?2, ?3)",
-            rusqlite::params![i as i64 + 1, format!("r-{l}"), format!("[\"{l}\"]")],
-        )
-        .unwrap();
-        let q = QueueQuery {
-            reviewer: Some(format!("r-{l}")),
-            ..Default::default()
-        };
-        let waiting = queue::list(conn, &q).unwrap();
-        conn.execute_batch("BEGIN").unwrap();
-        for item in &waiting[..waiting.len() / 3] {
+        let conn = store.conn();
+        for k in 1..=3 {
+            let id = (i * 4 + k) as i64;
             conn.execute(
-                "INSERT INTO annotations (sample_id, reviewer_id, version, q1, q2, q3) VALUES (?1, ?2, 1, 'yes', 'yes', 'yes')",
-                [item.id, i as i64 + 1],
+                "INSERT INTO reviewers (id, name, languages) VALUES (?1, ?2, ?3)",
+                rusqlite::params![id, format!("r{k}-{l}"), format!("[\"{l}\"]")],
             )
             .unwrap();
+            let q = QueueQuery {
+                reviewer: Some(format!("r{k}-{l}")),
+                ..Default::default()
+            };
+            let waiting = queue::list(conn, &q).unwrap();
+            conn.execute_batch("BEGIN").unwrap();
+            for (j, item) in waiting[..waiting.len() / 3].iter().enumerate() {
+                let q1 = if k == 2 && j % 5 == 0 { "no" } else { "yes" };
+                conn.execute(
+                    "INSERT INTO annotations (sample_id, reviewer_id, version, q1, q2, q3, seconds)
+                     VALUES (?1, ?2, 1, ?3, 'yes', 'yes', 20)",
+                    rusqlite::params![item.id, id, q1],
+                )
+                .unwrap();
+            }
+            conn.execute_batch("COMMIT").unwrap();
         }
-        conn.execute_batch("COMMIT").unwrap();
+        conn.execute(
+            "INSERT INTO reviewers (id, name, languages, adjudicator) VALUES (?1, ?2, ?3, 1)",
+            rusqlite::params![(i * 4 + 4) as i64, format!("adj-{l}"), format!("[\"{l}\"]")],
+        )
+        .unwrap();
     }
+    let report = triage(
+        &mut store,
+        &TriageOptions::default(),
+        &mut |_, _| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    let conn = store.conn();
+    let answers: i64 = conn
+        .query_row("SELECT count(*) FROM annotations", [], |r| r.get(0))
+        .unwrap();
+    eprintln!(
+        "3 reviewers per language gave {answers} answers; triage again in {:.2} s: {} samples where reviewers disagree",
+        start.elapsed().as_secs_f64(),
+        report.reasons["reviewers_disagree"]
+    );
     let queued: Vec<i64> = queue::list(conn, &QueueQuery::default())
         .unwrap()
         .iter()
         .map(|i| i.id)
         .collect();
-    eprintln!("{} samples wait for anyone", queued.len());
+    eprintln!("{} samples still need answers", queued.len());
 
+    let reviewer_name = |i: usize| format!("r{}-{}", 1 + i % 3, LANGUAGES[(i / 3) % 12]);
     let reviewer = |i: usize| QueueQuery {
-        reviewer: Some(format!("r-{}", LANGUAGES[i % 12])),
+        reviewer: Some(reviewer_name(i)),
         ..Default::default()
     };
     let (p50, p99) = time_ms(2000, |i| {
@@ -178,10 +212,24 @@ fn main() {
         queue::next(conn, &reviewer(i), Some(after)).unwrap();
     });
     println!("next item for a reviewer after a given sample: p50 {p50:.3} ms, p99 {p99:.3} ms");
+    let adjudicator = |i: usize| QueueQuery {
+        reviewer: Some(format!("adj-{}", LANGUAGES[i % 12])),
+        adjudicate: true,
+        ..Default::default()
+    };
+    let (p50, p99) = time_ms(2000, |i| {
+        assert!(queue::next(conn, &adjudicator(i), None).unwrap().is_some());
+    });
+    println!("next item for an adjudicator: p50 {p50:.3} ms, p99 {p99:.3} ms");
     let (p50, p99) = time_ms(200, |i| {
         queue::sample_view(conn, queued[(i * 7919) % queued.len()]).unwrap();
     });
     println!("sample view: p50 {p50:.3} ms, p99 {p99:.3} ms");
+    let (p50, p99) = time_ms(200, |i| {
+        let id = queue::next(conn, &reviewer(i), None).unwrap().unwrap().id;
+        review_view(&store, id, &reviewer_name(i)).unwrap();
+    });
+    println!("next item and its review view: p50 {p50:.3} ms, p99 {p99:.3} ms");
     let (p50, p99) = time_ms(50, |_| {
         assert!(
             !queue::counts(conn, &QueueQuery::default())
@@ -194,4 +242,8 @@ fn main() {
         queue::counts(conn, &reviewer(i)).unwrap();
     });
     println!("counts per reason and language for a reviewer: p50 {p50:.3} ms, p99 {p99:.3} ms");
+    let (p50, p99) = time_ms(50, |i| {
+        queue::progress(conn, &reviewer(i)).unwrap();
+    });
+    println!("progress in samples for a reviewer: p50 {p50:.3} ms, p99 {p99:.3} ms");
 }

@@ -24,7 +24,7 @@ pub enum FilterError {
     #[error("--language: {0}")]
     Language(String),
     #[error("--keep-rule: {0}")]
-    Guards(#[from] crate::triage::GuardsError),
+    Guards(#[from] crate::project_guards::GuardsError),
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
 }
@@ -77,7 +77,7 @@ impl SampleFilter {
             clauses.push(format!("{column} IN ({})", marks.join(", ")));
         }
         if self.keep_rule {
-            clauses.push(crate::triage::keep::condition(conn)?);
+            clauses.push(crate::keep::condition(conn)?);
         }
         Ok((clauses.join(" AND "), params))
     }

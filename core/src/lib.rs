@@ -9,12 +9,18 @@ pub mod filter;
 pub mod formula;
 pub mod guard;
 pub mod import;
+pub mod keep;
 pub mod measure;
 pub mod paths;
+pub mod project_guards;
 pub mod queue;
+pub mod review;
 pub mod sample;
 pub mod split;
 mod staged;
 pub mod stats;
 pub mod store;
 pub mod triage;
+
+#[cfg(test)]
+mod team_tests;

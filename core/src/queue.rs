@@ -1,6 +1,8 @@
-//! The review queue: samples with at least one triage reason that still wait for an answer
-//! (from this reviewer, or from anyone), in a stable order (reason priority, then sample id),
-//! and the `SampleView` the app's Review screen shows.
+//! The review queue: samples with at least one triage reason that still need answers (the
+//! project's answers per sample) and that this reviewer has not answered, in a stable order
+//! (reason priority, then sample id), and the `SampleView` the app's Review screen shows. An
+//! adjudicator's queue holds instead the samples whose reviewers disagree and that have no final
+//! answer yet.
 //!
 //! Speed comes from `triage_queue` (one row per queued sample, kept by triggers) and its index
 //! (language, priority, sample_id): each language is one ordered index walk that stops at the
@@ -12,9 +14,11 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde::Serialize;
 
+use crate::audit::{AuditError, audit_config};
+use crate::keep;
+use crate::project_guards::{GuardsError, project_guards};
 use crate::sample::{normalise_language, normalise_style, parse_category};
-use crate::triage::guards::{GuardsError, project_guards};
-use crate::triage::{Reason, keep};
+use crate::triage::Reason;
 
 /// Which waiting samples to list. Every field narrows; the default lists all.
 #[derive(Clone, Debug, Default)]
@@ -23,8 +27,11 @@ pub struct QueueQuery {
     pub language: Option<String>,
     pub reason: Option<Reason>,
     /// Only this reviewer's languages, and samples this reviewer has not answered. Without
-    /// one, samples nobody has answered.
+    /// one, samples that still need answers from anyone.
     pub reviewer: Option<String>,
+    /// The adjudication queue of `reviewer` (who must be an adjudicator): samples whose
+    /// reviewers disagree and that have no final answer yet.
+    pub adjudicate: bool,
     pub dataset: Option<String>,
     pub category: Option<String>,
     pub style: Option<String>,
@@ -65,6 +72,10 @@ pub struct QueueCount {
 pub enum QueueError {
     #[error("no reviewer named `{0}` (add one with `verdikt reviewer add`)")]
     NoReviewer(String),
+    #[error("the adjudication queue needs a reviewer who adjudicates; `{0}` does not")]
+    NotAdjudicator(String),
+    #[error("the adjudication queue is an adjudicator's: name the reviewer")]
+    AdjudicatorMissing,
     #[error("reviewer `{0}` has no languages (the list stored with the reviewer is empty)")]
     ReviewerWithoutLanguages(String),
     #[error("reviewer `{name}`: the stored languages are not a JSON list of codes: {source}")]
@@ -82,6 +93,8 @@ pub enum QueueError {
     NoSample(i64),
     #[error(transparent)]
     Guards(#[from] GuardsError),
+    #[error(transparent)]
+    Audit(#[from] AuditError),
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
 }
@@ -115,9 +128,13 @@ impl Plan {
             ),
             None => None,
         };
+        let needs_answers = format!(
+            "(SELECT count(DISTINCT a.reviewer_id) FROM annotations AS a WHERE a.sample_id = q.sample_id) < {}",
+            audit_config(conn)?.needed_sql("q.sample_id")
+        );
         let unanswered = match &q.reviewer {
             Some(name) => {
-                let (id, reads) = reviewer(conn, name)?;
+                let (id, reads, adjudicator) = reviewer(conn, name)?;
                 wanted = Some(match wanted {
                     // The reviewer's languages narrowed by --language, either way round.
                     Some(w) => w
@@ -126,15 +143,26 @@ impl Plan {
                         .collect(),
                     None => reads,
                 });
-                params.push(Value::Integer(id));
-                format!(
-                    "NOT EXISTS (SELECT 1 FROM annotations AS a WHERE a.sample_id = q.sample_id AND a.reviewer_id = ?{})",
-                    params.len()
-                )
+                if q.adjudicate {
+                    if !adjudicator {
+                        return Err(QueueError::NotAdjudicator(name.clone()));
+                    }
+                    format!(
+                        "EXISTS (SELECT 1 FROM triage_reasons AS r WHERE r.sample_id = q.sample_id AND r.reason = '{}')
+                         AND NOT EXISTS (SELECT 1 FROM final_answers AS f WHERE f.sample_id = q.sample_id)",
+                        Reason::ReviewersDisagree.name()
+                    )
+                } else {
+                    params.push(Value::Integer(id));
+                    format!(
+                        "NOT EXISTS (SELECT 1 FROM annotations AS a WHERE a.sample_id = q.sample_id AND a.reviewer_id = ?{})
+                         AND {needs_answers}",
+                        params.len()
+                    )
+                }
             }
-            None => {
-                "NOT EXISTS (SELECT 1 FROM annotations AS a WHERE a.sample_id = q.sample_id)".into()
-            }
+            None if q.adjudicate => return Err(QueueError::AdjudicatorMissing),
+            None => needs_answers,
         };
         if let Some(name) = &q.dataset {
             let id: i64 = conn
@@ -187,12 +215,13 @@ fn matches(code: &str, reads: &str) -> bool {
             .is_some_and(|p| p[..reads.len()].eq_ignore_ascii_case(reads) && p.ends_with('-'))
 }
 
-fn reviewer(conn: &Connection, name: &str) -> Result<(i64, Vec<String>), QueueError> {
-    let (id, json): (i64, String) = conn
+/// A reviewer's id, languages and whether they adjudicate.
+fn reviewer(conn: &Connection, name: &str) -> Result<(i64, Vec<String>, bool), QueueError> {
+    let (id, json, adjudicator): (i64, String, bool) = conn
         .query_row(
-            "SELECT id, languages FROM reviewers WHERE name = ?1",
+            "SELECT id, languages, adjudicator FROM reviewers WHERE name = ?1",
             [name],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?
         .ok_or_else(|| QueueError::NoReviewer(name.into()))?;
@@ -204,7 +233,7 @@ fn reviewer(conn: &Connection, name: &str) -> Result<(i64, Vec<String>), QueueEr
     if reads.is_empty() {
         return Err(QueueError::ReviewerWithoutLanguages(name.into()));
     }
-    Ok((id, reads))
+    Ok((id, reads, adjudicator))
 }
 
 /// The distinct languages in the queue, by skipping through the index (one seek each).
@@ -314,9 +343,13 @@ pub fn next(
     Ok(walk(conn, &plan, cursor, Some(1))?.into_iter().next())
 }
 
-/// Waiting and total samples per (reason, language) under the query's filters.
-pub fn counts(conn: &Connection, q: &QueueQuery) -> Result<Vec<QueueCount>, QueueError> {
-    let plan = Plan::new(conn, q)?;
+/// Waiting and total queued samples per (reason, language), or per language alone (reason
+/// `""`) when `by_reason` is false, in the plan's languages.
+fn tally(
+    conn: &Connection,
+    plan: &Plan,
+    by_reason: bool,
+) -> Result<BTreeMap<(String, String), (u64, u64)>, QueueError> {
     // Counted in Rust rather than by GROUP BY: SQLite would sort every (reason, sample) row
     // first, which is most of the cost on a large queue. `samples` joins only when filtered on.
     let samples_join = if plan.condition.contains("s.") {
@@ -324,11 +357,19 @@ pub fn counts(conn: &Connection, q: &QueueQuery) -> Result<Vec<QueueCount>, Queu
     } else {
         ""
     };
+    let (reason, reasons_join) = if by_reason {
+        (
+            "r.reason",
+            "JOIN triage_reasons AS r ON r.sample_id = q.sample_id",
+        )
+    } else {
+        ("''", "")
+    };
     let mut stmt = conn.prepare(&format!(
-        "SELECT r.reason, q.language, {}
-         FROM triage_reasons AS r JOIN triage_queue AS q ON q.sample_id = r.sample_id {}
+        "SELECT {reason}, q.language, {}
+         FROM triage_queue AS q {reasons_join} {samples_join}
          WHERE {}",
-        plan.unanswered, samples_join, plan.condition
+        plan.unanswered, plan.condition
     ))?;
     let mut tally: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
     let mut rows = stmt.query(params_from_iter(&plan.params))?;
@@ -345,7 +386,14 @@ pub fn counts(conn: &Connection, q: &QueueQuery) -> Result<Vec<QueueCount>, Queu
         entry.0 += u64::from(waiting);
         entry.1 += 1;
     }
-    Ok(tally
+    Ok(tally)
+}
+
+/// Waiting and total samples per (reason, language) under the query's filters. A sample with
+/// two reasons is in two rows: for progress, see [`progress`].
+pub fn counts(conn: &Connection, q: &QueueQuery) -> Result<Vec<QueueCount>, QueueError> {
+    let plan = Plan::new(conn, q)?;
+    Ok(tally(conn, &plan, true)?
         .into_iter()
         .map(|((reason, language), (waiting, total))| QueueCount {
             reason,
@@ -354,6 +402,41 @@ pub fn counts(conn: &Connection, q: &QueueQuery) -> Result<Vec<QueueCount>, Queu
             total,
         })
         .collect())
+}
+
+/// Review progress of one language (`language` null: all), counted in samples.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LanguageProgress {
+    pub language: Option<String>,
+    /// Queued samples under the filters.
+    pub total: u64,
+    /// Of those, the samples still waiting (for the reviewer, or for anyone; for an
+    /// adjudicator, for a final answer).
+    pub waiting: u64,
+}
+
+/// Progress per language and overall (first), in samples: a sample with two reasons counts
+/// once.
+pub fn progress(conn: &Connection, q: &QueueQuery) -> Result<Vec<LanguageProgress>, QueueError> {
+    let plan = Plan::new(conn, q)?;
+    let mut overall = LanguageProgress {
+        language: None,
+        total: 0,
+        waiting: 0,
+    };
+    let mut out = Vec::new();
+    for ((_, language), (waiting, total)) in tally(conn, &plan, false)? {
+        overall.total += total;
+        overall.waiting += waiting;
+        out.push(LanguageProgress {
+            language: Some(language),
+            total,
+            waiting,
+        });
+    }
+    out.insert(0, overall);
+    Ok(out)
 }
 
 /// One guard run's reading of one text.

@@ -15,6 +15,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0001_initial.sql")),
     M::up(include_str!("../migrations/0002_audit.sql")),
     M::up(include_str!("../migrations/0003_triage.sql")),
+    M::up(include_str!("../migrations/0006_team_audit.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -188,6 +189,50 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         Migrations::from_slice(MIGRATIONS).validate().unwrap();
+    }
+
+    #[test]
+    fn team_audit_migration_keeps_reasons_and_the_queue_in_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.sqlite");
+        let mut old = Connection::open(&path).unwrap();
+        Migrations::from_slice(&MIGRATIONS[..3])
+            .to_latest(&mut old)
+            .unwrap();
+        old.execute_batch(
+            "INSERT INTO datasets (id, name, format, sources) VALUES (1, 'd', 'jsonl', '[]');
+             INSERT INTO samples (id, dataset_id, ext_id, language, prompt) VALUES (1, 1, 'a', 'pl', 'p');
+             INSERT INTO triage_reasons (sample_id, reason, detail) VALUES (1, 'uncertain', 'run 1');",
+        )
+        .unwrap();
+        drop(old);
+        let store = Store::open(&path).unwrap();
+        let c = store.conn();
+        let detail: String = c
+            .query_row("SELECT detail FROM triage_reasons", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(detail, "run 1");
+        c.execute_batch(
+            "INSERT INTO triage_reasons (sample_id, reason) VALUES (1, 'reviewers_disagree');
+             DELETE FROM triage_reasons WHERE reason = 'uncertain';",
+        )
+        .unwrap();
+        let priority: i64 = c
+            .query_row(
+                "SELECT priority FROM triage_queue WHERE sample_id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(priority, 8, "the queue triggers came back");
+        assert!(
+            c.execute(
+                "INSERT INTO triage_reasons (sample_id, reason) VALUES (1, 'bogus')",
+                []
+            )
+            .is_err(),
+            "reasons are those of triage_priority"
+        );
     }
 
     #[test]

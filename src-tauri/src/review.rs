@@ -85,6 +85,7 @@ impl ReviewQuery {
             language: self.language.clone(),
             reason,
             reviewer: Some(reviewer.to_string()),
+            adjudicate: false,
             dataset: self.dataset.clone(),
             category: self.category.clone(),
             style: self.style.clone(),

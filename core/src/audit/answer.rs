@@ -8,6 +8,7 @@ use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
 use super::AuditError;
+use super::adjudication::refresh_disagreement;
 use super::reviewers::{Reviewer, reviewer};
 use crate::guard::run::TextField;
 use crate::sample::parse_category;
@@ -77,7 +78,7 @@ pub struct FieldVerdict {
 
 /// One reviewer's answer to one sample.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Answer {
     pub q1: YesNo,
     pub q2: YesNo,
@@ -89,6 +90,9 @@ pub struct Answer {
     pub note: String,
     #[serde(default)]
     pub exclude: bool,
+    /// Seconds from the sample being shown to this answer being submitted (`None`: untimed).
+    #[serde(default)]
+    pub seconds: Option<f64>,
 }
 
 /// A stored version of an answer, with who, when and where it came from.
@@ -104,14 +108,18 @@ pub struct AnswerRecord {
     /// `local`, or the id of the review pack the answer was merged from.
     pub origin: String,
     pub created_at: String,
+    /// An adjudicator's final answer (table `final_answers`; `reviewer` is the adjudicator and
+    /// `version` counts the sample's final answers), not an individual reviewer's answer.
+    #[serde(rename = "final")]
+    pub is_final: bool,
     #[serde(flatten)]
     pub answer: Answer,
 }
 
 /// What validation needs to know about a sample.
 pub(super) struct SampleInfo {
-    ext_id: String,
-    language: String,
+    pub(super) ext_id: String,
+    pub(super) language: String,
     texts: Vec<&'static str>,
 }
 
@@ -150,6 +158,12 @@ impl Answer {
             message,
         };
         let mut out = self.clone();
+        if out.seconds.is_some_and(|s| !s.is_finite() || s < 0.0) {
+            return Err(bad(
+                "seconds",
+                "must be a time of zero or more seconds".into(),
+            ));
+        }
         for (text, v) in out.verdicts.iter_mut() {
             let field = format!("verdict for `{text}`");
             if TextField::parse(text).is_none() {
@@ -182,7 +196,7 @@ impl Answer {
 
 /// A reviewer reads a sample's language when they list it or its primary language (`pt` reads
 /// `pt-BR`).
-pub(super) fn reads(reviewer: &Reviewer, language: &str) -> bool {
+pub(crate) fn reads(reviewer: &Reviewer, language: &str) -> bool {
     let primary = language.split('-').next().unwrap_or(language);
     reviewer
         .languages
@@ -216,7 +230,8 @@ pub fn annotate(
     }
     let answer = answer.validated(&info)?;
     let id = append(&tx, sample_id, who.id, &answer, "local", None)?;
-    let stored = record(&tx, id)?;
+    refresh_disagreement(&tx, sample_id)?;
+    let stored = record(&tx, "annotations", id)?;
     tx.commit()?;
     Ok(stored)
 }
@@ -234,12 +249,12 @@ pub(super) fn append(
     let verdicts = serde_json::to_string(&answer.verdicts).expect("verdicts serialise");
     tx.execute(
         "INSERT INTO annotations (sample_id, reviewer_id, version, q1, q2, q3, verdicts, note,
-                                  exclude, origin, created_at)
+                                  exclude, origin, created_at, seconds)
          VALUES (?1, ?2,
                  (SELECT coalesce(max(version), 0) + 1 FROM annotations
                   WHERE sample_id = ?1 AND reviewer_id = ?2),
                  ?3, ?4, ?5, ?6, ?7, ?8, ?9,
-                 coalesce(?10, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))",
+                 coalesce(?10, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), ?11)",
         params![
             sample_id,
             reviewer_id,
@@ -251,15 +266,28 @@ pub(super) fn append(
             answer.exclude,
             origin,
             created_at,
+            answer.seconds,
         ],
     )?;
     Ok(tx.last_insert_rowid())
 }
 
-const RECORD_COLUMNS: &str = "a.id, s.ext_id, d.name, r.name, a.version, a.origin, a.created_at, \
-     a.q1, a.q2, a.q3, a.verdicts, a.note, a.exclude";
-const RECORD_FROM: &str = "JOIN samples AS s ON s.id = a.sample_id \
-     JOIN datasets AS d ON d.id = s.dataset_id JOIN reviewers AS r ON r.id = a.reviewer_id";
+/// Which stored answers a query reads: reviewers' answers (`annotations`, or the view
+/// `current_annotations`) or adjudicators' final answers (`final_answers`,
+/// `current_final_answers`). Both read as [`AnswerRecord`]s.
+pub(super) fn select_records(table: &str) -> String {
+    let (who, origin, is_final) = if table.contains("final") {
+        ("a.adjudicator_id", "'local'", 1)
+    } else {
+        ("a.reviewer_id", "a.origin", 0)
+    };
+    format!(
+        "SELECT a.id, s.ext_id, d.name, r.name, a.version, {origin}, a.created_at, \
+         a.q1, a.q2, a.q3, a.verdicts, a.note, a.exclude, a.seconds, {is_final} \
+         FROM {table} AS a JOIN samples AS s ON s.id = a.sample_id \
+         JOIN datasets AS d ON d.id = s.dataset_id JOIN reviewers AS r ON r.id = {who}"
+    )
+}
 
 fn from_row(row: &rusqlite::Row<'_>) -> Result<AnswerRecord, AuditError> {
     let id: i64 = row.get(0)?;
@@ -277,6 +305,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> Result<AnswerRecord, AuditError> {
         version: row.get(4)?,
         origin: row.get(5)?,
         created_at: row.get(6)?,
+        is_final: row.get(14)?,
         answer: Answer {
             q1: text(7)?.parse().map_err(corrupt)?,
             q2: text(8)?.parse().map_err(corrupt)?,
@@ -284,6 +313,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> Result<AnswerRecord, AuditError> {
             verdicts: serde_json::from_str(&verdicts).map_err(|e| corrupt(e.to_string()))?,
             note: row.get(11)?,
             exclude: row.get(12)?,
+            seconds: row.get(13)?,
         },
     })
 }
@@ -294,7 +324,7 @@ pub(super) fn records(
     condition: &str,
     args: impl rusqlite::Params,
 ) -> Result<Vec<AnswerRecord>, AuditError> {
-    let sql = format!("SELECT {RECORD_COLUMNS} FROM {table} AS a {RECORD_FROM} WHERE {condition}");
+    let sql = format!("{} WHERE {condition}", select_records(table));
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(args)?;
     let mut out = Vec::new();
@@ -304,19 +334,31 @@ pub(super) fn records(
     Ok(out)
 }
 
-fn record(conn: &rusqlite::Connection, id: i64) -> Result<AnswerRecord, AuditError> {
-    let mut found = records(conn, "annotations", "a.id = ?1", [id])?;
+/// The stored row `id` of `table` (`annotations` or `final_answers`).
+pub(super) fn record(
+    conn: &rusqlite::Connection,
+    table: &str,
+    id: i64,
+) -> Result<AnswerRecord, AuditError> {
+    let mut found = records(conn, table, "a.id = ?1", [id])?;
     Ok(found.pop().expect("the row was just written"))
 }
 
-/// Every version of every answer to a sample, oldest first.
+/// Every version of every answer to a sample, reviewers' and adjudicators' final answers
+/// (marked `final`), oldest first.
 pub fn history(store: &Store, sample_id: i64) -> Result<Vec<AnswerRecord>, AuditError> {
-    records(
-        store.conn(),
-        "annotations",
-        "a.sample_id = ?1 ORDER BY a.created_at, r.name, a.version",
-        [sample_id],
-    )
+    let mut all = Vec::new();
+    for table in ["annotations", "final_answers"] {
+        all.extend(records(
+            store.conn(),
+            table,
+            "a.sample_id = ?1 ORDER BY a.created_at, r.name, a.version",
+            [sample_id],
+        )?);
+    }
+    // Stable: within one table the order above holds; across tables, by time.
+    all.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+    Ok(all)
 }
 
 /// The current answer of each reviewer who answered the sample (their latest version), by name.
@@ -359,9 +401,14 @@ pub fn revert_last(
             versions,
         });
     };
-    let answer = record(&tx, previous)?.answer;
+    let answer = Answer {
+        // Going back is not a timed answer.
+        seconds: None,
+        ..record(&tx, "annotations", previous)?.answer
+    };
     let id = append(&tx, sample_id, who.id, &answer, "local", None)?;
-    let stored = record(&tx, id)?;
+    refresh_disagreement(&tx, sample_id)?;
+    let stored = record(&tx, "annotations", id)?;
     tx.commit()?;
     Ok(stored)
 }
@@ -423,6 +470,7 @@ mod tests {
             verdicts: BTreeMap::new(),
             note: String::new(),
             exclude: false,
+            seconds: None,
         }
     }
 

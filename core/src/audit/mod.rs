@@ -1,21 +1,29 @@
 //! Audit: who reviews (reviewers), what they answer (append-only answers with history), the
-//! wording they answer to (questions), and review packs for teams without a shared server.
+//! wording they answer to (questions), how a team audits (overlap, blind, hidden guard
+//! verdicts), adjudication of disagreements (final answers), and review packs for teams without
+//! a shared server.
 //! Answers are only ever appended, each in its own transaction, so no answer is lost or
 //! overwritten, even when the process is killed.
 
+mod adjudication;
 mod answer;
+mod config;
 pub mod pack;
 
 mod questions;
 mod reviewers;
 
-pub(crate) use answer::disputed_fields_sql;
+pub use adjudication::{Disagreement, adjudicate, disagreement, final_answer};
 pub use answer::{
     Answer, AnswerRecord, FieldVerdict, Q3, TextVerdict, YesNo, annotate, current_answers,
     disputed_fields, history, revert_last,
 };
+pub(crate) use answer::{disputed_fields_sql, reads};
+pub use config::{AuditConfig, CONFIG_KEYS, audit_config, parse_switch, set_config};
 pub use questions::{Question, Questions, questions, set_question};
-pub use reviewers::{Reviewer, add_reviewer, list_reviewers, reviewer, set_languages};
+pub use reviewers::{
+    Reviewer, add_reviewer, list_reviewers, reviewer, set_adjudicator, set_languages,
+};
 
 use crate::store::StoreError;
 
@@ -46,6 +54,8 @@ pub enum AuditError {
         reviewer: String,
         versions: i64,
     },
+    #[error("setting `{key}`: {message}")]
+    Config { key: String, message: String },
     #[error("no question `{0}`; the keys are q1, q2, q3 and guidelines")]
     UnknownQuestion(String),
     #[error("stored answer {id} is unreadable: {message}")]

@@ -21,6 +21,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::adjudication::refresh_disagreement;
 use super::answer::{append, reads, records, sample_info};
 use super::{AuditError, list_reviewers, reviewer};
 use crate::sample::normalise_language;
@@ -28,8 +29,10 @@ use crate::store::Store;
 
 /// Project-table key of the manifest inside a pack.
 const MANIFEST_KEY: &str = "pack_manifest";
-/// Project-table keys copied into a pack: question wording, guidelines, the guards.
-const COPIED_KEYS: &str = "key GLOB 'question.*' OR key IN ('guidelines', 'guards')";
+/// Project-table keys copied into a pack: question wording, guidelines, audit settings, the
+/// guards.
+const COPIED_KEYS: &str =
+    "key GLOB 'question.*' OR key GLOB 'config.*' OR key IN ('guidelines', 'guards')";
 
 #[derive(Clone, Debug)]
 pub struct PackOptions {
@@ -489,6 +492,9 @@ pub fn import_pack(store: &mut Store, path: &Path) -> Result<MergeReport, PackEr
             Some(&a.created_at),
         )?;
         report.merged += 1;
+    }
+    for &sample_id in done.keys() {
+        refresh_disagreement(&tx, sample_id)?;
     }
     tx.commit()?;
     Ok(report)

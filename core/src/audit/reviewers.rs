@@ -1,5 +1,6 @@
-//! Reviewers: a name and the languages they read. A reviewer's queue and packs are limited to
-//! those languages, so they are validated like an import's languages.
+//! Reviewers: a name, the languages they read and whether they adjudicate. A reviewer's queue
+//! and packs are limited to those languages, so they are validated like an import's languages;
+//! an adjudicator records final answers where reviewers of those languages disagree.
 
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -14,6 +15,8 @@ pub struct Reviewer {
     pub id: i64,
     pub name: String,
     pub languages: Vec<String>,
+    /// Records final answers where reviewers disagree, in the languages they read.
+    pub adjudicator: bool,
     pub created_at: String,
 }
 
@@ -78,7 +81,23 @@ pub fn set_languages(store: &Store, name: &str, languages: &str) -> Result<Revie
     reviewer(store, name)
 }
 
-const COLUMNS: &str = "id, name, languages, created_at";
+/// Makes a reviewer an adjudicator for the languages they read, or no longer one.
+pub fn set_adjudicator(
+    store: &Store,
+    name: &str,
+    adjudicator: bool,
+) -> Result<Reviewer, AuditError> {
+    let changed = store.conn().execute(
+        "UPDATE reviewers SET adjudicator = ?2 WHERE name = ?1",
+        params![name.trim(), adjudicator],
+    )?;
+    if changed == 0 {
+        return Err(AuditError::UnknownReviewer(name.to_string()));
+    }
+    reviewer(store, name)
+}
+
+const COLUMNS: &str = "id, name, languages, created_at, adjudicator";
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Reviewer> {
     let languages: String = row.get(2)?;
@@ -89,6 +108,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Reviewer> {
             rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e))
         })?,
         created_at: row.get(3)?,
+        adjudicator: row.get(4)?,
     })
 }
 
@@ -138,6 +158,8 @@ mod tests {
         ));
         assert!(add_reviewer(&store, "guard:3", "de").is_err());
         set_languages(&store, "ana", "de").unwrap();
+        assert!(!reviewer(&store, "zofia").unwrap().adjudicator);
+        assert!(set_adjudicator(&store, "zofia", true).unwrap().adjudicator);
         let all = list_reviewers(&store).unwrap();
         let names: Vec<_> = all
             .iter()

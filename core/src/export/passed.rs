@@ -3,7 +3,7 @@
 
 use crate::audit::disputed_fields_sql;
 
-/// What the current answers (each reviewer's latest version) must say for a sample to pass.
+/// What the final answers must say for a sample to pass.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PassRule {
     /// Accept Q3 = no (style adherence) too; by default Q3 must be yes or na.
@@ -11,25 +11,43 @@ pub struct PassRule {
 }
 
 impl PassRule {
-    /// At least one current answer; every current answer passes Q1 and Q2 (and Q3 unless
-    /// optional) and does not exclude the sample: one reviewer's doubt is enough to hold a
-    /// sample back. Every disputed text needs some reviewer's own verdict.
+    /// Where an adjudicator recorded a final answer, it alone decides. Elsewhere: at least one
+    /// current answer, and every current answer passes Q1 and Q2 (and Q3 unless optional) and
+    /// does not exclude the sample, so reviewers who differ hold the sample back until an
+    /// adjudicator decides. Every disputed text needs a verdict, from a reviewer or the final
+    /// answer.
     pub(crate) fn condition(&self) -> String {
-        let q3 = if self.q3_optional {
-            ""
-        } else {
-            " AND c.q3 IN ('yes', 'na')"
+        let passes = |a: &str| {
+            let q3 = if self.q3_optional {
+                String::new()
+            } else {
+                format!(" AND {a}.q3 IN ('yes', 'na')")
+            };
+            format!("coalesce({a}.q1 = 'yes' AND {a}.q2 = 'yes' AND {a}.exclude = 0{q3}, 0)")
+        };
+        let has_verdict = |table: &str| {
+            format!(
+                "EXISTS (SELECT 1 FROM {table} AS c WHERE c.sample_id = v.sample_id
+                         AND json_type(c.verdicts, '$.' || v.field) IS NOT NULL)"
+            )
         };
         let unresolved = disputed_fields_sql(
             "s.id",
-            "NOT EXISTS (SELECT 1 FROM current_annotations AS c WHERE c.sample_id = v.sample_id
-                         AND json_type(c.verdicts, '$.' || v.field) IS NOT NULL)",
+            &format!(
+                "NOT {} AND NOT {}",
+                has_verdict("current_annotations"),
+                has_verdict("current_final_answers")
+            ),
         );
         format!(
-            "EXISTS (SELECT 1 FROM current_annotations AS c WHERE c.sample_id = s.id)
-             AND NOT EXISTS (SELECT 1 FROM current_annotations AS c WHERE c.sample_id = s.id
-                 AND NOT coalesce(c.q1 = 'yes' AND c.q2 = 'yes' AND c.exclude = 0{q3}, 0))
-             AND NOT EXISTS ({unresolved})"
+            "(CASE WHEN EXISTS (SELECT 1 FROM final_answers AS f WHERE f.sample_id = s.id)
+             THEN EXISTS (SELECT 1 FROM current_final_answers AS f WHERE f.sample_id = s.id AND {final_passes})
+             ELSE EXISTS (SELECT 1 FROM current_annotations AS c WHERE c.sample_id = s.id)
+                  AND NOT EXISTS (SELECT 1 FROM current_annotations AS c WHERE c.sample_id = s.id
+                                  AND NOT {each_passes}) END
+             AND NOT EXISTS ({unresolved}))",
+            final_passes = passes("f"),
+            each_passes = passes("c"),
         )
     }
 }

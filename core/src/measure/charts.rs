@@ -527,6 +527,7 @@ mod tests {
             questions: vec![],
             guard_accuracy: vec![],
             language_consistency: vec![],
+            time_per_item: vec![],
         }));
     }
 

@@ -17,7 +17,7 @@ pub enum MeasureError {
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error(transparent)]
-    Guards(#[from] crate::triage::guards::GuardsError),
+    Guards(#[from] crate::project_guards::GuardsError),
     #[error("annotation {id}: field `verdicts` is not a JSON object: {reason}")]
     AnnotationVerdicts { id: i64, reason: String },
     #[error("cannot write {path}: {source}")]

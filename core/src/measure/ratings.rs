@@ -5,6 +5,10 @@
 //! (`guard:<run id>`). Items are (sample, question) for Q1–Q3 and (sample, text) for verdicts.
 //! A guard's `controversial` or `unparsed` verdict is a missing rating: it is neither safe nor
 //! unsafe, and counting it as either would invent agreement.
+//!
+//! Agreement reads these individual answers; pass rates, `--only-passed` and ASR read the
+//! final answers ([`Finals`]): an adjudicator's where one exists, else what the reviewers agree
+//! on.
 
 use std::collections::HashMap;
 
@@ -18,6 +22,8 @@ use crate::store::Store;
 
 /// A cell with no rating.
 pub const MISSING: u8 = u8::MAX;
+/// A final answer still to come: reviewers disagree and no adjudicator has decided.
+pub const PENDING: u8 = u8::MAX - 1;
 
 /// What the rated items are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -183,6 +189,70 @@ pub struct Ratings {
     pub questions: [Matrix; 3],
     /// Verdicts: one row per (sample, text), texts in [`TextField::ALL`] order.
     pub verdicts: Matrix,
+    pub finals: Finals,
+}
+
+/// The final answer per sample and question, and per (sample, text) verdict: the current
+/// adjudicated final answer where it gives one, else the class every reviewer's current answer
+/// agrees on; [`PENDING`] where they differ, [`MISSING`] where nobody answered.
+#[derive(Clone, Debug)]
+pub struct Finals {
+    /// Q1, Q2, Q3: one value per sample.
+    pub questions: [Vec<u8>; 3],
+    /// One value per (sample, text), rows as in [`Ratings::verdicts`].
+    pub verdicts: Vec<u8>,
+}
+
+/// The one class the rated cells share, [`PENDING`] if they differ, [`MISSING`] if none.
+fn agreed(values: &[u8]) -> u8 {
+    let mut out = MISSING;
+    for &v in values.iter().filter(|&&v| v != MISSING) {
+        if out == MISSING {
+            out = v;
+        } else if out != v {
+            return PENDING;
+        }
+    }
+    out
+}
+
+impl Finals {
+    /// What the reviewers (the first `humans` raters) agree on, overridden by the current
+    /// final answers.
+    fn load(
+        store: &Store,
+        samples: &Samples,
+        questions: &[Matrix; 3],
+        verdicts: &Matrix,
+        humans: usize,
+    ) -> Result<Finals, MeasureError> {
+        let agreed_rows = |m: &Matrix| -> Vec<u8> {
+            (0..samples.len() * m.per_sample)
+                .map(|row| agreed(&m.values[row * m.raters..row * m.raters + humans]))
+                .collect()
+        };
+        let mut finals = Finals {
+            questions: [0, 1, 2].map(|q| agreed_rows(&questions[q])),
+            verdicts: agreed_rows(verdicts),
+        };
+        let mut stmt = store
+            .conn()
+            .prepare("SELECT id, sample_id, q1, q2, q3, verdicts FROM current_final_answers")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let Some(s) = samples.position(r.get(1)?) else {
+                continue;
+            };
+            for (q, what) in [What::Q1, What::Q2, What::Q3].into_iter().enumerate() {
+                let value: String = r.get(2 + q)?;
+                finals.questions[q][s] = what.class(&value);
+            }
+            for (field, class) in human_verdicts(r.get(0)?, &r.get::<_, String>(5)?)? {
+                finals.verdicts[s * TextField::ALL.len() + field] = class;
+            }
+        }
+        Ok(finals)
+    }
 }
 
 fn field_index(name: &str) -> Option<usize> {
@@ -202,7 +272,7 @@ impl Ratings {
             raters.push(r.get::<_, String>(1)?);
         }
         let humans = raters.len();
-        let guards = crate::triage::guards::project_guards(conn)?.runs;
+        let guards = crate::project_guards::project_guards(conn)?.runs;
         let mut guard_column = HashMap::new();
         for &g in &guards {
             guard_column.insert(g, raters.len());
@@ -271,6 +341,7 @@ impl Ratings {
             let class = What::Verdict.class(r.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?);
             verdicts.set(s * TextField::ALL.len() + field, col, class);
         }
+        let finals = Finals::load(store, &samples, &questions, &verdicts, humans)?;
         Ok(Ratings {
             samples,
             raters,
@@ -278,6 +349,7 @@ impl Ratings {
             guards,
             questions,
             verdicts,
+            finals,
         })
     }
 

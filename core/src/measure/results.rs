@@ -2,15 +2,18 @@
 //! intervals (the table the RefusEU paper reports), each guard's accuracy against the
 //! reviewers, and the language consistency of the chosen answers.
 //!
-//! A sample passes a question when every current answer to it is `yes` (one reviewer's `no` is
-//! a finding an audit must not average away); Q3 `na` answers leave the sample out of Q3.
+//! Pass rates read final answers: a sample passes a question when its adjudicated final answer
+//! says `yes`, or, without one, when every reviewer's current answer says `yes`. Reviewers who
+//! differ leave the question pending until an adjudicator decides (one reviewer's `no` is a
+//! finding an audit must not average away); Q3 `na` leaves the sample out of Q3. Time per item
+//! is the median of each reviewer's timed answers per language.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use super::MeasureError;
-use super::ratings::{MISSING, Matrix, Ratings, Samples};
+use super::ratings::{MISSING, PENDING, Ratings, Samples};
 use crate::filter::SampleFilter;
 use crate::guard::run::TextField;
 use crate::store::Store;
@@ -93,6 +96,9 @@ pub struct QuestionRow {
     pub language: Option<String>,
     /// Samples with at least one answer.
     pub audited: u64,
+    /// Of those, samples where reviewers differ on a question and no final answer decides it
+    /// (left out of that question's rate).
+    pub pending: u64,
     pub q1: Proportion,
     pub q2: Proportion,
     pub q3: Proportion,
@@ -117,11 +123,22 @@ pub struct Consistency {
     pub unsure: u64,
 }
 
+/// How long a reviewer takes per item in one language (`language` null: all their languages).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ItemTime {
+    pub reviewer: String,
+    pub language: Option<String>,
+    /// Timed answers (shown → submitted; untimed ones, e.g. from the CLI, are left out).
+    pub answers: u64,
+    pub median_seconds: f64,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Results {
     pub questions: Vec<QuestionRow>,
     pub guard_accuracy: Vec<GuardAccuracy>,
     pub language_consistency: Vec<Consistency>,
+    pub time_per_item: Vec<ItemTime>,
 }
 
 /// Two language codes name the same language when their primary subtags match
@@ -137,7 +154,7 @@ pub fn same_language(a: &str, b: &str) -> bool {
 }
 
 /// The reviewers' majority class of a row, `None` when there is no answer or a tie.
-pub(crate) fn human_majority(row: &[u8], humans: usize, k: usize) -> Option<u8> {
+fn human_majority(row: &[u8], humans: usize, k: usize) -> Option<u8> {
     let mut counts = [0u32; 3];
     for &v in row[..humans].iter().filter(|&&v| v != MISSING) {
         counts[v as usize] += 1;
@@ -151,23 +168,12 @@ fn questions(ratings: &Ratings) -> Vec<QuestionRow> {
     #[derive(Default)]
     struct Row {
         audited: u64,
+        pending: u64,
         q: [Tally; 3],
     }
     let humans = ratings.humans;
     let mut per = PerLanguage::<Row>::new();
     for s in 0..ratings.samples.len() {
-        // Per question: Some(pass) when the sample has a yes/no answer.
-        let outcome = |m: &Matrix| {
-            let row = &m.values[s * m.raters..s * m.raters + humans];
-            let yes_no = row.iter().filter(|&&v| v == 0 || v == 1);
-            let mut any = false;
-            let mut all_yes = true;
-            for &v in yes_no {
-                any = true;
-                all_yes &= v == 0;
-            }
-            any.then_some(all_yes)
-        };
         let answered = ratings.questions.iter().any(|m| {
             m.values[s * m.raters..s * m.raters + humans]
                 .iter()
@@ -176,12 +182,14 @@ fn questions(ratings: &Ratings) -> Vec<QuestionRow> {
         if !answered {
             continue;
         }
-        let outcomes = [0, 1, 2].map(|q| outcome(&ratings.questions[q]));
+        let finals = [0, 1, 2].map(|q| ratings.finals.questions[q][s]);
         per.both(ratings.samples.language.get(s), |row| {
             row.audited += 1;
-            for (t, o) in row.q.iter_mut().zip(outcomes) {
-                if let Some(pass) = o {
-                    t.add(pass);
+            row.pending += u64::from(finals.contains(&PENDING));
+            for (t, &f) in row.q.iter_mut().zip(&finals) {
+                // Class 0 is yes, 1 is no; Q3's na (2), pending and missing leave it out.
+                if f == 0 || f == 1 {
+                    t.add(f == 0);
                 }
             }
         });
@@ -190,6 +198,7 @@ fn questions(ratings: &Ratings) -> Vec<QuestionRow> {
         .map(|(language, r)| QuestionRow {
             language,
             audited: r.audited,
+            pending: r.pending,
             q1: r.q[0].proportion(),
             q2: r.q[1].proportion(),
             q3: r.q[2].proportion(),
@@ -263,11 +272,54 @@ pub(crate) fn field_consistency(
         .collect())
 }
 
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    }
+}
+
+/// The median time per item of each reviewer, per language and over all their languages,
+/// from every timed answer version to a sample in scope.
+fn time_per_item(store: &Store, samples: &Samples) -> Result<Vec<ItemTime>, MeasureError> {
+    let mut stmt = store.conn().prepare(
+        "SELECT r.name, a.sample_id, a.seconds FROM annotations AS a
+         JOIN reviewers AS r ON r.id = a.reviewer_id WHERE a.seconds IS NOT NULL",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut times: BTreeMap<(String, Option<String>), Vec<f64>> = BTreeMap::new();
+    while let Some(r) = rows.next()? {
+        let Some(s) = samples.position(r.get(1)?) else {
+            continue;
+        };
+        let (name, seconds): (String, f64) = (r.get(0)?, r.get(2)?);
+        let language = samples.language.get(s).to_string();
+        times.entry((name.clone(), None)).or_default().push(seconds);
+        times
+            .entry((name, Some(language)))
+            .or_default()
+            .push(seconds);
+    }
+    Ok(times
+        .into_iter()
+        .map(|((reviewer, language), mut seconds)| ItemTime {
+            reviewer,
+            language,
+            answers: seconds.len() as u64,
+            median_seconds: median(&mut seconds),
+        })
+        .collect())
+}
+
 pub fn results_from(store: &Store, ratings: &Ratings) -> Result<Results, MeasureError> {
     Ok(Results {
         questions: questions(ratings),
         guard_accuracy: guard_accuracy(ratings),
         language_consistency: field_consistency(store, &ratings.samples, TextField::Chosen)?,
+        time_per_item: time_per_item(store, &ratings.samples)?,
     })
 }
 
@@ -290,6 +342,12 @@ mod tests {
         assert_eq!(p.low, Some(0.0));
         assert!((p.high.unwrap() - 0.1611).abs() < 5e-5, "{p:?}");
         assert_eq!(Proportion::wilson(0, 0).share, None);
+    }
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&mut [9.0, 1.0, 4.0]), 4.0);
+        assert_eq!(median(&mut [4.0, 1.0, 9.0, 2.0]), 3.0);
     }
 
     #[test]

@@ -63,26 +63,53 @@ impl Detector {
         })
     }
 
-    /// (detected code or unsure, confidence of the top language).
-    fn identify(&self, text: &str, sample_language: &str) -> (Option<String>, Option<f64>) {
-        if !self.known.contains_key(sample_language)
-            || text.chars().filter(|c| c.is_alphabetic()).count() < MIN_LETTERS
-        {
-            return (None, None);
+    /// The part of `text` worth identifying, or `None` when there is nothing to decide: the
+    /// sample's language is one lingua lacks, or the text has too few letters.
+    fn evidence<'t>(&self, text: &'t str, sample_language: &str) -> Option<&'t str> {
+        let letters = text
+            .chars()
+            .filter(|c| c.is_alphabetic())
+            .take(MIN_LETTERS)
+            .count();
+        if !self.known.contains_key(sample_language) || letters < MIN_LETTERS {
+            return None;
         }
         let mut end = text.len().min(MAX_BYTES);
         while !text.is_char_boundary(end) {
             end -= 1;
         }
-        let values = self.lingua.compute_language_confidence_values(&text[..end]);
-        match values.first() {
-            Some(&(language, confidence)) if confidence >= MIN_CONFIDENCE => (
-                Some(language.iso_code_639_1().to_string()),
-                Some(confidence),
-            ),
-            Some(&(_, confidence)) => (None, Some(confidence)),
-            None => (None, None),
-        }
+        Some(&text[..end])
+    }
+
+    /// For each (text, sample language): the detected code or unsure, and the confidence of
+    /// the top language. The texts are spread over every core by lingua's own parallel
+    /// detection.
+    fn identify_all(&self, texts: &[(&str, &str)]) -> Vec<(Option<String>, Option<f64>)> {
+        let evidence: Vec<Option<&str>> = texts
+            .iter()
+            .map(|(text, language)| self.evidence(text, language))
+            .collect();
+        let decidable: Vec<&str> = evidence.iter().flatten().copied().collect();
+        let mut values = self
+            .lingua
+            .compute_language_confidence_values_in_parallel(&decidable)
+            .into_iter();
+        evidence
+            .iter()
+            .map(|e| {
+                let Some(values) = e.and_then(|_| values.next()) else {
+                    return (None, None);
+                };
+                match values.first() {
+                    Some(&(language, confidence)) if confidence >= MIN_CONFIDENCE => (
+                        Some(language.iso_code_639_1().to_string()),
+                        Some(confidence),
+                    ),
+                    Some(&(_, confidence)) => (None, Some(confidence)),
+                    None => (None, None),
+                }
+            })
+            .collect()
     }
 }
 
@@ -142,77 +169,84 @@ pub(crate) fn identify_missing(
         params_from_iter(params),
         |r| r.get(0),
     )?;
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut after = 0i64;
-    loop {
-        if cancel.load(Ordering::Relaxed) {
-            break;
-        }
+    let read_batch = |conn: &Connection, after: &mut i64| -> rusqlite::Result<Vec<Text>> {
+        let mut stmt = conn.prepare_cached(&select)?;
+        let mut args = params.to_vec();
+        args.push(rusqlite::types::Value::Integer(*after));
+        let mut rows = stmt.query(params_from_iter(&args))?;
         let mut texts = Vec::new();
-        {
-            let mut stmt = conn.prepare_cached(&select)?;
-            let mut args = params.to_vec();
-            args.push(rusqlite::types::Value::Integer(after));
-            let mut rows = stmt.query(params_from_iter(&args))?;
-            while let Some(r) = rows.next()? {
-                after = r.get(0)?;
-                let language = primary(&r.get::<_, String>(1)?);
-                let done: String = r.get::<_, Option<String>>(6)?.unwrap_or_default();
-                for (i, field) in FIELDS.into_iter().enumerate() {
-                    if let Some(text) = r.get::<_, Option<String>>(2 + i)?
-                        && !done.split(',').any(|d| d == field)
-                    {
-                        texts.push(Text {
-                            sample_id: after,
-                            field,
-                            language: language.clone(),
-                            text,
-                        });
-                    }
+        while let Some(r) = rows.next()? {
+            *after = r.get(0)?;
+            let language = primary(&r.get::<_, String>(1)?);
+            let done: String = r.get::<_, Option<String>>(6)?.unwrap_or_default();
+            for (i, field) in FIELDS.into_iter().enumerate() {
+                if let Some(text) = r.get::<_, Option<String>>(2 + i)?
+                    && !done.split(',').any(|d| d == field)
+                {
+                    texts.push(Text {
+                        sample_id: *after,
+                        field,
+                        language: language.clone(),
+                        text,
+                    });
                 }
             }
         }
-        if texts.is_empty() {
-            break;
-        }
-        let chunk = texts.len().div_ceil(workers);
-        let results: Vec<(Option<String>, Option<f64>)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = texts
-                .chunks(chunk)
-                .map(|part| {
-                    let detector = &detector;
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|t| detector.identify(&t.text, &t.language))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("language identification does not panic"))
-                .collect()
-        });
-        let tx = conn.transaction()?;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT OR REPLACE INTO text_languages (sample_id, field, detected, confidence)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for (t, (detected, confidence)) in texts.iter().zip(&results) {
-                insert.execute(rusqlite::params![
-                    t.sample_id,
-                    t.field,
-                    detected,
-                    confidence
-                ])?;
-                report.unsure += u64::from(detected.is_none());
+        Ok(texts)
+    };
+    let detect = |texts: Vec<Text>| {
+        let pairs: Vec<(&str, &str)> = texts
+            .iter()
+            .map(|t| (t.text.as_str(), t.language.as_str()))
+            .collect();
+        let results = detector.identify_all(&pairs);
+        (texts, results)
+    };
+    // The store is read and written on this thread while the batch before is identified on
+    // the others, so the cores never wait for SQLite.
+    let mut after = 0i64;
+    std::thread::scope(|scope| -> rusqlite::Result<()> {
+        let mut identifying = None;
+        loop {
+            let next = if cancel.load(Ordering::Relaxed) {
+                Vec::new()
+            } else {
+                read_batch(conn, &mut after)?
+            };
+            let previous = identifying
+                .take()
+                .map(|h: std::thread::ScopedJoinHandle<'_, _>| {
+                    h.join().expect("language identification does not panic")
+                });
+            if !next.is_empty() {
+                identifying = Some(scope.spawn(move || detect(next)));
+            }
+            if let Some((texts, results)) = previous {
+                let tx = conn.transaction()?;
+                {
+                    let mut insert = tx.prepare_cached(
+                        "INSERT OR REPLACE INTO text_languages (sample_id, field, detected, confidence)
+                         VALUES (?1, ?2, ?3, ?4)",
+                    )?;
+                    for (t, (detected, confidence)) in texts.iter().zip(&results) {
+                        insert.execute(rusqlite::params![
+                            t.sample_id,
+                            t.field,
+                            detected,
+                            confidence
+                        ])?;
+                        report.unsure += u64::from(detected.is_none());
+                    }
+                }
+                tx.commit()?;
+                report.identified += texts.len() as u64;
+                progress(report.identified, total as u64);
+            }
+            if identifying.is_none() {
+                return Ok(());
             }
         }
-        tx.commit()?;
-        report.identified += texts.len() as u64;
-        progress(report.identified, total as u64);
-    }
+    })?;
     Ok(report)
 }
 
@@ -224,14 +258,15 @@ mod tests {
     fn identifies_long_texts_and_is_unsure_of_short_or_unknown_ones() {
         let d =
             Detector::for_languages(&["de".into(), "pl".into(), "cs".into(), "sk".into()]).unwrap();
-        let (lang, conf) = d.identify(
+        let identify = |text: &str, language: &str| d.identify_all(&[(text, language)]).remove(0);
+        let (lang, conf) = identify(
             "Ich kann dir dabei nicht helfen, weil es anderen Menschen schaden würde.",
             "pl",
         );
         assert_eq!(lang.as_deref(), Some("de"));
         assert!(conf.unwrap() >= MIN_CONFIDENCE);
         assert_eq!(
-            d.identify(
+            identify(
                 "I cannot help with that request because it could hurt people.",
                 "de"
             )
@@ -241,7 +276,7 @@ mod tests {
             "English is always a candidate"
         );
         assert_eq!(
-            d.identify(
+            identify(
                 "Nemohu vám s tím pomoci, protože by to mohlo ublížit jiným lidem.",
                 "cs"
             )
@@ -249,9 +284,9 @@ mod tests {
             .as_deref(),
             Some("cs")
         );
-        assert_eq!(d.identify("Nein.", "de"), (None, None), "too short");
+        assert_eq!(identify("Nein.", "de"), (None, None), "too short");
         assert_eq!(
-            d.identify("Dit is een Nederlandse zin die lang genoeg is.", "nl"),
+            identify("Dit is een Nederlandse zin die lang genoeg is.", "nl"),
             (None, None),
             "a language the detector lacks is unsure"
         );

@@ -4,8 +4,6 @@
 //! so re-running triage after new guard runs only moves samples in and out of the queue.
 
 pub mod audit_sample;
-pub mod guards;
-pub mod keep;
 pub mod langid;
 pub mod reasons;
 
@@ -14,10 +12,11 @@ use std::sync::atomic::AtomicBool;
 
 use serde::Serialize;
 
-pub use guards::{GuardsError, ProjectGuards, project_guards, use_guards};
 pub use reasons::Reason;
 
 use crate::filter::{FilterError, SampleFilter};
+use crate::keep;
+use crate::project_guards::{GuardsError, ProjectGuards, project_guards};
 use crate::store::Store;
 
 /// P(unsafe) inside this band (inclusive) is `uncertain` unless a band is given.

@@ -15,10 +15,13 @@ pub enum Reason {
     DegeneratePair,
     NotRefusal,
     AuditSample,
+    /// Reviewers' current answers differ; kept in step by every answer written
+    /// (`audit::adjudication`) and recomputed with the others.
+    ReviewersDisagree,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 7] = [
+    pub const ALL: [Reason; 8] = [
         Reason::GuardDisagreement,
         Reason::GuardVsExpected,
         Reason::Uncertain,
@@ -26,9 +29,10 @@ impl Reason {
         Reason::DegeneratePair,
         Reason::NotRefusal,
         Reason::AuditSample,
+        Reason::ReviewersDisagree,
     ];
 
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Reason::GuardDisagreement => "guard_disagreement",
             Reason::GuardVsExpected => "guard_vs_expected",
@@ -37,6 +41,7 @@ impl Reason {
             Reason::DegeneratePair => "degenerate_pair",
             Reason::NotRefusal => "not_refusal",
             Reason::AuditSample => "audit_sample",
+            Reason::ReviewersDisagree => "reviewers_disagree",
         }
     }
 
@@ -56,6 +61,43 @@ const EXPECTED: &str = "CASE v.field WHEN 'prompt' THEN 'unsafe' WHEN 'chosen' T
 /// Fields in reading order, for details.
 const FIELD_ORDER: &str =
     "CASE v.field WHEN 'prompt' THEN 0 WHEN 'chosen' THEN 1 WHEN 'rejected' THEN 2 ELSE 3 END";
+
+/// `SELECT sample_id, 'reviewers_disagree', detail` for the samples whose current answers
+/// disagree, among those meeting `condition` (over `c.sample_id`). The detail names who said
+/// what, e.g. `q1: ana yes, ola no; chosen: ana safe, ola unsafe`.
+pub(crate) fn reviewers_disagree(condition: &str) -> String {
+    let per_question = |order: u8, what: &str, value: &str| {
+        format!(
+            "SELECT c.sample_id, {order} AS o, '{what}' AS what,
+                    group_concat(r.name || ' ' || {value}, ', ' ORDER BY r.name) AS said
+             FROM current_annotations AS c JOIN reviewers AS r ON r.id = c.reviewer_id
+             WHERE {condition} GROUP BY c.sample_id HAVING count(DISTINCT {value}) > 1"
+        )
+    };
+    let questions = [
+        per_question(0, "q1", "c.q1"),
+        per_question(1, "q2", "c.q2"),
+        per_question(2, "q3", "c.q3"),
+        per_question(
+            3,
+            "exclude",
+            "CASE c.exclude WHEN 1 THEN 'excludes' ELSE 'keeps' END",
+        ),
+    ]
+    .join(" UNION ALL ");
+    format!(
+        "SELECT sample_id, 'reviewers_disagree', group_concat(what || ': ' || said, '; ' ORDER BY o, what)
+         FROM ({questions}
+               UNION ALL
+               SELECT c.sample_id, 4, j.key,
+                      group_concat(r.name || ' ' || json_extract(j.value, '$.verdict'), ', ' ORDER BY r.name)
+               FROM current_annotations AS c JOIN reviewers AS r ON r.id = c.reviewer_id,
+                    json_each(c.verdicts) AS j
+               WHERE {condition} GROUP BY c.sample_id, j.key
+               HAVING count(DISTINCT json_extract(j.value, '$.verdict')) > 1)
+         GROUP BY sample_id"
+    )
+}
 
 /// Replaces the computed reasons (all but `audit_sample`) of the samples matching `scope` (a
 /// condition over `samples AS s`) with fresh ones. `guards` is an SQL `IN` list of run ids.
@@ -128,6 +170,7 @@ pub(crate) fn recompute(
              WHERE ({scope}) AND s.chosen IS NOT NULL
                    AND (trim(s.chosen) = '' OR trim(s.rejected) = '' OR trim(s.chosen) = trim(s.rejected))"
         ),
+        reviewers_disagree(&format!("c.{in_scope}")),
     ];
     for select in statements {
         tx.execute(

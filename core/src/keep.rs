@@ -5,7 +5,7 @@
 use rusqlite::Connection;
 use serde::Serialize;
 
-use super::guards::{GuardsError, ProjectGuards, project_guards};
+use crate::project_guards::{GuardsError, ProjectGuards, project_guards};
 
 /// The rule as a condition over `samples AS s` for the given guards (no guards: nothing kept).
 pub fn condition_for(guards: &ProjectGuards) -> String {

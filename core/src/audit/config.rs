@@ -1,0 +1,207 @@
+//! How a team audits: how many reviewers answer each sample (overlap, for agreement), whether a
+//! reviewer sees others' answers before giving their own (blind), and whether guard verdicts
+//! are withheld until they have answered (no anchoring). Stored in the project table as
+//! `config.<key>`; review packs carry them.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use super::AuditError;
+use crate::store::Store;
+
+/// The most answers a sample can ask for; more is a panel, not an audit.
+const MAX_ANSWERS: u32 = 10;
+
+/// A project's audit settings.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct AuditConfig {
+    /// Answers from different reviewers a sample needs before it leaves the queue.
+    pub answers_per_sample: u32,
+    /// Share of samples (0..=1) that need `answers_per_sample`; the rest need one. Which ones
+    /// is fixed by the sample id, so it never changes under a reviewer.
+    pub overlap_share: f64,
+    /// A reviewer sees others' answers only after giving their own.
+    pub blind: bool,
+    /// Guard verdicts, P(unsafe) and guard-derived reason details are withheld from a reviewer
+    /// until they have answered.
+    pub hide_guard_verdicts: bool,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            answers_per_sample: 1,
+            overlap_share: 1.0,
+            blind: true,
+            hide_guard_verdicts: false,
+        }
+    }
+}
+
+/// The settings' names as the CLI and the window spell them.
+pub const CONFIG_KEYS: [&str; 4] = [
+    "answers-per-sample",
+    "overlap-share",
+    "blind",
+    "hide-guard-verdicts",
+];
+
+fn stored_key(key: &str) -> String {
+    format!("config.{key}")
+}
+
+/// `on`/`off` (also yes/no, true/false, 1/0), as settings and the CLI's switches take them.
+pub fn parse_switch(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "on" | "yes" | "true" | "1" => Some(true),
+        "off" | "no" | "false" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+impl AuditConfig {
+    /// Applies `key = value`; the message says what the value should be.
+    fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let switch = || parse_switch(value).ok_or_else(|| format!("`{value}` is not on or off"));
+        match key {
+            "answers-per-sample" => {
+                self.answers_per_sample = value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_ANSWERS).contains(n))
+                    .ok_or_else(|| {
+                        format!("`{value}` is not a whole number from 1 to {MAX_ANSWERS}")
+                    })?;
+            }
+            "overlap-share" => {
+                self.overlap_share = value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|s| (0.0..=1.0).contains(s))
+                    .ok_or_else(|| format!("`{value}` is not a share from 0 to 1"))?;
+            }
+            "blind" => self.blind = switch()?,
+            "hide-guard-verdicts" => self.hide_guard_verdicts = switch()?,
+            _ => unreachable!("keys are checked against CONFIG_KEYS"),
+        }
+        Ok(())
+    }
+
+    /// SQL for the number of answers the sample with id `sample` (an SQL expression) needs.
+    /// The share is drawn by a multiplicative hash of the id, so it costs nothing per row.
+    pub(crate) fn needed_sql(&self, sample: &str) -> String {
+        let n = self.answers_per_sample;
+        if n == 1 || self.overlap_share >= 1.0 {
+            return n.to_string();
+        }
+        let cut = (self.overlap_share * 10_000.0).round() as i64;
+        format!("(CASE WHEN ({sample} * 2654435761) % 10000 < {cut} THEN {n} ELSE 1 END)")
+    }
+}
+
+/// The project's audit settings (defaults where none is stored).
+pub fn audit_config(conn: &Connection) -> Result<AuditConfig, AuditError> {
+    let mut config = AuditConfig::default();
+    for key in CONFIG_KEYS {
+        let value: Option<String> = conn
+            .query_row(
+                "SELECT value FROM project WHERE key = ?1",
+                [stored_key(key)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(value) = value {
+            config
+                .set(key, &value)
+                .map_err(|message| AuditError::Config {
+                    key: key.to_string(),
+                    message: format!("the stored value is unreadable: {message}"),
+                })?;
+        }
+    }
+    Ok(config)
+}
+
+/// Sets one setting (`answers-per-sample 2`, `blind off`) and returns them all.
+pub fn set_config(store: &Store, key: &str, value: &str) -> Result<AuditConfig, AuditError> {
+    let key = key.trim().to_ascii_lowercase().replace('_', "-");
+    if !CONFIG_KEYS.contains(&key.as_str()) {
+        return Err(AuditError::Config {
+            key,
+            message: format!(
+                "unknown setting; the settings are {}",
+                CONFIG_KEYS.join(", ")
+            ),
+        });
+    }
+    let mut config = audit_config(store.conn())?;
+    config
+        .set(&key, value)
+        .map_err(|message| AuditError::Config {
+            key: key.clone(),
+            message,
+        })?;
+    store.conn().execute(
+        "INSERT INTO project (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![stored_key(&key), value.trim().to_ascii_lowercase()],
+    )?;
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_set_and_refusals() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("p.sqlite")).unwrap();
+        assert_eq!(audit_config(store.conn()).unwrap(), AuditConfig::default());
+        set_config(&store, "answers-per-sample", "2").unwrap();
+        let c = set_config(&store, "Blind", "off").unwrap();
+        assert_eq!((c.answers_per_sample, c.blind), (2, false));
+        assert_eq!(audit_config(store.conn()).unwrap(), c, "stored");
+        for (key, value) in [
+            ("answers-per-sample", "0"),
+            ("answers-per-sample", "two"),
+            ("overlap-share", "1.5"),
+            ("blind", "maybe"),
+            ("colour", "red"),
+        ] {
+            let err = set_config(&store, key, value).unwrap_err().to_string();
+            assert!(err.contains(key.trim()), "{err}");
+        }
+        assert_eq!(
+            audit_config(store.conn()).unwrap(),
+            c,
+            "refusals store nothing"
+        );
+    }
+
+    #[test]
+    fn a_share_of_samples_needs_the_overlap() {
+        let config = AuditConfig {
+            answers_per_sample: 3,
+            overlap_share: 0.25,
+            ..AuditConfig::default()
+        };
+        let conn = Connection::open_in_memory().unwrap();
+        let needing: i64 = conn
+            .query_row(
+                &format!(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000)
+                     SELECT sum({} = 3) FROM n",
+                    config.needed_sql("i")
+                ),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!((900..1100).contains(&needing), "{needing} of 4000");
+        assert_eq!(AuditConfig::default().needed_sql("i"), "1");
+    }
+}

@@ -1,0 +1,349 @@
+//! A team audit through the real `verdikt` binary: the audit settings, overlap-aware queues,
+//! disagreement and adjudication, final answers in history, results, agreement and
+//! `export --only-passed`, and time per item.
+
+mod common;
+
+use common::{Project, datasets, s};
+use serde_json::Value;
+
+/// The bundled sample with its first four Polish samples queued, two Polish reviewers and a
+/// Polish adjudicator.
+fn project() -> Project {
+    let p = Project::new();
+    p.ok(&["import", s(&datasets().join("refuseu-sample.jsonl"))]);
+    p.ok(&["reviewer", "add", "ana", "--languages", "pl"]);
+    p.ok(&["reviewer", "add", "ola", "--languages", "pl"]);
+    let out = p.ok(&[
+        "reviewer",
+        "add",
+        "adam",
+        "--languages",
+        "pl",
+        "--adjudicator",
+    ]);
+    assert!(out.contains("adjudicator"), "{out}");
+    rusqlite::Connection::open(p.db())
+        .unwrap()
+        .execute_batch(
+            "INSERT INTO triage_reasons (sample_id, reason)
+             SELECT id, 'audit_sample' FROM samples WHERE language = 'pl' ORDER BY id LIMIT 4",
+        )
+        .unwrap();
+    p
+}
+
+fn json(p: &Project, args: &[&str]) -> Value {
+    serde_json::from_str(&p.ok(args)).unwrap()
+}
+
+fn answer(p: &Project, command: &str, sample: &str, reviewer: &str, q1: &str, extra: &[&str]) {
+    let mut args = vec![
+        command,
+        sample,
+        "--reviewer",
+        reviewer,
+        "--q1",
+        q1,
+        "--q2",
+        "yes",
+        "--q3",
+        "na",
+    ];
+    args.extend_from_slice(extra);
+    p.ok(&args);
+}
+
+fn queue_ids(p: &Project, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["queue", "--json"];
+    args.extend_from_slice(extra);
+    json(p, &args)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["sample_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn settings_are_listed_set_and_refused_by_name() {
+    let p = project();
+    let listed = p.ok(&["config"]);
+    assert!(
+        listed.contains("answers-per-sample   1") && listed.contains("blind                on"),
+        "{listed}"
+    );
+    p.ok(&["config", "answers-per-sample", "2"]);
+    p.ok(&["config", "blind", "off"]);
+    p.ok(&["config", "hide-guard-verdicts", "on"]);
+    let c = json(&p, &["config", "--json"]);
+    assert_eq!(c["answers_per_sample"], 2);
+    assert_eq!(
+        (c["blind"].as_bool(), c["hide_guard_verdicts"].as_bool()),
+        (Some(false), Some(true))
+    );
+    for (key, value) in [
+        ("answers-per-sample", "0"),
+        ("blind", "sometimes"),
+        ("colour", "red"),
+    ] {
+        let (ok, _, err) = p.run(&["config", key, value]);
+        assert!(!ok && err.contains(&format!("setting `{key}`")), "{err}");
+    }
+    assert_eq!(
+        json(&p, &["config", "--json"]),
+        c,
+        "refusals change nothing"
+    );
+}
+
+#[test]
+fn the_queue_follows_the_overlap_target_and_progress_counts_samples() {
+    let p = project();
+    answer(&p, "annotate", "pl-0001", "ana", "yes", &[]);
+    assert_eq!(
+        queue_ids(&p, &["--reviewer", "ola"]),
+        ["pl-0002", "pl-0003", "pl-0004"]
+    );
+    p.ok(&["config", "answers-per-sample", "2"]);
+    assert_eq!(
+        queue_ids(&p, &["--reviewer", "ola"]),
+        ["pl-0001", "pl-0002", "pl-0003", "pl-0004"]
+    );
+    assert_eq!(
+        queue_ids(&p, &["--reviewer", "ana"]),
+        ["pl-0002", "pl-0003", "pl-0004"]
+    );
+    answer(&p, "annotate", "pl-0001", "ola", "yes", &[]);
+    assert_eq!(queue_ids(&p, &[]), ["pl-0002", "pl-0003", "pl-0004"]);
+
+    rusqlite::Connection::open(p.db())
+        .unwrap()
+        .execute_batch(
+            "INSERT INTO triage_reasons (sample_id, reason)
+             SELECT id, 'uncertain' FROM samples WHERE ext_id = 'pl-0002'",
+        )
+        .unwrap();
+    let progress = json(&p, &["queue", "--progress", "--reviewer", "ana", "--json"]);
+    let all = &progress[0];
+    assert!(all["language"].is_null());
+    assert_eq!(
+        (all["total"].as_u64(), all["waiting"].as_u64()),
+        (Some(4), Some(3))
+    );
+    let table = p.ok(&["queue", "--progress"]);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.split_whitespace().eq(["pl", "3", "4"])),
+        "{table}"
+    );
+}
+
+#[test]
+fn an_adjudicator_resolves_a_disagreement_and_measurement_reads_the_final_answer() {
+    let p = project();
+    answer(
+        &p,
+        "annotate",
+        "pl-0001",
+        "ana",
+        "yes",
+        &["--seconds", "12"],
+    );
+    answer(
+        &p,
+        "annotate",
+        "pl-0001",
+        "ola",
+        "no",
+        &["--note", "not a refusal"],
+    );
+    answer(
+        &p,
+        "annotate",
+        "pl-0002",
+        "ana",
+        "yes",
+        &["--seconds", "30"],
+    );
+    answer(&p, "annotate", "pl-0002", "ola", "yes", &[]);
+    assert_eq!(
+        queue_ids(&p, &["--reason", "reviewers_disagree"]),
+        Vec::<String>::new(),
+        "answered samples are not waiting for reviewers"
+    );
+    assert_eq!(
+        queue_ids(&p, &["--adjudicate", "--reviewer", "adam"]),
+        ["pl-0001"]
+    );
+    let (ok, _, err) = p.run(&["queue", "--adjudicate", "--reviewer", "ana"]);
+    assert!(!ok && err.contains("`ana` does not"), "{err}");
+
+    let pl = |p: &Project| {
+        json(p, &["results", "--json"])["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["language"] == "pl")
+            .unwrap()
+            .clone()
+    };
+    let before = pl(&p);
+    assert_eq!(
+        (before["pending"].as_u64(), before["q1"]["n"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let exported = |p: &Project| {
+        let out = p.path("passed.jsonl");
+        p.ok(&[
+            "export",
+            "--format",
+            "trl",
+            "--out",
+            s(&out),
+            "--only-passed",
+        ]);
+        std::fs::read_to_string(out)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(exported(&p), ["pl-0002"]);
+
+    let (ok, _, err) = p.run(&[
+        "adjudicate",
+        "pl-0001",
+        "--reviewer",
+        "ana",
+        "--q1",
+        "yes",
+        "--q2",
+        "yes",
+        "--q3",
+        "na",
+    ]);
+    assert!(!ok && err.contains("not an adjudicator"), "{err}");
+    let (ok, _, err) = p.run(&[
+        "adjudicate",
+        "pl-0002",
+        "--reviewer",
+        "adam",
+        "--q1",
+        "yes",
+        "--q2",
+        "yes",
+        "--q3",
+        "na",
+    ]);
+    assert!(!ok && err.contains("nothing to adjudicate"), "{err}");
+    answer(
+        &p,
+        "adjudicate",
+        "pl-0001",
+        "adam",
+        "yes",
+        &["--note", "a refusal after all"],
+    );
+    assert_eq!(
+        queue_ids(&p, &["--adjudicate", "--reviewer", "adam"]),
+        Vec::<String>::new()
+    );
+
+    let history = json(&p, &["history", "pl-0001", "--json"]);
+    let marks: Vec<(String, bool)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["reviewer"].as_str().unwrap().into(),
+                a["final"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        marks,
+        [
+            ("ana".into(), false),
+            ("ola".into(), false),
+            ("adam".into(), true)
+        ]
+    );
+    assert!(p.ok(&["history", "pl-0001"]).contains("final v1\tadam"));
+
+    let after = pl(&p);
+    assert_eq!(
+        (
+            after["pending"].as_u64(),
+            after["q1"]["successes"].as_u64(),
+            after["q1"]["n"].as_u64()
+        ),
+        (Some(0), Some(2), Some(2))
+    );
+    assert_eq!(exported(&p), ["pl-0001", "pl-0002"]);
+    let agreement = json(&p, &["agreement", "--json", "--language", "pl"]);
+    let q1 = agreement
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["what"] == "q1" && r["scope"].as_object().unwrap().is_empty())
+        .unwrap();
+    assert_eq!(
+        (q1["raters"].clone(), q1["n"].as_u64()),
+        (serde_json::json!(["ana", "ola"]), Some(2))
+    );
+    assert_eq!(
+        q1["percent_agreement"].as_f64(),
+        Some(0.5),
+        "individual answers, not the final"
+    );
+
+    let results = p.ok(&["results"]);
+    assert!(
+        results
+            .lines()
+            .any(|l| l.split_whitespace().take(3).eq(["ana", "pl", "21.0"])),
+        "median of 12 and 30 s:\n{results}"
+    );
+    assert_eq!(
+        p.sql::<f64>("SELECT seconds FROM annotations WHERE seconds IS NOT NULL ORDER BY seconds"),
+        [12.0, 30.0]
+    );
+}
+
+#[test]
+fn reviewers_become_adjudicators_and_back() {
+    let p = project();
+    p.ok(&["reviewer", "set", "ana", "--adjudicator", "on"]);
+    let list = p.ok(&["reviewer", "list"]);
+    assert!(list.lines().any(|l| l == "ana\tpl\tadjudicator"), "{list}");
+    p.ok(&[
+        "reviewer",
+        "set",
+        "ana",
+        "--adjudicator",
+        "off",
+        "--languages",
+        "pl,cs",
+    ]);
+    let all = json(&p, &["reviewer", "list", "--json"]);
+    let ana = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "ana")
+        .unwrap();
+    assert_eq!(
+        (ana["adjudicator"].as_bool(), ana["languages"].clone()),
+        (Some(false), serde_json::json!(["pl", "cs"]))
+    );
+    let (ok, _, err) = p.run(&["reviewer", "set", "ana"]);
+    assert!(!ok && err.contains("--languages"), "{err}");
+}
