@@ -9,12 +9,14 @@ use serde::{Deserialize, Serialize};
 use tauri::State;
 use tauri::ipc::Channel;
 use verdikt_core::audit::pack::{PackOptions, export_pack, import_pack};
-use verdikt_core::audit::{Reviewer, add_reviewer, set_languages, set_question};
-use verdikt_core::filter::SampleFilter;
-use verdikt_core::triage::audit_sample::{AuditSampleOptions, AuditSampleReport, draw};
-use verdikt_core::triage::{
-    ProjectGuards, TriageOptions, TriageReport, project_guards, triage, use_guards,
+use verdikt_core::audit::{
+    AuditConfig, Reviewer, add_reviewer, audit_config, set_adjudicator, set_config, set_languages,
+    set_question,
 };
+use verdikt_core::filter::SampleFilter;
+use verdikt_core::project_guards::{ProjectGuards, project_guards, use_guards};
+use verdikt_core::triage::audit_sample::{AuditSampleOptions, AuditSampleReport, draw};
+use verdikt_core::triage::{TriageOptions, TriageReport, triage};
 
 use crate::error::{AppError, AppResult};
 use crate::given;
@@ -40,6 +42,35 @@ pub async fn reviewer_languages_set(
     languages: String,
 ) -> AppResult<Reviewer> {
     state.with_store(|store| Ok(set_languages(store, &name, &languages)?))
+}
+
+/// Makes a reviewer an adjudicator of the languages they read, or no longer one.
+#[tauri::command]
+#[specta::specta]
+pub async fn reviewer_adjudicator_set(
+    state: State<'_, AppState>,
+    name: String,
+    adjudicator: bool,
+) -> AppResult<Reviewer> {
+    state.with_store(|store| Ok(set_adjudicator(store, &name, adjudicator)?))
+}
+
+/// How the team audits: answers per sample, the share that needs them, blind, hidden guards.
+#[tauri::command]
+#[specta::specta]
+pub async fn audit_config_get(state: State<'_, AppState>) -> AppResult<AuditConfig> {
+    state.with_store(|store| Ok(audit_config(store.conn())?))
+}
+
+/// Sets one team-audit setting (`verdikt config KEY VALUE`), e.g. `answers-per-sample` `2`.
+#[tauri::command]
+#[specta::specta]
+pub async fn audit_config_set(
+    state: State<'_, AppState>,
+    key: String,
+    value: String,
+) -> AppResult<AuditConfig> {
+    state.with_store(|store| Ok(set_config(store, &key, &value)?))
 }
 
 /// New wording for `q1`/`q2`/`q3` or the guidelines; empty text returns to the default.

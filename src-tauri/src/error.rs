@@ -46,9 +46,9 @@ fn window_words(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     use verdikt_core::audit::pack::PackError;
     use verdikt_core::filter::FilterError;
     use verdikt_core::import::ImportError;
+    use verdikt_core::project_guards::GuardsError;
     use verdikt_core::queue::QueueError;
     use verdikt_core::store::StoreError;
-    use verdikt_core::triage::GuardsError;
     let no_reviewer = |name: &str| {
         if name.trim().is_empty() {
             "Pick who you are under “Reviewer”, or add yourself there: every answer is kept with who gave it.".to_string()
@@ -63,9 +63,17 @@ fn window_words(e: &(dyn std::error::Error + 'static)) -> Option<String> {
             "Guard run {run} is not in this project; the Curator screen lists the runs there are."
         )
     };
+    if let Some(e) = e.downcast_ref::<verdikt_core::review::ReviewError>() {
+        use verdikt_core::review::ReviewError;
+        return match e {
+            ReviewError::Queue(inner) => window_words(inner),
+            ReviewError::Audit(inner) => window_words(inner),
+        };
+    }
     if let Some(e) = e.downcast_ref::<AuditError>() {
         return match e {
             AuditError::UnknownReviewer(name) => Some(no_reviewer(name)),
+            AuditError::Config { key, message } => Some(format!("Setting “{key}”: {message}")),
             AuditError::Languages(why) => Some(format!("Languages: {why}")),
             _ => None,
         };
@@ -73,6 +81,12 @@ fn window_words(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(e) = e.downcast_ref::<QueueError>() {
         return match e {
             QueueError::NoReviewer(name) => Some(no_reviewer(name)),
+            QueueError::NotAdjudicator(name) => Some(format!(
+                "{name} is not an adjudicator: a curator can make them one on the Curator screen."
+            )),
+            QueueError::AdjudicatorMissing => {
+                Some("Pick who you are under “Reviewer” to adjudicate.".to_string())
+            }
             QueueError::Language(why) => Some(format!("Language: {why}")),
             QueueError::Category(why) => Some(format!("Category: {why}")),
             QueueError::Guards(GuardsError::NoRun(run)) => Some(no_run(*run)),
@@ -175,7 +189,7 @@ mod tests {
             AppError::from(QueueError::NoReviewer("ana".into())),
             AppError::from(AuditError::UnknownReviewer(String::new())),
             AppError::from(AuditError::Languages("`xx` is not a language".into())),
-            AppError::from(verdikt_core::triage::GuardsError::NoRun(4)),
+            AppError::from(verdikt_core::project_guards::GuardsError::NoRun(4)),
         ] {
             assert_window_words(e);
         }

@@ -5,11 +5,12 @@
 use serde::{Deserialize, Serialize};
 use tauri::State;
 use verdikt_core::audit::{
-    Answer, AnswerRecord, Questions, Reviewer, annotate, current_answers, disputed_fields,
-    list_reviewers, questions, revert_last,
+    Answer, AnswerRecord, Questions, Reviewer, adjudicate, annotate, list_reviewers, questions,
+    revert_last,
 };
 use verdikt_core::filter::SampleFilter;
-use verdikt_core::queue::{QueueCount, QueueQuery, SampleView, counts, next, sample_view};
+use verdikt_core::queue::{LanguageProgress, QueueQuery, next, progress};
+use verdikt_core::review::{ReviewView, review_view};
 use verdikt_core::sample::CATEGORIES;
 use verdikt_core::stats::stats;
 use verdikt_core::store::Store;
@@ -68,6 +69,8 @@ pub struct ReviewQuery {
     pub dataset: Option<String>,
     pub category: Option<String>,
     pub style: Option<String>,
+    /// The adjudication queue: samples whose reviewers disagree, for an adjudicator.
+    pub adjudicate: bool,
 }
 
 impl ReviewQuery {
@@ -85,36 +88,17 @@ impl ReviewQuery {
             language: self.language.clone(),
             reason,
             reviewer: Some(reviewer.to_string()),
-            adjudicate: false,
             dataset: self.dataset.clone(),
             category: self.category.clone(),
             style: self.style.clone(),
-            keep_rule: false,
-            limit: None,
+            adjudicate: self.adjudicate,
+            ..QueueQuery::default()
         })
     }
 }
 
-/// One sample as the reviewer sees it, with their own current answer when they gave one.
-#[derive(Serialize, specta::Type)]
-pub struct ReviewSample {
-    pub view: SampleView,
-    pub mine: Option<AnswerRecord>,
-    /// Texts whose guard verdicts are disputed: the answer passes the audit only with the
-    /// reviewer's own verdict on each.
-    pub disputed: Vec<String>,
-}
-
-fn review_sample(store: &Store, id: i64, reviewer: &str) -> AppResult<ReviewSample> {
-    let view = sample_view(store.conn(), id)?;
-    let mine = current_answers(store, id)?
-        .into_iter()
-        .find(|a| a.reviewer == reviewer);
-    Ok(ReviewSample {
-        view,
-        mine,
-        disputed: disputed_fields(store, id)?,
-    })
+fn review_sample(store: &Store, id: i64, reviewer: &str) -> AppResult<ReviewView> {
+    Ok(review_view(store, id, reviewer)?)
 }
 
 #[tauri::command]
@@ -123,9 +107,9 @@ pub async fn review_counts(
     state: State<'_, AppState>,
     reviewer: String,
     query: ReviewQuery,
-) -> AppResult<Vec<QueueCount>> {
+) -> AppResult<Vec<LanguageProgress>> {
     let q = query.for_reviewer(&reviewer)?;
-    state.with_store(|store| Ok(counts(store.conn(), &q)?))
+    state.with_store(|store| Ok(progress(store.conn(), &q)?))
 }
 
 /// The waiting sample after `after` in queue order (or the first), ready to show.
@@ -136,7 +120,7 @@ pub async fn review_next(
     reviewer: String,
     query: ReviewQuery,
     after: Option<i64>,
-) -> AppResult<Option<ReviewSample>> {
+) -> AppResult<Option<ReviewView>> {
     let q = query.for_reviewer(&reviewer)?;
     state.with_store(|store| match next(store.conn(), &q, after)? {
         Some(item) => Ok(Some(review_sample(store, item.id, &reviewer)?)),
@@ -150,7 +134,7 @@ pub async fn review_sample_get(
     state: State<'_, AppState>,
     id: i64,
     reviewer: String,
-) -> AppResult<ReviewSample> {
+) -> AppResult<ReviewView> {
     state.with_store(|store| review_sample(store, id, &reviewer))
 }
 
@@ -175,6 +159,18 @@ pub async fn review_submit(
     answer: Answer,
 ) -> AppResult<AnswerRecord> {
     state.with_store(|store| Ok(annotate(store, id, &reviewer, &answer)?))
+}
+
+/// An adjudicator's final answer to a sample whose reviewers disagree (append-only).
+#[tauri::command]
+#[specta::specta]
+pub async fn review_adjudicate(
+    state: State<'_, AppState>,
+    id: i64,
+    reviewer: String,
+    answer: Answer,
+) -> AppResult<AnswerRecord> {
+    state.with_store(|store| Ok(adjudicate(store, id, &reviewer, &answer)?))
 }
 
 /// Undo: appends a copy of the reviewer's previous version, so the undone one stays in history.

@@ -370,6 +370,18 @@ fn hostile_text_shows_as_text_and_runs_nothing() {
     s.close();
 }
 
+/// Waits until the element `css` shows text containing `part`.
+fn wait_text(s: &Session, css: &str, part: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !s.wait_for(css, 10).text().contains(part) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{css} never said “{part}”"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// A cell of a Results table as shown: the row whose first cell is `first`, column `column`.
 fn shown_cell(s: &Session, table: &str, first: &str, column: &str) -> String {
     s.exec(
@@ -441,13 +453,20 @@ fn team_audit_with_adjudication_in_the_real_window() {
     let display = xvfb();
     let (_driver, url) = tauri_driver(
         &display,
-        &[("VERDIKT_HOME", &tmp.path().join("home")), ("VERDIKT_DB", &db)],
+        &[
+            ("VERDIKT_HOME", &tmp.path().join("home")),
+            ("VERDIKT_DB", &db),
+        ],
     );
     let s = Session::start(&url, &display, Path::new(APP), &[]);
     s.wait_for("[data-ready]", 20);
     nav(&s, "import");
-    s.wait_for("[data-testid='import-paths']", 5)
-        .fill(repo().join("datasets/refuseu-sample.jsonl").to_str().unwrap());
+    s.wait_for("[data-testid='import-paths']", 5).fill(
+        repo()
+            .join("datasets/refuseu-sample.jsonl")
+            .to_str()
+            .unwrap(),
+    );
     s.wait_for("[data-testid='import-run']", 5).click();
     s.wait_for("[data-testid='import-report']", 60);
 
@@ -456,13 +475,20 @@ fn team_audit_with_adjudication_in_the_real_window() {
     s.wait_for("[data-testid='curator-answers-per-sample']", 5)
         .fill("2");
     s.wait_for("[data-testid='curator-config-save']", 5).click();
-    s.wait_for("[data-testid='curator-saved']", 10);
+    wait_text(&s, "[data-testid='curator-saved']", "Settings saved");
     add_reviewer(&s, "ana", "pl");
     add_reviewer(&s, "ola", "pl");
     add_reviewer(&s, "zofia", "pl");
     s.wait_for("[data-testid='curator-adjudicator-zofia']", 5)
         .click();
-    s.wait_for("[data-testid='curator-saved']", 10);
+    wait_text(&s, "[data-testid='curator-saved']", "zofia now adjudicates");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT adjudicator FROM reviewers WHERE name = 'zofia'"
+        ),
+        1
+    );
     s.shot("10-curator-team");
 
     // ana: the draft of the first sample survives a visit to Results.
@@ -471,7 +497,11 @@ fn team_audit_with_adjudication_in_the_real_window() {
     s.keys(&["y"]);
     nav(&s, "results");
     nav(&s, "review");
-    assert_eq!(sample_on_screen(&s), first, "the same sample after a screen switch");
+    assert_eq!(
+        sample_on_screen(&s),
+        first,
+        "the same sample after a screen switch"
+    );
     let q1 = s.wait_for("[data-testid='question-q1'] .ans", 5).text();
     assert_eq!(q1, "yes", "the draft survived the screen switch");
     let second = answer_and_next(&s, &["y", "y"]);
@@ -507,7 +537,8 @@ fn team_audit_with_adjudication_in_the_real_window() {
     // zofia adjudicates: both answers side by side, then the final answer.
     nav(&s, "review");
     s.wait_for("[data-testid='review-reviewer'] option[value='zofia']", 10);
-    s.wait_for("[data-testid='review-reviewer']", 5).select("zofia");
+    s.wait_for("[data-testid='review-reviewer']", 5)
+        .select("zofia");
     s.wait_for("[data-testid='review-adjudicate']", 5).click();
     s.wait_for("[data-testid='review-start']", 5).click();
     let mut adjudicated = Vec::new();
@@ -519,7 +550,11 @@ fn team_audit_with_adjudication_in_the_real_window() {
             s.shot("11-adjudicate");
         }
         adjudicated.push(id.clone());
-        let keys: &[&str] = if id == third { &["y", "y", "a"] } else { &["y", "y", "y"] };
+        let keys: &[&str] = if id == third {
+            &["y", "y", "a"]
+        } else {
+            &["y", "y", "y"]
+        };
         if answer_and_next(&s, keys).is_empty() {
             break;
         }
@@ -528,7 +563,20 @@ fn team_audit_with_adjudication_in_the_real_window() {
     let mut disputed = vec![first.clone(), third.clone()];
     disputed.sort();
     assert_eq!(adjudicated, disputed);
-    assert_eq!(count(&db, &final_answers_sql()), 2);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM current_final_answers WHERE q1 = 'yes' AND q2 = 'yes'"
+        ),
+        2
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM final_answers f JOIN reviewers r ON r.id = f.adjudicator_id WHERE r.name = 'zofia'"
+        ),
+        2
+    );
 
     // Results for Polish: κ from the individual answers, pass rates from the final ones.
     nav(&s, "results");

@@ -155,6 +155,39 @@ async reviewerLanguagesSet(name: string, languages: string) : Promise<Result<Rev
 }
 },
 /**
+ * Makes a reviewer an adjudicator of the languages they read, or no longer one.
+ */
+async reviewerAdjudicatorSet(name: string, adjudicator: boolean) : Promise<Result<Reviewer, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("reviewer_adjudicator_set", { name, adjudicator }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * How the team audits: answers per sample, the share that needs them, blind, hidden guards.
+ */
+async auditConfigGet() : Promise<Result<AuditConfig, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("audit_config_get") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Sets one team-audit setting (`verdikt config KEY VALUE`), e.g. `answers-per-sample` `2`.
+ */
+async auditConfigSet(key: string, value: string) : Promise<Result<AuditConfig, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("audit_config_set", { key, value }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * New wording for `q1`/`q2`/`q3` or the guidelines; empty text returns to the default.
  */
 async questionSet(key: string, text: string) : Promise<Result<null, AppError>> {
@@ -209,7 +242,7 @@ async packMerge(job: string, path: string) : Promise<Result<MergeSummary, AppErr
     else return { status: "error", error: e  as any };
 }
 },
-async reviewCounts(reviewer: string, query: ReviewQuery) : Promise<Result<QueueCount[], AppError>> {
+async reviewCounts(reviewer: string, query: ReviewQuery) : Promise<Result<LanguageProgress[], AppError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("review_counts", { reviewer, query }) };
 } catch (e) {
@@ -220,7 +253,7 @@ async reviewCounts(reviewer: string, query: ReviewQuery) : Promise<Result<QueueC
 /**
  * The waiting sample after `after` in queue order (or the first), ready to show.
  */
-async reviewNext(reviewer: string, query: ReviewQuery, after: number | null) : Promise<Result<ReviewSample | null, AppError>> {
+async reviewNext(reviewer: string, query: ReviewQuery, after: number | null) : Promise<Result<ReviewView | null, AppError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("review_next", { reviewer, query, after }) };
 } catch (e) {
@@ -228,7 +261,7 @@ async reviewNext(reviewer: string, query: ReviewQuery, after: number | null) : P
     else return { status: "error", error: e  as any };
 }
 },
-async reviewSampleGet(id: number, reviewer: string) : Promise<Result<ReviewSample, AppError>> {
+async reviewSampleGet(id: number, reviewer: string) : Promise<Result<ReviewView, AppError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("review_sample_get", { id, reviewer }) };
 } catch (e) {
@@ -253,6 +286,17 @@ async reviewResolve(sample: string, dataset: string | null) : Promise<Result<num
 async reviewSubmit(id: number, reviewer: string, answer: Answer) : Promise<Result<AnswerRecord, AppError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("review_submit", { id, reviewer, answer }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * An adjudicator's final answer to a sample whose reviewers disagree (append-only).
+ */
+async reviewAdjudicate(id: number, reviewer: string, answer: Answer) : Promise<Result<AnswerRecord, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("review_adjudicate", { id, reviewer, answer }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -336,7 +380,11 @@ export type Answer = { q1: YesNo; q2: YesNo; q3: Q3;
 /**
  * Keyed by text: `prompt`, `chosen`, `rejected` or `response`.
  */
-verdicts?: Partial<{ [key in string]: FieldVerdict }>; note?: string; exclude?: boolean }
+verdicts?: Partial<{ [key in string]: FieldVerdict }>; note?: string; exclude?: boolean; 
+/**
+ * Seconds from the sample being shown to this answer being submitted (`None`: untimed).
+ */
+seconds?: number | null }
 /**
  * A stored version of an answer, with who, when and where it came from.
  */
@@ -344,7 +392,11 @@ export type AnswerRecord = ({ q1: YesNo; q2: YesNo; q3: Q3;
 /**
  * Keyed by text: `prompt`, `chosen`, `rejected` or `response`.
  */
-verdicts?: Partial<{ [key in string]: FieldVerdict }>; note?: string; exclude?: boolean }) & { id: number; 
+verdicts?: Partial<{ [key in string]: FieldVerdict }>; note?: string; exclude?: boolean; 
+/**
+ * Seconds from the sample being shown to this answer being submitted (`None`: untimed).
+ */
+seconds?: number | null }) & { id: number; 
 /**
  * The sample's id as imported, and its dataset.
  */
@@ -352,7 +404,12 @@ sample: string; dataset: string; reviewer: string; version: number;
 /**
  * `local`, or the id of the review pack the answer was merged from.
  */
-origin: string; created_at: string }
+origin: string; created_at: string; 
+/**
+ * An adjudicator's final answer (table `final_answers`; `reviewer` is the adjudicator and
+ * `version` counts the sample's final answers), not an individual reviewer's answer.
+ */
+final: boolean }
 export type AppError = { message: string; 
 /**
  * One entry per located problem (e.g. `file:line: field: message`), when there are any.
@@ -372,6 +429,28 @@ open_sample: string | null;
  * What went wrong opening the project at start, if anything.
  */
 startup_error: string | null }
+/**
+ * A project's audit settings.
+ */
+export type AuditConfig = { 
+/**
+ * Answers from different reviewers a sample needs before it leaves the queue.
+ */
+answers_per_sample: number; 
+/**
+ * Share of samples (0..=1) that need `answers_per_sample`; the rest need one. Which ones
+ * is fixed by the sample id, so it never changes under a reviewer.
+ */
+overlap_share: number; 
+/**
+ * A reviewer sees others' answers only after giving their own.
+ */
+blind: boolean; 
+/**
+ * Guard verdicts, P(unsafe) and guard-derived reason details are withheld from a reviewer
+ * until they have answered.
+ */
+hide_guard_verdicts: boolean }
 export type AuditSampleReport = { per_language: number; seed: number; 
 /**
  * Earlier `audit_sample` marks in the scope that this draw replaced.
@@ -533,6 +612,19 @@ export type LanguageDraw = { language: string; available: number; drawn: number;
  */
 min_per_stratum: number; max_per_stratum: number }
 /**
+ * Review progress of one language (`language` null: all), counted in samples.
+ */
+export type LanguageProgress = { language: string | null; 
+/**
+ * Queued samples under the filters.
+ */
+total: number; 
+/**
+ * Of those, the samples still waiting (for the reviewer, or for anyone; for an
+ * adjudicator, for a final answer).
+ */
+waiting: number }
+/**
  * A merged pack: whose answers, how many versions were added now and how many earlier.
  */
 export type MergeSummary = { pack_id: string; reviewer: string; merged: number; already_merged: number }
@@ -577,18 +669,6 @@ export type Questions = { questions: Question[];
  * Free text for reviewers (how to judge, examples); empty by default.
  */
 guidelines: string }
-/**
- * Queued samples for one (reason, language).
- */
-export type QueueCount = { reason: string; language: string; 
-/**
- * Still waiting for an answer (from the reviewer, or from anyone).
- */
-waiting: number; 
-/**
- * With this reason, answered or not.
- */
-total: number }
 export type ReasonView = { reason: string; detail: string }
 /**
  * Everything the report shows: the tables (results, agreement, ASR, progress) and charts.
@@ -597,16 +677,11 @@ export type Report = { tables: Table[]; charts: Chart[] }
 /**
  * The queue filters the window sends; the reviewer is given separately.
  */
-export type ReviewQuery = { language: string | null; reason: string | null; dataset: string | null; category: string | null; style: string | null }
+export type ReviewQuery = { language: string | null; reason: string | null; dataset: string | null; category: string | null; style: string | null; 
 /**
- * One sample as the reviewer sees it, with their own current answer when they gave one.
+ * The adjudication queue: samples whose reviewers disagree, for an adjudicator.
  */
-export type ReviewSample = { view: SampleView; mine: AnswerRecord | null; 
-/**
- * Texts whose guard verdicts are disputed: the answer passes the audit only with the
- * reviewer's own verdict on each.
- */
-disputed: string[] }
+adjudicate: boolean }
 /**
  * What the Review screen offers to choose from.
  */
@@ -615,7 +690,41 @@ export type ReviewSetup = { reviewers: Reviewer[]; questions: Questions; languag
  * S1–S14 with their names, for showing a code with what it means.
  */
 category_names: CategoryName[] }
-export type Reviewer = { id: number; name: string; languages: string[]; created_at: string }
+/**
+ * One sample as a given reviewer sees it.
+ */
+export type ReviewView = { 
+/**
+ * Guard readings are empty, `kept_by_rule` false and guard reason details blank while
+ * `guards_hidden`.
+ */
+view: SampleView; 
+/**
+ * The reviewer's own current answer.
+ */
+mine: AnswerRecord | null; 
+/**
+ * Other reviewers' current answers; empty while `others_hidden`.
+ */
+others: AnswerRecord[]; 
+/**
+ * The adjudicated final answer; `None` also while `others_hidden`.
+ */
+final_answer: AnswerRecord | null; 
+/**
+ * Texts the guards dispute: each needs the reviewer's own verdict before the sample can
+ * pass (shown even while guards are hidden, without saying what the guards said).
+ */
+disputed: string[]; guards_hidden: boolean; others_hidden: boolean; 
+/**
+ * The reviewer adjudicates this sample's language.
+ */
+adjudicator: boolean }
+export type Reviewer = { id: number; name: string; languages: string[]; 
+/**
+ * Records final answers where reviewers disagree, in the languages they read.
+ */
+adjudicator: boolean; created_at: string }
 /**
  * A row of `verdikt guard runs`.
  */

@@ -6,7 +6,7 @@
 // Answers are stored one after another in the background (`saves`), while the next sample is
 // already on screen. A save the project refuses because another program writes to it is
 // retried until it is stored; undo waits for the saves before it, so it undoes what it says.
-import type { Answer, AnswerRecord, QueueCount, ReviewQuery, ReviewSample } from "../bindings";
+import type { Answer, AnswerRecord, LanguageProgress, ReviewQuery, ReviewView } from "../bindings";
 import { commands } from "../bindings";
 import { CommandError, call, describe } from "../lib/call";
 import {
@@ -23,11 +23,14 @@ import {
 
 /** What the session needs from the project (the window's commands; tests give their own). */
 export interface ReviewApi {
-  counts(reviewer: string, query: ReviewQuery): Promise<QueueCount[]>;
-  next(reviewer: string, query: ReviewQuery, after: number | null): Promise<ReviewSample | null>;
-  sample(id: number, reviewer: string): Promise<ReviewSample>;
+  /** Samples waiting, per language; the row without a language is all of them. */
+  counts(reviewer: string, query: ReviewQuery): Promise<LanguageProgress[]>;
+  next(reviewer: string, query: ReviewQuery, after: number | null): Promise<ReviewView | null>;
+  sample(id: number, reviewer: string): Promise<ReviewView>;
   submit(id: number, reviewer: string, answer: Answer): Promise<AnswerRecord>;
   undo(id: number, reviewer: string): Promise<AnswerRecord>;
+  /** An adjudicator's final answer. */
+  adjudicate(id: number, reviewer: string, answer: Answer): Promise<AnswerRecord>;
 }
 
 export const windowApi: ReviewApi = {
@@ -36,6 +39,7 @@ export const windowApi: ReviewApi = {
   sample: (id, r) => call(commands.reviewSampleGet(id, r)),
   submit: (id, r, a) => call(commands.reviewSubmit(id, r, a)),
   undo: (id, r) => call(commands.reviewUndo(id, r)),
+  adjudicate: (id, r, a) => call(commands.reviewAdjudicate(id, r, a)),
 };
 
 /** Where drafts survive the window (localStorage in the window). */
@@ -45,7 +49,14 @@ export interface DraftStore {
   removeItem(key: string): void;
 }
 
-export const emptyQuery = (): ReviewQuery => ({ language: null, reason: null, dataset: null, category: null, style: null });
+export const emptyQuery = (): ReviewQuery => ({
+  language: null,
+  reason: null,
+  dataset: null,
+  category: null,
+  style: null,
+  adjudicate: false,
+});
 
 /** Wait between attempts to store an answer while the project is busy. */
 export const BUSY_RETRY_MS = 1000;
@@ -73,7 +84,7 @@ function draftOf(r: AnswerRecord | null): Draft {
 export class ReviewSession {
   reviewer = $state("");
   query = $state<ReviewQuery>(emptyQuery());
-  current = $state<ReviewSample | null>(null);
+  current = $state<ReviewView | null>(null);
   machine = $state<ReviewState>(initialState());
   /** Samples shown before this one, for ←. */
   trail = $state<number[]>([]);
@@ -90,7 +101,7 @@ export class ReviewSession {
   /** Key press to the next sample's frame on the last submit (for scripts/bench-app). */
   advanceMs = $state<number | null>(null);
 
-  private preloaded: { after: number; next: Promise<ReviewSample | null> } | null = null;
+  private preloaded: { after: number; next: Promise<ReviewView | null> } | null = null;
   private saves: Promise<unknown> = Promise.resolve();
   /** When the sample on screen was shown (time per item). */
   private shownAt = 0;
@@ -135,10 +146,11 @@ export class ReviewSession {
     this.keepDraft();
   }
 
-  private show(s: ReviewSample | null) {
+  private show(s: ReviewView | null) {
     this.current = s;
     this.finished = s === null;
-    const draft = s ? (this.keptDraft(s.view.id) ?? draftOf(s.mine)) : emptyDraft();
+    const stored = this.query.adjudicate ? (s?.final_answer ?? null) : (s?.mine ?? null);
+    const draft = s ? (this.keptDraft(s.view.id) ?? draftOf(stored)) : emptyDraft();
     this.machine = initialState(draft, (s?.disputed ?? []) as Field[]);
     this.shownAt = this.now();
     this.preloaded = s ? { after: s.view.id, next: this.api.next(this.reviewer, this.query, s.view.id) } : null;
@@ -147,7 +159,7 @@ export class ReviewSession {
   }
 
   /** The sample after the one on screen: preloaded while the reviewer reads. */
-  private following(): Promise<ReviewSample | null> {
+  private following(): Promise<ReviewView | null> {
     const id = this.current?.view.id ?? null;
     if (this.preloaded && this.preloaded.after === id) return this.preloaded.next;
     return this.api.next(this.reviewer, this.query, id);
@@ -166,7 +178,8 @@ export class ReviewSession {
     this.error = null;
     try {
       const counts = await this.api.counts(this.reviewer, this.query);
-      this.progress = { done: 0, total: counts.reduce((n, c) => n + c.waiting, 0) };
+      const all = counts.find((c) => c.language === null);
+      this.progress = { done: 0, total: all ? all.waiting : counts.reduce((n, c) => n + c.waiting, 0) };
       this.trail = [];
       this.answered = [];
       this.started = true;
@@ -224,12 +237,15 @@ export class ReviewSession {
     const answered = this.current;
     if (!answered) return;
     const reviewer = this.reviewer;
+    const adjudicating = this.query.adjudicate;
+    // Time per item: from the sample appearing to the answer (the core stores it).
+    const seconds = Math.max(0, (this.now() - this.shownAt) / 1000);
     this.error = null;
     this.answered = [...this.answered, answered.view.id];
     this.unsaved += 1;
-    const save = this.saves.then(() => this.store(answered, reviewer, answer as Answer));
+    const save = this.saves.then(() => this.store(answered, reviewer, { ...answer, seconds }, adjudicating));
     this.saves = save.catch(() => {});
-    let next: ReviewSample | null;
+    let next: ReviewView | null;
     try {
       next = await this.following();
     } catch (e) {
@@ -245,10 +261,11 @@ export class ReviewSession {
 
   /** Stores one answer, retrying while the project is busy; a refused answer puts the reviewer
    *  back on its sample with what they gave, so nothing they typed is lost. */
-  private async store(sample: ReviewSample, reviewer: string, answer: Answer) {
+  private async store(sample: ReviewView, reviewer: string, answer: Answer, adjudicating: boolean) {
     for (;;) {
       try {
-        await this.api.submit(sample.view.id, reviewer, answer);
+        if (adjudicating) await this.api.adjudicate(sample.view.id, reviewer, answer);
+        else await this.api.submit(sample.view.id, reviewer, answer);
         this.busy = null;
         this.unsaved -= 1;
         this.progress = advance(this.progress);
@@ -305,6 +322,13 @@ export class ReviewSession {
   /** Undoes my last answer of this session (or, before any, my answer to the sample on
    *  screen) once every earlier answer is stored, and shows that sample. */
   async undo() {
+    if (this.query.adjudicate) {
+      this.error = {
+        message: "A final answer is not undone: go back (←) and record a new one; the history keeps both.",
+        details: [],
+      };
+      return;
+    }
     const id = this.answered[this.answered.length - 1] ?? this.current?.view.id;
     if (id === undefined) return;
     this.error = null;

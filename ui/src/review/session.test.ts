@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Answer, AnswerRecord, ReviewSample } from "../bindings";
+import type { Answer, AnswerRecord, ReviewView } from "../bindings";
 import { CommandError } from "../lib/call";
 import { ReviewSession, emptyQuery, type DraftStore, type ReviewApi } from "./session.svelte";
 
@@ -12,17 +12,27 @@ class Project implements ReviewApi {
   disputed = new Map<number, string[]>();
   constructor(public queue: number[]) {}
 
-  private view(id: number): ReviewSample {
+  private view(id: number): ReviewView {
     const versions = this.answers.get(id) ?? [];
     const mine = versions.length ? ({ ...versions[versions.length - 1], version: versions.length } as unknown as AnswerRecord) : null;
     return {
       view: { id, sample_id: `s${id}`, dataset: "d", language: "pl", category: null, style: null, split: null, texts: [], reasons: [], kept_by_rule: false },
       mine,
+      others: [],
+      final_answer: null,
       disputed: this.disputed.get(id) ?? [],
-    } as ReviewSample;
+      guards_hidden: false,
+      others_hidden: false,
+      adjudicator: false,
+    } as ReviewView;
   }
   async counts() {
-    return [{ reason: "audit_sample", language: "pl", waiting: this.queue.length, total: this.queue.length }];
+    return [{ language: null, waiting: this.queue.length, total: this.queue.length }];
+  }
+  finals: [number, Answer][] = [];
+  async adjudicate(id: number, _r: string, a: Answer) {
+    this.finals.push([id, a]);
+    return {} as AnswerRecord;
   }
   async next(_r: string, _q: unknown, after: number | null) {
     const i = after === null ? 0 : this.queue.indexOf(after) + 1;
@@ -140,6 +150,7 @@ describe("review session", () => {
     answer(reopened, ["y", "Enter"]);
     await reopened.settled();
     expect(p.answers.get(1)![0]).toMatchObject({ q1: "yes", q2: "no", q3: "yes", note: "half done" });
+    expect(p.answers.get(1)![0].seconds).toBe(0);
     expect([...storage.m.keys()].filter((k) => k.startsWith("verdikt.draft."))).toEqual([]);
   });
 
@@ -154,5 +165,20 @@ describe("review session", () => {
     await s.settled();
     await until(() => p.answers.has(1));
     expect(onScreen(s)).toBe(2);
+  });
+
+  it("in the adjudication queue stores final answers, starting from the final answer given", async () => {
+    const p = new Project([1, 2]);
+    const s = new ReviewSession(p, new Memory(), () => 0, 1);
+    s.setReviewer("zofia");
+    s.query = { ...emptyQuery(), adjudicate: true };
+    await s.start();
+    answer(s, ["y", "y", "a", "Enter"]);
+    await s.settled();
+    expect(p.finals.map(([id, a]) => [id, a.q3])).toEqual([[1, "na"]]);
+    expect(p.answers.size).toBe(0);
+    s.key("u", 0);
+    await until(() => s.error !== null);
+    expect(s.error!.message).toMatch(/final answer is not undone/);
   });
 });
