@@ -588,10 +588,22 @@ fn team_audit_with_adjudication_in_the_real_window() {
     let pct = shown_cell(&s, "agreement", "q2", "percent_agreement");
     let agree: f64 = pct.parse().unwrap();
     assert!((agree - 2.0 / 3.0).abs() < 1e-6, "{pct}");
+    // Individual Q1 answers: ana yes yes yes, ola no yes yes: κ = (2/3 − 2/3) / (1 − 2/3) = 0.
+    let kappa: f64 = shown_cell(&s, "agreement", "q1", "cohen_kappa")
+        .parse()
+        .unwrap();
+    assert!(kappa.abs() < 1e-6, "{kappa}");
+    assert_eq!(answer_of(&db, &first, "ana"), "yes yes yes");
     // Final answers: Q1 and Q2 yes on all three (individual answers would give 5 of 6).
     assert_eq!(shown_cell(&s, "results", "pl", "q1_successes"), "3");
     assert_eq!(shown_cell(&s, "results", "pl", "q1_n"), "3");
     assert_eq!(shown_cell(&s, "results", "pl", "q2_successes"), "3");
+    // Time per item: the window timed every answer (shown → submitted); the median per
+    // reviewer is the database's.
+    let timed = "SELECT count(*) FROM annotations a JOIN reviewers r ON r.id = a.reviewer_id
+                 WHERE r.name = 'ana' AND a.seconds > 0";
+    assert_eq!(count(&db, timed), 3);
+    assert_eq!(shown_cell(&s, "time_per_item", "ana", "answers"), "3");
     s.shot("12-results-team");
     s.close();
 }

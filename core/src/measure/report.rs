@@ -315,6 +315,22 @@ pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureErro
             })
             .collect(),
     });
+    tables.push(Table {
+        name: "time_per_item".into(),
+        header: header(&["reviewer", "language", "answers", "median_seconds"]),
+        rows: results
+            .time_per_item
+            .iter()
+            .map(|t| {
+                vec![
+                    t.reviewer.clone(),
+                    language(&t.language),
+                    t.answers.to_string(),
+                    format!("{:.1}", t.median_seconds),
+                ]
+            })
+            .collect(),
+    });
 
     let no_agreement = |what| !agreement_rows.iter().any(|r| r.what == what);
     let mut charts_out: Vec<(String, String, bool)> = vec![
