@@ -180,15 +180,9 @@ fn sample_on_screen(s: &Session) -> String {
 
 /// Waits until the Review screen shows another sample than `before`.
 fn next_sample(s: &Session, before: &str) -> String {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let now = sample_on_screen(s);
-        if now != before {
-            return now;
-        }
-        assert!(std::time::Instant::now() < deadline, "still on {before}");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let next = next_or_done(s, before);
+    assert!(!next.is_empty(), "the queue ended after {before}");
+    next
 }
 
 /// The Curator screen fills the queue: triage, then the stratified audit sample (the screen's
