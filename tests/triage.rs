@@ -384,14 +384,18 @@ fn queue_filters_order_reviewer_languages_and_json() {
     let (ok, _, err) = p.run(&["queue", "--dataset", "nope"]);
     assert!(!ok && err.contains("nope"), "{err}");
 
-    // A reviewer sees their languages only, minus what they answered; others still see it.
+    // A reviewer sees their languages only, minus what they answered and what has the answers
+    // it needs (one by default, more with `config answers-per-sample`).
     answer(&p, "jan", r#"["pl","de"]"#, "pl-1");
     assert_eq!(
         ids(&queue(&p, &["--reviewer", "jan"])),
         vec!["de-2", "de-1"]
     );
     answer(&p, "eva", r#"["pl"]"#, "de-2");
+    assert_eq!(ids(&queue(&p, &["--reviewer", "eva"])), Vec::<&str>::new());
+    p.ok(&["config", "answers-per-sample", "2"]);
     assert_eq!(ids(&queue(&p, &["--reviewer", "eva"])), vec!["pl-1"]);
+    p.ok(&["config", "answers-per-sample", "1"]);
     assert_eq!(
         ids(&queue(&p, &[])),
         vec!["en-2", "en-3", "de-1"],
