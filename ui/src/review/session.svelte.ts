@@ -115,7 +115,16 @@ export class ReviewSession {
     this.reviewer = storage?.getItem("verdikt.reviewer") ?? "";
   }
 
+  /** Another reviewer ends this session (answers already handed over are still stored). */
   setReviewer(name: string) {
+    if (name !== this.reviewer) {
+      this.current = null;
+      this.started = false;
+      this.finished = false;
+      this.trail = [];
+      this.answered = [];
+      this.machine = initialState();
+    }
     this.reviewer = name;
     this.storage?.setItem("verdikt.reviewer", name);
   }
