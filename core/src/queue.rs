@@ -343,13 +343,12 @@ pub fn next(
     Ok(walk(conn, &plan, cursor, Some(1))?.into_iter().next())
 }
 
+/// (waiting, total) per (reason, language).
+type Tally = BTreeMap<(String, String), (u64, u64)>;
+
 /// Waiting and total queued samples per (reason, language), or per language alone (reason
 /// `""`) when `by_reason` is false, in the plan's languages.
-fn tally(
-    conn: &Connection,
-    plan: &Plan,
-    by_reason: bool,
-) -> Result<BTreeMap<(String, String), (u64, u64)>, QueueError> {
+fn tally(conn: &Connection, plan: &Plan, by_reason: bool) -> Result<Tally, QueueError> {
     // Counted in Rust rather than by GROUP BY: SQLite would sort every (reason, sample) row
     // first, which is most of the cost on a large queue. `samples` joins only when filtered on.
     let samples_join = if plan.condition.contains("s.") {
@@ -371,7 +370,7 @@ fn tally(
          WHERE {}",
         plan.unanswered, plan.condition
     ))?;
-    let mut tally: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+    let mut tally = Tally::new();
     let mut rows = stmt.query(params_from_iter(&plan.params))?;
     while let Some(row) = rows.next()? {
         let language = row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
