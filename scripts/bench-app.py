@@ -114,7 +114,7 @@ def submit_and_next(s):
     s.js("document.querySelector(\"nav button[data-screen='review']\").click()")
     s.wait("[data-testid='review-reviewer'] option[value='bench']")
     s.js("const r = document.querySelector('[data-testid=review-reviewer]');"
-         "r.value = 'bench'; r.dispatchEvent(new Event('change'));")
+         "r.value = 'bench'; r.dispatchEvent(new Event('change', {bubbles: true}));")
     s.wait("[data-testid='review-start']:not([disabled])")
     s.js("document.querySelector(\"[data-testid='review-start']\").click()")
     s.wait("[data-testid='review-sample']")

@@ -5,6 +5,7 @@
 //! over `tauri::ipc::Channel`.
 
 mod command_names;
+mod curator;
 pub mod error;
 mod export;
 mod grants;
@@ -48,15 +49,25 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         export::split_run,
         export::export_run,
         review::review_setup,
-        review::reviewer_add,
+        curator::reviewer_add,
+        curator::reviewer_languages_set,
+        curator::reviewer_adjudicator_set,
+        curator::audit_config_get,
+        curator::audit_config_set,
+        curator::question_set,
+        curator::project_guards_get,
+        curator::project_guards_set,
+        curator::pack_export,
+        curator::pack_merge,
         review::review_counts,
         review::review_next,
         review::review_sample_get,
         review::review_resolve,
         review::review_submit,
+        review::review_adjudicate,
         review::review_undo,
-        review::triage_run,
-        review::audit_sample_draw,
+        curator::triage_run,
+        curator::audit_sample_draw,
         results::results_get,
         results::results_save,
         jobs::job_cancel,
@@ -87,6 +98,48 @@ fn open_sample_arg(args: &[String]) -> Option<String> {
         })
 }
 
+/// Closing the window stops running jobs (a guard run can be resumed, an import is rolled
+/// back), so while one runs the window asks first.
+fn on_window_event(window: &tauri::Window, event: &tauri::WindowEvent) {
+    // Dropped files are the user's choice, as picked ones are.
+    if let tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
+        window
+            .state::<AppState>()
+            .grants()
+            .add_sources(paths.iter().cloned());
+    }
+    ask_before_closing_on_running_jobs(window, event);
+}
+
+fn ask_before_closing_on_running_jobs(window: &tauri::Window, event: &tauri::WindowEvent) {
+    use tauri_plugin_dialog::{DialogExt, MessageDialogButtons};
+    let tauri::WindowEvent::CloseRequested { api, .. } = event else {
+        return;
+    };
+    let running = window.state::<AppState>().running_jobs();
+    if running.is_empty() {
+        return;
+    }
+    api.prevent_close();
+    let window = window.clone();
+    window
+        .dialog()
+        .message(format!(
+            "{} still running. Closing the window stops it: a guard run can be resumed later, an unfinished import stores nothing. Close anyway?",
+            running.join(", ")
+        ))
+        .title("Verdikt is still working")
+        .buttons(MessageDialogButtons::OkCancelCustom(
+            "Close and stop".into(),
+            "Keep working".into(),
+        ))
+        .show(move |close| {
+            if close {
+                let _ = window.destroy();
+            }
+        });
+}
+
 pub fn run() {
     let args: Vec<String> = std::env::args().collect();
     let builder = specta_builder();
@@ -99,15 +152,7 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .manage(state)
         .invoke_handler(builder.invoke_handler())
-        .on_window_event(|window, event| {
-            // Dropped files are the user's choice, as picked ones are.
-            if let tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
-                window
-                    .state::<AppState>()
-                    .grants()
-                    .add_sources(paths.iter().cloned());
-            }
-        })
+        .on_window_event(on_window_event)
         .setup(|app| {
             if let Err(e) = project::open_at_start(app.handle()) {
                 eprintln!("verdikt: {e}");

@@ -10,6 +10,9 @@ use verdikt_core::store::Store;
 use crate::error::{AppError, AppResult};
 use crate::grants::{Grants, Target};
 
+/// How long a write from the window waits for another writer before it reports "busy".
+const WINDOW_WRITE_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
 #[derive(Default)]
 pub struct AppState {
     /// The open project. Short reads and writes go through it; long jobs open their own
@@ -27,6 +30,9 @@ pub struct AppState {
 impl AppState {
     pub fn open(&self, path: &Path) -> AppResult<()> {
         let store = Store::open(path)?;
+        // The window's own writes (an answer, a reviewer) wait briefly for another writer and
+        // then report "busy", so the window can say so and retry instead of freezing.
+        store.conn().busy_timeout(WINDOW_WRITE_WAIT)?;
         *self.lock() = Some(store);
         Ok(())
     }
@@ -56,15 +62,33 @@ impl AppState {
         self.lock().as_ref().map(|s| s.path().to_path_buf())
     }
 
-    /// Registers a job under the window's id and returns its cancel flag.
+    /// Registers a job under the window's id and returns its cancel flag. A second job of an
+    /// exclusive kind (two guard runs or imports writing the same project) is refused.
     pub fn start_job(&self, id: &str) -> AppResult<Arc<AtomicBool>> {
         let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
         if jobs.contains_key(id) {
             return Err(AppError::new(format!("a job with id `{id}` is running")));
         }
+        let kind = job_kind(id);
+        if let Some(what) = exclusive_job_name(kind)
+            && jobs.keys().any(|running| job_kind(running) == kind)
+        {
+            return Err(AppError::new(format!(
+                "{what} is already running; wait for it to finish or cancel it in the job list"
+            )));
+        }
         let flag = Arc::new(AtomicBool::new(false));
         jobs.insert(id.to_string(), flag.clone());
         Ok(flag)
+    }
+
+    /// What runs now, in words (for the question asked when the window closes).
+    pub fn running_jobs(&self) -> Vec<&'static str> {
+        let jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        let mut names: Vec<&'static str> = jobs.keys().map(|id| job_name(job_kind(id))).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
     }
 
     pub fn end_job(&self, id: &str) {
@@ -83,5 +107,57 @@ impl AppState {
             }
             None => false,
         }
+    }
+}
+
+/// A job id is `<kind>-<unique part>` (the window's `jobId(kind)`).
+fn job_kind(id: &str) -> &str {
+    id.split('-').next().unwrap_or(id)
+}
+
+/// Kinds of job that write much of the project: only one of each runs at a time.
+fn exclusive_job_name(kind: &str) -> Option<&'static str> {
+    match kind {
+        "guard" => Some("a guard run"),
+        "import" => Some("an import"),
+        "triage" => Some("triage"),
+        "download" => Some("a model download"),
+        _ => None,
+    }
+}
+
+fn job_name(kind: &str) -> &'static str {
+    exclusive_job_name(kind).unwrap_or(match kind {
+        "export" => "an export",
+        "split" => "a split",
+        "audit" => "an audit sample draw",
+        "pack" => "a review pack",
+        _ => "a job",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_guard_run_is_refused_while_one_runs_but_other_kinds_start() {
+        let state = AppState::default();
+        state.start_job("guard-1-1").unwrap();
+        let refused = state.start_job("guard-2-2").unwrap_err();
+        assert!(
+            refused.message.contains("a guard run is already running"),
+            "{}",
+            refused.message
+        );
+        state.start_job("import-3-3").unwrap();
+        state.start_job("export-4-4").unwrap();
+        state.start_job("export-5-5").unwrap();
+        assert_eq!(
+            state.running_jobs(),
+            ["a guard run", "an export", "an import"]
+        );
+        state.end_job("guard-1-1");
+        state.start_job("guard-6-6").unwrap();
     }
 }

@@ -15,32 +15,7 @@ async appInfo() : Promise<Result<AppInfo, AppError>> {
 }
 },
 /**
- * Shows the native dialog and returns what the user chose (nothing when cancelled); the
- * choice is remembered as the user's, for the commands that use it.
- */
-async pickPaths(request: PickRequest) : Promise<Result<string[], AppError>> {
-    try {
-    return { status: "ok", data: await TAURI_INVOKE("pick_paths", { request }) };
-} catch (e) {
-    if(e instanceof Error) throw e;
-    else return { status: "error", error: e  as any };
-}
-},
-/**
- * Asks in a native dialog whether the project's texts may be sent to the guard server at
- * `url`; true (and remembered) when the user agrees, or agreed before.
- */
-async guardServerConfirm(url: string) : Promise<Result<boolean, AppError>> {
-    try {
-    return { status: "ok", data: await TAURI_INVOKE("guard_server_confirm", { url }) };
-} catch (e) {
-    if(e instanceof Error) throw e;
-    else return { status: "error", error: e  as any };
-}
-},
-/**
- * Opens (or creates) a project file the user chose, and makes it the current one; another
- * program's SQLite file is refused untouched (`Store::open`).
+ * Opens (or creates) a project file and makes it the current one.
  */
 async projectOpen(path: string) : Promise<Result<ProjectInfo, AppError>> {
     try {
@@ -141,8 +116,8 @@ async splitRun(job: string, request: SplitRequest) : Promise<Result<SplitReport,
 }
 },
 /**
- * Writes the selected samples to a target the user chose (see `grants`); the core has no
- * row-level progress for export, so the window shows it as running until this returns.
+ * Writes the selected samples; the core has no row-level progress for export, so the window
+ * shows it as running until this returns.
  */
 async exportRun(job: string, request: ExportRequest) : Promise<Result<ExportReport, AppError>> {
     try {
@@ -168,7 +143,106 @@ async reviewerAdd(name: string, languages: string) : Promise<Result<Reviewer, Ap
     else return { status: "error", error: e  as any };
 }
 },
-async reviewCounts(reviewer: string, query: ReviewQuery) : Promise<Result<QueueCount[], AppError>> {
+/**
+ * Replaces the languages a reviewer reads (what their queue holds).
+ */
+async reviewerLanguagesSet(name: string, languages: string) : Promise<Result<Reviewer, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("reviewer_languages_set", { name, languages }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Makes a reviewer an adjudicator of the languages they read, or no longer one.
+ */
+async reviewerAdjudicatorSet(name: string, adjudicator: boolean) : Promise<Result<Reviewer, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("reviewer_adjudicator_set", { name, adjudicator }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * How the team audits: answers per sample, the share that needs them, blind, hidden guards.
+ */
+async auditConfigGet() : Promise<Result<AuditConfig, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("audit_config_get") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Sets one team-audit setting (`verdikt config KEY VALUE`), e.g. `answers-per-sample` `2`.
+ */
+async auditConfigSet(key: string, value: string) : Promise<Result<AuditConfig, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("audit_config_set", { key, value }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * New wording for `q1`/`q2`/`q3` or the guidelines; empty text returns to the default.
+ */
+async questionSet(key: string, text: string) : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("question_set", { key, text }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The guard runs in force (chosen by the curator, or the default).
+ */
+async projectGuardsGet() : Promise<Result<ProjectGuards, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("project_guards_get") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Makes `runs` the project's guards; none returns to the default (latest run per guard).
+ */
+async projectGuardsSet(runs: number[]) : Promise<Result<ProjectGuards, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("project_guards_set", { runs }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Writes a review pack for one reviewer and language (a project file they answer offline).
+ */
+async packExport(job: string, request: PackRequest) : Promise<Result<PackSummary, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("pack_export", { job, request }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Merges a reviewer's answered pack back (idempotent: a second merge adds nothing).
+ */
+async packMerge(job: string, path: string) : Promise<Result<MergeSummary, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("pack_merge", { job, path }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async reviewCounts(reviewer: string, query: ReviewQuery) : Promise<Result<LanguageProgress[], AppError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("review_counts", { reviewer, query }) };
 } catch (e) {
@@ -179,7 +253,7 @@ async reviewCounts(reviewer: string, query: ReviewQuery) : Promise<Result<QueueC
 /**
  * The waiting sample after `after` in queue order (or the first), ready to show.
  */
-async reviewNext(reviewer: string, query: ReviewQuery, after: number | null) : Promise<Result<ReviewSample | null, AppError>> {
+async reviewNext(reviewer: string, query: ReviewQuery, after: number | null) : Promise<Result<ReviewView | null, AppError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("review_next", { reviewer, query, after }) };
 } catch (e) {
@@ -187,7 +261,7 @@ async reviewNext(reviewer: string, query: ReviewQuery, after: number | null) : P
     else return { status: "error", error: e  as any };
 }
 },
-async reviewSampleGet(id: number, reviewer: string) : Promise<Result<ReviewSample, AppError>> {
+async reviewSampleGet(id: number, reviewer: string) : Promise<Result<ReviewView, AppError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("review_sample_get", { id, reviewer }) };
 } catch (e) {
@@ -212,6 +286,17 @@ async reviewResolve(sample: string, dataset: string | null) : Promise<Result<num
 async reviewSubmit(id: number, reviewer: string, answer: Answer) : Promise<Result<AnswerRecord, AppError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("review_submit", { id, reviewer, answer }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * An adjudicator's final answer to a sample whose reviewers disagree (append-only).
+ */
+async reviewAdjudicate(id: number, reviewer: string, answer: Answer) : Promise<Result<AnswerRecord, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("review_adjudicate", { id, reviewer, answer }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -260,12 +345,11 @@ async resultsGet(filter: SampleFilter) : Promise<Result<Report, AppError>> {
 }
 },
 /**
- * Saves one chart or table (`name`) of the report under `filter` to `path`, which the user
- * chose in the save dialog (or lies in the project's folder); staged and renamed.
+ * Saves what the window shows to `path`.
  */
-async resultsSave(filter: SampleFilter, kind: SaveKind, name: string, path: string) : Promise<Result<null, AppError>> {
+async resultsSave(shown: Shown, path: string) : Promise<Result<null, AppError>> {
     try {
-    return { status: "ok", data: await TAURI_INVOKE("results_save", { filter, kind, name, path }) };
+    return { status: "ok", data: await TAURI_INVOKE("results_save", { shown, path }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -330,7 +414,12 @@ export type AppError = { message: string;
 /**
  * One entry per located problem (e.g. `file:line: field: message`), when there are any.
  */
-details: string[] }
+details: string[]; 
+/**
+ * Another program (a CLI import, a guard run) holds the project's write lock: nothing was
+ * stored, and the same request can be sent again once it lets go.
+ */
+busy: boolean }
 export type AppInfo = { version: string; project: ProjectInfo | null; recent: string[]; 
 /**
  * `--open-sample ID`: the window opens Review on this sample (once).
@@ -340,6 +429,28 @@ open_sample: string | null;
  * What went wrong opening the project at start, if anything.
  */
 startup_error: string | null }
+/**
+ * A project's audit settings.
+ */
+export type AuditConfig = { 
+/**
+ * Answers from different reviewers a sample needs before it leaves the queue.
+ */
+answers_per_sample: number; 
+/**
+ * Share of samples (0..=1) that need `answers_per_sample`; the rest need one. Which ones
+ * is fixed by the sample id, so it never changes under a reviewer.
+ */
+overlap_share: number; 
+/**
+ * A reviewer sees others' answers only after giving their own.
+ */
+blind: boolean; 
+/**
+ * Guard verdicts, P(unsafe) and guard-derived reason details are withheld from a reviewer
+ * until they have answered.
+ */
+hide_guard_verdicts: boolean }
 export type AuditSampleReport = { per_language: number; seed: number; 
 /**
  * Earlier `audit_sample` marks in the scope that this draw replaced.
@@ -363,10 +474,15 @@ bytes_on_disk: number | null;
  * Where the file is (or will be).
  */
 path: string }
+export type CategoryName = { code: string; name: string }
 /**
  * One chart of the report as a standalone SVG document (`<name>.svg`, and `<name>.png`).
  */
-export type Chart = { name: string; svg: string }
+export type Chart = { name: string; svg: string; 
+/**
+ * Nothing to draw under this filter (no answers, no guard runs): a viewer says so in words.
+ */
+empty: boolean }
 /**
  * One imported dataset, as `verdikt datasets` lists it.
  */
@@ -496,30 +612,35 @@ export type LanguageDraw = { language: string; available: number; drawn: number;
  */
 min_per_stratum: number; max_per_stratum: number }
 /**
- * What `pick_paths` shows.
+ * Review progress of one language (`language` null: all), counted in samples.
  */
-export type PickMode = 
+export type LanguageProgress = { language: string | null; 
 /**
- * Files to read (several at once).
+ * Queued samples under the filters.
  */
-"open-files" | 
+total: number; 
 /**
- * One file to read.
+ * Of those, the samples still waiting (for the reviewer, or for anyone; for an
+ * adjudicator, for a final answer).
  */
-"open-file" | 
+waiting: number }
 /**
- * A folder to read.
+ * A merged pack: whose answers, how many versions were added now and how many earlier.
  */
-"open-folder" | 
+export type MergeSummary = { pack_id: string; reviewer: string; merged: number; already_merged: number }
+export type PackRequest = { reviewer: string; language: string; 
 /**
- * A file to write (the dialog asks before replacing one).
+ * Share of samples (0..=1) also given to a second reviewer, for agreement.
  */
-"save"
-export type PickRequest = { mode: PickMode; 
+overlap: number; seed: number; 
 /**
- * `(name, extensions)` filters.
+ * The pack file to write.
  */
-filters: ([string, string[]])[]; file_name: string | null }
+out: string }
+/**
+ * A review pack as written: its id, how many samples, how many shared with another reviewer.
+ */
+export type PackSummary = { pack_id: string; samples: number; shared: number; out: string }
 /**
  * One previewed row: its raw columns as text and what it maps to, or why it cannot.
  */
@@ -548,18 +669,6 @@ export type Questions = { questions: Question[];
  * Free text for reviewers (how to judge, examples); empty by default.
  */
 guidelines: string }
-/**
- * Queued samples for one (reason, language).
- */
-export type QueueCount = { reason: string; language: string; 
-/**
- * Still waiting for an answer (from the reviewer, or from anyone).
- */
-waiting: number; 
-/**
- * With this reason, answered or not.
- */
-total: number }
 export type ReasonView = { reason: string; detail: string }
 /**
  * Everything the report shows: the tables (results, agreement, ASR, progress) and charts.
@@ -568,15 +677,49 @@ export type Report = { tables: Table[]; charts: Chart[] }
 /**
  * The queue filters the window sends; the reviewer is given separately.
  */
-export type ReviewQuery = { language: string | null; reason: string | null; dataset: string | null; category: string | null; style: string | null }
+export type ReviewQuery = { language: string | null; reason: string | null; dataset: string | null; category: string | null; style: string | null; 
 /**
- * One sample as the reviewer sees it, with their own current answer when they gave one.
+ * The adjudication queue: samples whose reviewers disagree, for an adjudicator.
  */
-export type ReviewSample = { view: SampleView; mine: AnswerRecord | null }
+adjudicate: boolean }
 /**
  * What the Review screen offers to choose from.
  */
-export type ReviewSetup = { reviewers: Reviewer[]; questions: Questions; languages: string[]; reasons: string[]; categories: string[]; styles: string[] }
+export type ReviewSetup = { reviewers: Reviewer[]; questions: Questions; languages: string[]; reasons: string[]; categories: string[]; styles: string[]; 
+/**
+ * S1–S14 with their names, for showing a code with what it means.
+ */
+category_names: CategoryName[] }
+/**
+ * One sample as a given reviewer sees it.
+ */
+export type ReviewView = { 
+/**
+ * Guard readings are empty, `kept_by_rule` false and guard reason details blank while
+ * `guards_hidden`.
+ */
+view: SampleView; 
+/**
+ * The reviewer's own current answer.
+ */
+mine: AnswerRecord | null; 
+/**
+ * Other reviewers' current answers; empty while `others_hidden`.
+ */
+others: AnswerRecord[]; 
+/**
+ * The adjudicated final answer; `None` also while `others_hidden`.
+ */
+final_answer: AnswerRecord | null; 
+/**
+ * Texts the guards dispute: each needs the reviewer's own verdict before the sample can
+ * pass (shown even while guards are hidden, without saying what the guards said).
+ */
+disputed: string[]; guards_hidden: boolean; others_hidden: boolean; 
+/**
+ * The reviewer adjudicates this sample's language.
+ */
+adjudicator: boolean }
 export type Reviewer = { id: number; name: string; languages: string[]; 
 /**
  * Records final answers where reviewers disagree, in the languages they read.
@@ -585,11 +728,7 @@ adjudicator: boolean; created_at: string }
 /**
  * A row of `verdikt guard runs`.
  */
-export type RunInfo = { id: number; profile: string; model: string; 
-/**
- * As stored, except `stopped`: recorded as running, but no process works on it (it died).
- */
-status: string; texts_total: number; texts_done: number; texts_per_second: number; started_at: string; finished_at: string | null }
+export type RunInfo = { id: number; profile: string; model: string; status: string; texts_total: number; texts_done: number; texts_per_second: number; started_at: string; finished_at: string | null }
 export type RunProgress = { run_id: number; done: number; total: number; texts_per_second: number; eta_seconds: number | null }
 export type RunReport = { run_id: number; status: string; 
 /**
@@ -630,9 +769,21 @@ reasons: ReasonView[];
  */
 kept_by_rule: boolean }
 /**
- * What `results_save` writes: a chart as SVG or PNG, or a table as CSV.
+ * One chart or table as the window shows it.
  */
-export type SaveKind = "svg" | "png" | "csv"
+export type Shown = 
+/**
+ * A chart's SVG document, saved as it is.
+ */
+{ kind: "svg"; svg: string } | 
+/**
+ * A chart's SVG document, rasterised.
+ */
+{ kind: "png"; svg: string } | 
+/**
+ * A table, saved as CSV (formula-guarded cells).
+ */
+{ kind: "csv"; name: string; header: string[]; rows: string[][] }
 export type SourceFile = { path: string; format: FileFormat; 
 /**
  * Language and split implied by a dataset folder's layout, used when rows lack them.

@@ -62,6 +62,8 @@ pub struct Table {
 pub struct Chart {
     pub name: String,
     pub svg: String,
+    /// Nothing to draw under this filter (no answers, no guard runs): a viewer says so in words.
+    pub empty: bool,
 }
 
 /// Everything the report shows: the tables (results, agreement, ASR, progress) and charts.
@@ -320,24 +322,60 @@ pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureErro
             })
             .collect(),
     });
+    tables.push(Table {
+        name: "time_per_item".into(),
+        header: header(&["reviewer", "language", "answers", "median_seconds"]),
+        rows: results
+            .time_per_item
+            .iter()
+            .map(|t| {
+                vec![
+                    t.reviewer.clone(),
+                    language(&t.language),
+                    t.answers.to_string(),
+                    format!("{:.1}", t.median_seconds),
+                ]
+            })
+            .collect(),
+    });
 
-    let mut charts_out: Vec<(String, String)> = vec![
-        ("questions".into(), charts::question_bars(&results)),
+    let no_agreement = |what| !agreement_rows.iter().any(|r| r.what == what);
+    let mut charts_out: Vec<(String, String, bool)> = vec![
+        (
+            "questions".into(),
+            charts::question_bars(&results),
+            results.questions.iter().all(|q| q.audited == 0),
+        ),
         (
             "kappa_verdict".into(),
             charts::kappa_heatmap(&agreement_rows, What::Verdict),
+            no_agreement(What::Verdict),
         ),
         (
             "kappa_q1".into(),
             charts::kappa_heatmap(&agreement_rows, What::Q1),
+            no_agreement(What::Q1),
         ),
-        ("asr".into(), charts::asr_bars(&asr_rows)),
-        ("progress".into(), charts::progress_bars(&progress)),
+        (
+            "asr".into(),
+            charts::asr_bars(&asr_rows),
+            asr_rows.is_empty(),
+        ),
+        (
+            "progress".into(),
+            charts::progress_bars(&progress),
+            progress.is_empty(),
+        ),
     ];
     for (i, guard) in ratings.raters.iter().enumerate().skip(ratings.humans) {
+        let compared = results
+            .guard_accuracy
+            .iter()
+            .any(|g| &g.guard == guard && g.confusion.iter().flatten().any(|&n| n > 0));
         charts_out.push((
             format!("guard_confusion_{}", ratings.guards[i - ratings.humans]),
             charts::guard_confusion(&results, guard),
+            !compared,
         ));
     }
 
@@ -345,7 +383,7 @@ pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureErro
         tables,
         charts: charts_out
             .into_iter()
-            .map(|(name, svg)| Chart { name, svg })
+            .map(|(name, svg, empty)| Chart { name, svg, empty })
             .collect(),
     })
 }

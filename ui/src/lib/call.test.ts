@@ -3,7 +3,7 @@ import { call, describe } from "./call";
 
 suite("call", () => {
   it("turns an AppError into a message with its details", async () => {
-    const failed = call(Promise.resolve({ status: "error" as const, error: { message: "bad file", details: ["a.jsonl:3: prompt: empty"] } }));
+    const failed = call(Promise.resolve({ status: "error" as const, error: { message: "bad file", details: ["a.jsonl:3: prompt: empty"], busy: false } }));
     const e = await failed.catch((x: unknown) => x);
     expect(describe(e)).toEqual({ message: "bad file", details: ["a.jsonl:3: prompt: empty"] });
   });

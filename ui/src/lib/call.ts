@@ -5,9 +5,12 @@ export type Result<T> = { status: "ok"; data: T } | { status: "error"; error: Ap
 
 export class CommandError extends Error {
   details: string[];
-  constructor(e: AppError) {
+  /** The project was busy with another writer: nothing was stored, the same call may retry. */
+  busy: boolean;
+  constructor(e: Omit<AppError, "busy"> & { busy?: boolean }) {
     super(e.message);
     this.details = e.details;
+    this.busy = e.busy ?? false;
   }
 }
 

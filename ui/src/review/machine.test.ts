@@ -108,7 +108,8 @@ describe("moving and other effects", () => {
   });
 
   it("returns null for keys it does not own, so the page can scroll", () => {
-    expect(onKey(initialState(), "PageDown")).toBeNull();
+    expect(onKey(initialState(), "Tab")).toBeNull();
+    expect(onKey(initialState(), "PageDown")?.effect).toEqual({ kind: "scroll", pages: 1 });
     expect(onKey(initialState(), " ")).toBeNull();
   });
 });

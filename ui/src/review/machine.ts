@@ -26,6 +26,10 @@ export type Mode = "answering" | "typing-note" | "help";
 
 export interface ReviewState {
   mode: Mode;
+  /** Texts whose guards disagree: the answer passes the audit only with my verdict on each. */
+  disputed: Field[];
+  /** Enter was pressed once with a disputed text left unjudged: a second Enter stores anyway. */
+  warnedUnjudged: boolean;
   /** Which question the answer keys go to: 0 = Q1, 1 = Q2, 2 = Q3. */
   question: 0 | 1 | 2;
   draft: Draft;
@@ -40,7 +44,9 @@ export type Effect =
   | { kind: "undo" }
   | { kind: "font"; delta: 1 | -1 }
   | { kind: "theme" }
-  | { kind: "focus-note" };
+  | { kind: "focus-note" }
+  | { kind: "scroll"; pages: 1 | -1 }
+  | { kind: "invisibles" };
 
 export interface CompleteAnswer {
   q1: YesNo;
@@ -65,8 +71,10 @@ export const emptyDraft = (): Draft => ({
   exclude: false,
 });
 
-export const initialState = (draft: Draft = emptyDraft()): ReviewState => ({
+export const initialState = (draft: Draft = emptyDraft(), disputed: Field[] = []): ReviewState => ({
   mode: "answering",
+  disputed,
+  warnedUnjudged: false,
   question: firstUnanswered(draft) ?? 0,
   draft,
   message: null,
@@ -87,8 +95,10 @@ export const KEYS: ReadonlyArray<[string, string]> = [
   ["Enter", "submit and go to the next sample"],
   ["→", "skip to the next sample without answering"],
   ["←", "back to the previous sample"],
-  ["u", "undo my last answer to this sample"],
+  ["u", "undo my last answer and go back to that sample"],
   ["p / c / r", "my verdict on prompt / chosen / rejected: none → safe → unsafe"],
+  ["Tab / PgDn / PgUp", "pick a text / scroll it down / up"],
+  ["i", "show invisible characters (toggle)"],
   ["e", "exclude from export (toggle)"],
   ["t", "write a note (Esc to leave)"],
   ["?", "question wording and guidelines"],
@@ -114,6 +124,11 @@ function answer(state: ReviewState, value: "yes" | "no" | "na"): ReviewState {
   return { ...state, draft, question: next ?? state.question, message: null };
 }
 
+/** The disputed texts the draft gives no verdict on. */
+export function unjudged(state: ReviewState): Field[] {
+  return state.disputed.filter((f) => !state.draft.verdicts[f]);
+}
+
 function submit(state: ReviewState): Step {
   const { q1, q2, q3 } = state.draft;
   const missing = firstUnanswered(state.draft);
@@ -121,6 +136,18 @@ function submit(state: ReviewState): Step {
     const which = missing ?? 0;
     return {
       state: { ...state, question: which, message: `Answer Q${which + 1} before submitting.` },
+      effect: null,
+    };
+  }
+  const open = unjudged(state);
+  if (open.length > 0 && !state.warnedUnjudged) {
+    const keys = open.map((f) => `${f} (${f === "response" ? "—" : f[0]})`).join(", ");
+    return {
+      state: {
+        ...state,
+        warnedUnjudged: true,
+        message: `The guards disagree on ${keys}: give your verdict first, or press Enter again to store the answer without it (it then cannot pass the export filter).`,
+      },
       effect: null,
     };
   }
@@ -177,6 +204,12 @@ export function onKey(state: ReviewState, key: string): Step | null {
       return same(state, { kind: "font", delta: -1 });
     case "d":
       return same(state, { kind: "theme" });
+    case "PageDown":
+      return same(state, { kind: "scroll", pages: 1 });
+    case "PageUp":
+      return same(state, { kind: "scroll", pages: -1 });
+    case "i":
+      return same(state, { kind: "invisibles" });
   }
   const field = OVERRIDE_KEYS[key];
   if (field) {
@@ -184,7 +217,7 @@ export function onKey(state: ReviewState, key: string): Step | null {
     const next = cycleVerdict(verdicts[field]);
     if (next) verdicts[field] = next;
     else delete verdicts[field];
-    return same({ ...state, draft: { ...state.draft, verdicts } });
+    return same({ ...state, warnedUnjudged: false, draft: { ...state.draft, verdicts } });
   }
   return null;
 }
