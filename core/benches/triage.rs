@@ -83,6 +83,7 @@ fn import_file(store: &mut Store, path: std::path::PathBuf, dataset: &str) {
             skip_invalid: false,
             rejects: None,
             replace: false,
+            force: false,
         },
         &mut |_| {},
         &AtomicBool::new(false),

@@ -10,7 +10,7 @@ use verdikt_core::measure::charts;
 use verdikt_core::measure::report::{Report, Table, build};
 use verdikt_core::staged::write_file;
 
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::state::AppState;
 
 #[tauri::command]

@@ -9,14 +9,13 @@ use tauri::Manager;
 use tauri::async_runtime::block_on;
 use tauri::ipc::Channel;
 use verdikt_core::export::ExportFormat;
-use verdikt_core::filter::SampleFilter;
 use verdikt_core::import::InputFormat;
 
 use crate::export::{ExportRequest, export_run};
 use crate::guard::{GuardRequest, GuardServer, guard_run};
 use crate::import::{ImportRequest, import_preview, import_run};
 use crate::project::project_open;
-use crate::results::{SaveKind, results_save};
+use crate::results::{Shown, results_save};
 use crate::state::AppState;
 
 fn sample() -> PathBuf {
@@ -108,9 +107,11 @@ fn targets_the_user_never_chose_are_refused() {
         );
         let err = block_on(results_save(
             app.state(),
-            SampleFilter::default(),
-            SaveKind::Csv,
-            "results".into(),
+            Shown::Csv {
+                name: "results".into(),
+                header: vec!["q".into()],
+                rows: vec![vec!["=1+1".into()]],
+            },
             target.display().to_string(),
         ))
         .unwrap_err();
