@@ -208,6 +208,48 @@ fn reasons_on_crafted_data() {
 }
 
 #[test]
+fn a_text_seen_only_in_part_needs_a_human() {
+    let p = project();
+    let conn = rusqlite::Connection::open(p.db()).unwrap();
+    conn.execute(
+        "UPDATE verdicts SET truncated = 1 WHERE run_id = 1 AND field = 'rejected'
+         AND sample_id = (SELECT id FROM samples WHERE ext_id = 'pl-2')",
+        [],
+    )
+    .unwrap();
+    let report = triage(&p);
+    assert_eq!(reasons(&p)["pl-2"], ["truncated"]);
+    assert_eq!(report["reasons"]["truncated"], 1);
+    let detail: Vec<String> = p.sql("SELECT detail FROM triage_reasons WHERE reason = 'truncated'");
+    assert_eq!(detail, ["run 1 saw rejected only in part"]);
+    let queued: Vec<i64> = p.sql(
+        "SELECT q.priority FROM triage_queue q JOIN samples s ON s.id = q.sample_id WHERE s.ext_id = 'pl-2'",
+    );
+    assert_eq!(queued, [5], "ranked right after not_refusal");
+}
+
+#[test]
+fn a_strict_reading_counts_controversial_as_unsafe() {
+    let p = project();
+    let conn = rusqlite::Connection::open(p.db()).unwrap();
+    // Both runs give en-1's chosen P(unsafe) 0.05 and P(controversial) 0.3; only run 2 (a
+    // three-class guard read strictly) puts it in the uncertain band.
+    conn.execute_batch(
+        "UPDATE guard_runs SET params = '{\"reading\": \"strict\"}' WHERE id = 2;
+         UPDATE verdicts SET p_controversial = 0.3 WHERE field = 'chosen'
+             AND sample_id = (SELECT id FROM samples WHERE ext_id = 'en-1');",
+    )
+    .unwrap();
+    p.ok(&["triage"]);
+    assert_eq!(reasons(&p)["en-1"], ["uncertain"]);
+    let detail: Vec<String> = p.sql(
+        "SELECT r.detail FROM triage_reasons r JOIN samples s ON s.id = r.sample_id
+         WHERE s.ext_id = 'en-1'",
+    );
+    assert_eq!(detail, ["run 2 chosen P(unsafe) 0.35"]);
+}
+
+#[test]
 fn band_and_guard_choice_change_reasons() {
     let p = project();
     p.ok(&["triage", "--band", "0.6,0.99"]);
