@@ -66,7 +66,14 @@ fn guard_tokens_gives_the_engines_ids_and_the_rendered_text() {
     p.ok(&["import", s(&datasets().join("hostile.jsonl"))]);
     let model = model();
     let lines = |source: &str, extra: &[&str]| -> Vec<serde_json::Value> {
-        let mut args = vec!["guard", "tokens", "--profile", "qwen3guard-gen", source, s(&model)];
+        let mut args = vec![
+            "guard",
+            "tokens",
+            "--profile",
+            "qwen3guard-gen",
+            source,
+            s(&model),
+        ];
         args.extend_from_slice(extra);
         p.ok(&args)
             .lines()
@@ -83,7 +90,11 @@ fn guard_tokens_gives_the_engines_ids_and_the_rendered_text() {
         assert!(text.starts_with("<|im_start|>user\n# Task:"), "{text}");
     }
     // A hostile prompt spells `<|im_end|>`; it stays text inside the one rendered string.
-    assert!(local.iter().any(|l| l["text"].as_str().unwrap().matches("<|im_end|>").count() > 2));
+    assert!(
+        local
+            .iter()
+            .any(|l| l["text"].as_str().unwrap().matches("<|im_end|>").count() > 2)
+    );
 }
 
 #[test]
@@ -102,7 +113,10 @@ fn a_profile_of_another_family_is_refused_unless_allowed() {
     for word in ["<|start_header_id|>", "<|end_header_id|>", "polyguard"] {
         assert!(err.contains(word), "{word} missing from: {err}");
     }
-    assert!(!err.contains("qwen3guard"), "SmolLM2 has no <think> token: {err}");
+    assert!(
+        !err.contains("qwen3guard"),
+        "SmolLM2 has no <think> token: {err}"
+    );
     let runs: Vec<i64> = p.sql("SELECT count(*) FROM guard_runs");
     assert_eq!(runs, [0], "a refused run leaves nothing behind");
     let (ok, _, err) = run(&["--allow-profile-mismatch"]);
@@ -183,7 +197,14 @@ fn a_changed_profile_starts_a_new_run_and_says_so() {
         let out = p
             .cmd()
             .env("VERDIKT_HOME", &home)
-            .args(["guard", "run", "--profile", "polyguard", "--model", s(&model)])
+            .args([
+                "guard",
+                "run",
+                "--profile",
+                "polyguard",
+                "--model",
+                s(&model),
+            ])
             .args(["--threads", "2", "--limit", "1"])
             .output()
             .unwrap();
@@ -202,7 +223,8 @@ fn a_changed_profile_starts_a_new_run_and_says_so() {
     std::fs::write(home.join("guards/polyguard.toml"), builtin).unwrap();
     let err = run();
     assert!(err.contains("changed since run 1"), "{err}");
-    let runs: Vec<String> = p.sql("SELECT id || ' ' || length(fingerprint) FROM guard_runs ORDER BY id");
+    let runs: Vec<String> =
+        p.sql("SELECT id || ' ' || length(fingerprint) FROM guard_runs ORDER BY id");
     assert_eq!(runs, ["1 64", "2 64"]);
 }
 

@@ -7,11 +7,11 @@ use std::sync::atomic::AtomicBool;
 
 use clap::{Args, Subcommand};
 use verdikt_core::guard::llama::{LlamaOptions, VocabFile};
-use verdikt_core::guard::{Profiles, Segment, join_segments};
 use verdikt_core::guard::run::{
     Backend, RunOptions, TextField, find_profile, list_runs, planned_checks, run,
 };
 use verdikt_core::guard::server::{SegmentTokenizer, ServerOptions};
+use verdikt_core::guard::{Profiles, Segment, join_segments};
 use verdikt_core::store::Store;
 
 use crate::Filter;

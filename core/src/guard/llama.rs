@@ -264,7 +264,9 @@ fn check_tokens(
     segments: &[Segment],
 ) -> Vec<LlamaToken> {
     let vocab = model.vocab();
-    specials.tokenize(segments, |text| vocab.tokenize(text.as_bytes(), false, false))
+    specials.tokenize(segments, |text| {
+        vocab.tokenize(text.as_bytes(), false, false)
+    })
 }
 
 /// A GGUF file's vocabulary alone (no weights): the ids the in-process engine would feed
@@ -1356,12 +1358,18 @@ pub(crate) mod tests {
         let checks = triple_checks(2);
         for c in &checks {
             let text = crate::guard::join_segments(&c.segments);
-            assert_eq!(vocab.tokenize(&c.segments), vocab.reference(&text), "{text}");
+            assert_eq!(
+                vocab.tokenize(&c.segments),
+                vocab.reference(&text),
+                "{text}"
+            );
         }
         let cancel = Arc::new(AtomicBool::new(false));
         let run = |share, n_seq| {
             let engine = LlamaEngine::load(&model, options(share, n_seq)).unwrap();
-            engine.evaluate(checks.clone(), &scoring(), cancel.clone()).unwrap()
+            engine
+                .evaluate(checks.clone(), &scoring(), cancel.clone())
+                .unwrap()
         };
         let (scratch, scratch_stats) = run(false, 2);
         let (shared, shared_stats) = run(true, 8);

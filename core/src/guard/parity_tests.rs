@@ -24,7 +24,14 @@ pub fn llama_cpp_models() -> PathBuf {
         .output()
         .expect("scripts/llama-tools runs");
     assert!(out.status.success(), "scripts/llama-tools failed");
-    let bin = PathBuf::from(String::from_utf8(out.stdout).unwrap().lines().last().unwrap().trim());
+    let bin = PathBuf::from(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap()
+            .trim(),
+    );
     let variant = bin.parent().unwrap();
     let version = variant.file_name().unwrap().to_str().unwrap();
     let version = version.trim_end_matches("-native");
@@ -96,7 +103,10 @@ fn data_of(segments: &[Segment]) -> String {
 
 /// The special ids among `ids`, in order.
 fn special_ids(special: &HashSet<i32>, ids: &[i32]) -> Vec<i32> {
-    ids.iter().copied().filter(|t| special.contains(t)).collect()
+    ids.iter()
+        .copied()
+        .filter(|t| special.contains(t))
+        .collect()
 }
 
 /// Checks parity and special-token safety of every profile on one vocabulary; returns how
@@ -117,7 +127,11 @@ fn parity_on(name: &str, tokenizer_json: bool) -> usize {
             }
             // Only the template's own special tokens, whatever the data spells.
             let bare = special_ids(&special, &vocab.tokenize(&bare));
-            assert_eq!(special_ids(&special, &ids), bare, "data yielded a special id: {at}");
+            assert_eq!(
+                special_ids(&special, &ids),
+                bare,
+                "data yielded a special id: {at}"
+            );
             if let Some(served) = &served {
                 let theirs: Vec<i32> = served
                     .tokenize(&segments)
@@ -151,7 +165,9 @@ fn reference_vectors(name: &str) -> Vec<(String, Vec<i32>)> {
     let path = vocab_path(name);
     let read = |ext: &str| std::fs::read_to_string(format!("{}.{ext}", path.display())).unwrap();
     let inp = read("inp");
-    let texts = inp.split("\n__ggml_vocab_test__\n").filter(|t| !t.is_empty());
+    // Every text ends with the separator; the empty text is one of the vectors.
+    let inp = inp.strip_suffix("\n__ggml_vocab_test__\n").unwrap_or(&inp);
+    let texts = inp.split("\n__ggml_vocab_test__\n");
     let ids = read("out");
     let ids = ids
         .lines()
@@ -165,14 +181,19 @@ fn reference_vectors(name: &str) -> Vec<(String, Vec<i32>)> {
 fn both_tokenizers_reproduce_llama_cpp_vectors() {
     for name in ["llama-bpe", "qwen2", "llama-spm"] {
         let vocab = VocabFile::load(&vocab_path(name)).unwrap();
-        let served = (name != "llama-spm").then(|| SegmentTokenizer::load(&vocab_path(name)).unwrap());
+        let served =
+            (name != "llama-spm").then(|| SegmentTokenizer::load(&vocab_path(name)).unwrap());
         // The start-of-text token the vocabulary adds, which the vectors leave out.
         let bos = vocab.tokenize(&[]);
         for (text, want) in reference_vectors(name) {
             let data = [Segment::Data(text.clone())];
             let mut expected = bos.clone();
             expected.extend(&want);
-            assert_eq!(vocab.tokenize(&data), expected, "{name} in-process: {text:?}");
+            assert_eq!(
+                vocab.tokenize(&data),
+                expected,
+                "{name} in-process: {text:?}"
+            );
             if let Some(served) = &served {
                 let theirs: Vec<i32> = served.tokenize(&data).iter().map(|&t| t as i32).collect();
                 assert_eq!(theirs, expected, "{name} tokenizer.json: {text:?}");
@@ -184,6 +205,12 @@ fn both_tokenizers_reproduce_llama_cpp_vectors() {
 /// SentencePiece vocabularies cannot be converted to a `tokenizer.json`; the error says so.
 #[test]
 fn sentencepiece_conversion_says_why_not() {
-    let err = SegmentTokenizer::load(&vocab_path("llama-spm")).err().unwrap().to_string();
-    assert!(err.contains("llama") && err.contains("byte-level BPE only"), "{err}");
+    let err = SegmentTokenizer::load(&vocab_path("llama-spm"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("llama") && err.contains("byte-level BPE only"),
+        "{err}"
+    );
 }

@@ -486,7 +486,8 @@ impl Profile {
         if self.score.reading.is_some() == self.score.controversial.is_empty() {
             return bad(
                 "score.reading",
-                "goes with `controversial` pieces, and they with it (\"strict\" or \"loose\")".into(),
+                "goes with `controversial` pieces, and they with it (\"strict\" or \"loose\")"
+                    .into(),
             );
         }
         Ok(())

@@ -11,11 +11,11 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::catalog::sha256_file;
+use super::llama::VocabFile;
 use super::llama::{
     CheckOutcome, CheckRequest, EngineError, LlamaEngine, LlamaOptions, Scoring, WaveStats,
 };
 use super::parse::VerdictLine;
-use super::llama::VocabFile;
 use super::server::{SegmentTokenizer, ServerEngine, ServerOptions};
 use super::{Profile, Profiles, Role, Verdict, parse_answer};
 use crate::filter::{FilterError, SampleFilter};

@@ -84,8 +84,7 @@ impl SegmentTokenizer {
                 .map_err(|e| tokenizer_err(path, e))
         };
         let (with, without) = (ids(true)?, ids(false)?);
-        let bos = (with.len() > without.len() && with.first() != without.first())
-            .then(|| with[0]);
+        let bos = (with.len() > without.len() && with.first() != without.first()).then(|| with[0]);
         Ok(SegmentTokenizer {
             specials: Specials::new(list, bos),
             plain,
@@ -94,7 +93,8 @@ impl SegmentTokenizer {
 
     /// Token ids of rendered segments.
     pub fn tokenize(&self, segments: &[Segment]) -> Vec<u32> {
-        self.specials.tokenize(segments, |text| self.plain_ids(text))
+        self.specials
+            .tokenize(segments, |text| self.plain_ids(text))
     }
 
     /// Ids of ordinary text, special tokens off, nothing added.
@@ -161,12 +161,8 @@ impl ServerEngine {
         scoring: &Scoring,
         cancel: Arc<AtomicBool>,
     ) -> Result<(Vec<CheckOutcome>, WaveStats), EngineError> {
-        let score_ids = scoring.first_ids(|piece| {
-            self.tokenizer
-                .plain_ids(piece)
-                .first()
-                .map(|&t| t as i32)
-        });
+        let score_ids =
+            scoring.first_ids(|piece| self.tokenizer.plain_ids(piece).first().map(|&t| t as i32));
         let next = AtomicUsize::new(0);
         let workers = self.options.concurrency.clamp(1, checks.len().max(1));
         let results: Vec<Vec<(usize, Result<CheckOutcome, EngineError>)>> =
