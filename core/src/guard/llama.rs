@@ -1373,7 +1373,11 @@ pub(crate) mod tests {
         };
         let (scratch, scratch_stats) = run(false, 2);
         let (shared, shared_stats) = run(true, 8);
-        assert!(shared_stats.computed_tokens * 2 < scratch_stats.computed_tokens);
+        // Each role template once; these texts are short beside it: under 60% left to compute.
+        assert!(
+            shared_stats.computed_tokens * 5 < scratch_stats.computed_tokens * 3,
+            "{shared_stats:?} vs {scratch_stats:?}"
+        );
         for (a, b) in scratch.iter().zip(&shared) {
             assert_eq!((&a.answer, &a.first_logits), (&b.answer, &b.first_logits));
             assert!((0.0..=1.0).contains(&a.p_unsafe.unwrap()));
