@@ -121,6 +121,9 @@ pub enum GuardCommand {
     Profiles,
 }
 
+/// A check's token ids, from the in-process vocabulary or a tokenizer.json.
+type CheckIds = Box<dyn Fn(&[Segment]) -> Vec<i64>>;
+
 fn parse_fields(fields: &[String]) -> Result<Vec<TextField>, String> {
     fields
         .iter()
@@ -153,7 +156,7 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
         } => {
             let profiles = profiles()?;
             let profile = find_profile(&profiles, &profile).map_err(|e| e.to_string())?;
-            let tokenize: Box<dyn Fn(&[Segment]) -> Vec<i64>> = match (model, tokenizer) {
+            let tokenize: CheckIds = match (model, tokenizer) {
                 (Some(model), _) => {
                     let vocab = VocabFile::load(&model).map_err(|e| e.to_string())?;
                     Box::new(move |s| vocab.tokenize(s).into_iter().map(i64::from).collect())
