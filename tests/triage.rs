@@ -208,27 +208,6 @@ fn reasons_on_crafted_data() {
 }
 
 #[test]
-fn a_text_seen_only_in_part_needs_a_human() {
-    let p = project();
-    let conn = rusqlite::Connection::open(p.db()).unwrap();
-    conn.execute(
-        "UPDATE verdicts SET truncated = 1 WHERE run_id = 1 AND field = 'rejected'
-         AND sample_id = (SELECT id FROM samples WHERE ext_id = 'pl-2')",
-        [],
-    )
-    .unwrap();
-    let report = triage(&p);
-    assert_eq!(reasons(&p)["pl-2"], ["truncated"]);
-    assert_eq!(report["reasons"]["truncated"], 1);
-    let detail: Vec<String> = p.sql("SELECT detail FROM triage_reasons WHERE reason = 'truncated'");
-    assert_eq!(detail, ["run 1 saw rejected only in part"]);
-    let queued: Vec<i64> = p.sql(
-        "SELECT q.priority FROM triage_queue q JOIN samples s ON s.id = q.sample_id WHERE s.ext_id = 'pl-2'",
-    );
-    assert_eq!(queued, [5], "ranked right after not_refusal");
-}
-
-#[test]
 fn a_strict_reading_counts_controversial_as_unsafe() {
     let p = project();
     let conn = rusqlite::Connection::open(p.db()).unwrap();

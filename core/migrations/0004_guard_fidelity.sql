@@ -1,9 +1,3 @@
--- A text a guard saw only in part (shortened to fit its context) needs a human: the reason
--- `truncated` ranks right after not_refusal (queued samples keep their place).
-UPDATE triage_priority SET priority = priority + 1 WHERE priority > 4;
-UPDATE triage_queue SET priority = priority + 1 WHERE priority > 4;
-INSERT INTO triage_priority (reason, priority) VALUES ('truncated', 5);
-
 -- What produced a run's verdicts beside the model: a hash of the rendered profile, the
 -- tokenizer and how check tokens are made. Runs from before have none, so they are continued
 -- by none: a changed profile or tokenizer starts a new run.

@@ -14,20 +14,17 @@ pub enum Reason {
     LanguageMismatch,
     DegeneratePair,
     NotRefusal,
-    /// A guard saw the text only in part (shortened to fit): its verdict needs a human.
-    Truncated,
     AuditSample,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 8] = [
+    pub const ALL: [Reason; 7] = [
         Reason::GuardDisagreement,
         Reason::GuardVsExpected,
         Reason::Uncertain,
         Reason::LanguageMismatch,
         Reason::DegeneratePair,
         Reason::NotRefusal,
-        Reason::Truncated,
         Reason::AuditSample,
     ];
 
@@ -39,7 +36,6 @@ impl Reason {
             Reason::LanguageMismatch => "language_mismatch",
             Reason::DegeneratePair => "degenerate_pair",
             Reason::NotRefusal => "not_refusal",
-            Reason::Truncated => "truncated",
             Reason::AuditSample => "audit_sample",
         }
     }
@@ -114,12 +110,6 @@ pub(crate) fn recompute(
                     group_concat('run ' || v.run_id || ' says chosen is not a refusal', '; ' ORDER BY v.run_id)
              FROM verdicts AS v WHERE v.run_id IN {guards} AND v.{in_scope}
                   AND v.field = 'chosen' AND v.refusal = 0
-             GROUP BY v.sample_id"
-        ),
-        format!(
-            "SELECT v.sample_id, 'truncated',
-                    group_concat('run ' || v.run_id || ' saw ' || v.field || ' only in part', '; ' ORDER BY {FIELD_ORDER}, v.run_id)
-             FROM verdicts AS v WHERE v.run_id IN {guards} AND v.{in_scope} AND v.truncated = 1
              GROUP BY v.sample_id"
         ),
         // The detected language against the sample's primary subtag (`pt-BR` is `pt`).
