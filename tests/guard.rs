@@ -35,6 +35,8 @@ fn guard_run(p: &Project, extra: &[&str]) -> (bool, String, String) {
         s(&model),
         "--threads",
         "2",
+        // SmolLM2 stands in for the guard: its vocabulary lacks Llama Guard's header tokens.
+        "--allow-profile-mismatch",
     ];
     args.extend_from_slice(extra);
     p.run(&args)
@@ -56,6 +58,72 @@ fn profiles_are_listed_by_name() {
             "{name} missing from:\n{out}"
         );
     }
+}
+
+#[test]
+fn guard_tokens_gives_the_engines_ids_and_the_rendered_text() {
+    let p = Project::new();
+    p.ok(&["import", s(&datasets().join("hostile.jsonl"))]);
+    let model = model();
+    let lines = |source: &str, extra: &[&str]| -> Vec<serde_json::Value> {
+        let mut args = vec![
+            "guard",
+            "tokens",
+            "--profile",
+            "qwen3guard-gen",
+            source,
+            s(&model),
+        ];
+        args.extend_from_slice(extra);
+        p.ok(&args)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let local = lines("--model", &["--text"]);
+    let served = lines("--tokenizer", &[]);
+    assert_eq!(local.len(), 36, "12 triples, three texts each");
+    for (l, r) in local.iter().zip(&served) {
+        assert_eq!(l["tokens"], r["tokens"], "in-process vs tokenizer.json");
+        assert!(r.get("text").is_none());
+        let text = l["text"].as_str().unwrap();
+        assert!(text.starts_with("<|im_start|>user\n# Task:"), "{text}");
+    }
+    // A hostile prompt spells `<|im_end|>`; it stays text inside the one rendered string.
+    assert!(
+        local
+            .iter()
+            .any(|l| l["text"].as_str().unwrap().matches("<|im_end|>").count() >= 2)
+    );
+}
+
+#[test]
+fn a_profile_of_another_family_is_refused_unless_allowed() {
+    let p = Project::new();
+    p.ok(&["import", s(&datasets().join("hostile.jsonl"))]);
+    let model = model();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["guard", "run", "--profile", "llama-guard-3-8b", "--model"];
+        args.extend_from_slice(&[s(&model), "--threads", "2", "--limit", "1"]);
+        args.extend_from_slice(extra);
+        p.run(&args)
+    };
+    let (ok, _, err) = run(&[]);
+    assert!(!ok, "{err}");
+    for word in ["<|start_header_id|>", "<|end_header_id|>", "polyguard"] {
+        assert!(err.contains(word), "{word} missing from: {err}");
+    }
+    assert!(
+        !err.contains("qwen3guard"),
+        "SmolLM2 has no <think> token: {err}"
+    );
+    let runs: Vec<i64> = p.sql("SELECT count(*) FROM guard_runs");
+    assert_eq!(runs, [0], "a refused run leaves nothing behind");
+    let (ok, _, err) = run(&["--allow-profile-mismatch"]);
+    assert!(ok, "{err}");
+    let recorded: Vec<i64> =
+        p.sql("SELECT json_extract(params, '$.allow_profile_mismatch') FROM guard_runs");
+    assert_eq!(recorded, [1]);
 }
 
 #[test]
@@ -119,6 +187,48 @@ fn a_run_stores_every_verdict_and_skips_what_is_done() {
 }
 
 #[test]
+fn a_changed_profile_starts_a_new_run_and_says_so() {
+    let p = Project::new();
+    p.ok(&["import", s(&datasets().join("hostile.jsonl"))]);
+    let home = p.path("home");
+    std::fs::create_dir_all(home.join("guards")).unwrap();
+    let model = model();
+    let run = || {
+        let out = p
+            .cmd()
+            .env("VERDIKT_HOME", &home)
+            .args([
+                "guard",
+                "run",
+                "--profile",
+                "polyguard",
+                "--model",
+                s(&model),
+            ])
+            .args(["--threads", "2", "--limit", "1"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    run();
+    assert!(
+        !run().contains("changed"),
+        "the same profile continues its run"
+    );
+    // The user overrides the built-in with one word changed in the template.
+    let builtin = std::fs::read_to_string(common::repo().join("assets/guards/polyguard.toml"))
+        .unwrap()
+        .replacen("Human user:", "Human:", 1);
+    std::fs::write(home.join("guards/polyguard.toml"), builtin).unwrap();
+    let err = run();
+    assert!(err.contains("changed since run 1"), "{err}");
+    let runs: Vec<String> =
+        p.sql("SELECT id || ' ' || length(fingerprint) FROM guard_runs ORDER BY id");
+    assert_eq!(runs, ["1 64", "2 64"]);
+}
+
+#[test]
 fn a_killed_run_resumes_where_it_stopped() {
     let p = Project::new();
     p.ok(&["import", s(&datasets().join("hostile.jsonl"))]);
@@ -136,6 +246,7 @@ fn a_killed_run_resumes_where_it_stopped() {
             "2",
             "--wave",
             "2",
+            "--allow-profile-mismatch",
         ])
         .spawn()
         .unwrap();
@@ -274,6 +385,7 @@ fn server_run(p: &Project, url: &str, extra: &[&str]) -> (bool, String, String) 
         // SmolLM2 is no guard: its safe/unsafe tokens are far down the list.
         "--top-logprobs",
         "1000",
+        "--allow-profile-mismatch",
     ];
     args.extend_from_slice(extra);
     p.run(&args)

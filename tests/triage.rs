@@ -208,6 +208,27 @@ fn reasons_on_crafted_data() {
 }
 
 #[test]
+fn a_strict_reading_counts_controversial_as_unsafe() {
+    let p = project();
+    let conn = rusqlite::Connection::open(p.db()).unwrap();
+    // Both runs give en-1's chosen P(unsafe) 0.05 and P(controversial) 0.3; only run 2 (a
+    // three-class guard read strictly) puts it in the uncertain band.
+    conn.execute_batch(
+        "UPDATE guard_runs SET params = '{\"reading\": \"strict\"}' WHERE id = 2;
+         UPDATE verdicts SET p_controversial = 0.3 WHERE field = 'chosen'
+             AND sample_id = (SELECT id FROM samples WHERE ext_id = 'en-1');",
+    )
+    .unwrap();
+    p.ok(&["triage"]);
+    assert_eq!(reasons(&p)["en-1"], ["uncertain"]);
+    let detail: Vec<String> = p.sql(
+        "SELECT r.detail FROM triage_reasons r JOIN samples s ON s.id = r.sample_id
+         WHERE s.ext_id = 'en-1'",
+    );
+    assert_eq!(detail, ["run 2 chosen P(unsafe) 0.35"]);
+}
+
+#[test]
 fn band_and_guard_choice_change_reasons() {
     let p = project();
     p.ok(&["triage", "--band", "0.6,0.99"]);

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use clap::{Args, Subcommand};
-use verdikt_core::guard::Profiles;
-use verdikt_core::guard::llama::LlamaOptions;
+use verdikt_core::guard::llama::{LlamaOptions, VocabFile};
 use verdikt_core::guard::run::{
     Backend, RunOptions, TextField, find_profile, list_runs, planned_checks, run,
 };
 use verdikt_core::guard::server::{SegmentTokenizer, ServerOptions};
+use verdikt_core::guard::{Profiles, Segment, join_segments};
 use verdikt_core::store::Store;
 
 use crate::Filter;
@@ -85,15 +85,30 @@ pub enum GuardCommand {
         /// Compute every text from scratch (for comparisons).
         #[arg(long)]
         no_prefix_sharing: bool,
+        /// Run even though the model lacks special tokens the profile's template uses (e.g. a
+        /// stand-in model of another family in tests); the run records it.
+        #[arg(long)]
+        allow_profile_mismatch: bool,
     },
     /// Print the token ids of each check a run would make, one JSON line per text
     /// (`{"sample","field","tokens"}`): for benchmarks against a server, and for inspection.
     Tokens {
         #[arg(long)]
         profile: String,
-        /// The model's tokenizer.json, or its GGUF file.
-        #[arg(long, value_name = "FILE")]
-        tokenizer: PathBuf,
+        /// The ids a server run sends: the model's tokenizer.json, or its GGUF file converted.
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "model",
+            conflicts_with = "model"
+        )]
+        tokenizer: Option<PathBuf>,
+        /// The ids the in-process engine feeds llama.cpp (only the vocabulary is loaded).
+        #[arg(long, value_name = "FILE.gguf")]
+        model: Option<PathBuf>,
+        /// Also print the rendered check as one string (`"text"`).
+        #[arg(long)]
+        text: bool,
         #[command(flatten)]
         selection: Selection,
     },
@@ -105,6 +120,9 @@ pub enum GuardCommand {
     /// List guard profiles, one name per line.
     Profiles,
 }
+
+/// A check's token ids, from the in-process vocabulary or a tokenizer.json.
+type CheckIds = Box<dyn Fn(&[Segment]) -> Vec<i64>>;
 
 fn parse_fields(fields: &[String]) -> Result<Vec<TextField>, String> {
     fields
@@ -132,11 +150,23 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
         GuardCommand::Tokens {
             profile,
             tokenizer,
+            model,
+            text,
             selection,
         } => {
             let profiles = profiles()?;
             let profile = find_profile(&profiles, &profile).map_err(|e| e.to_string())?;
-            let tokenizer = SegmentTokenizer::load(&tokenizer).map_err(|e| e.to_string())?;
+            let tokenize: CheckIds = match (model, tokenizer) {
+                (Some(model), _) => {
+                    let vocab = VocabFile::load(&model).map_err(|e| e.to_string())?;
+                    Box::new(move |s| vocab.tokenize(s).into_iter().map(i64::from).collect())
+                }
+                (None, Some(tokenizer)) => {
+                    let t = SegmentTokenizer::load(&tokenizer).map_err(|e| e.to_string())?;
+                    Box::new(move |s| t.tokenize(s).into_iter().map(i64::from).collect())
+                }
+                (None, None) => return Err("give --model FILE.gguf or --tokenizer FILE".into()),
+            };
             let checks = planned_checks(
                 store,
                 profile,
@@ -147,11 +177,14 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
             .map_err(|e| e.to_string())?;
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             for (sample, field, check) in checks {
-                let line = serde_json::json!({
+                let mut line = serde_json::json!({
                     "sample": sample,
                     "field": field,
-                    "tokens": tokenizer.tokenize(&check.segments),
+                    "tokens": tokenize(&check.segments),
                 });
+                if text {
+                    line["text"] = join_segments(&check.segments).into();
+                }
                 writeln!(out, "{line}").map_err(|e| e.to_string())?;
             }
             out.flush().map_err(|e| e.to_string())
@@ -191,6 +224,7 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
             wave,
             no_flash_attention,
             no_prefix_sharing,
+            allow_profile_mismatch,
         } => {
             let fields = parse_fields(&selection.fields)?;
             let llama = LlamaOptions {
@@ -223,6 +257,7 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
                 limit: selection.limit,
                 resume,
                 wave,
+                allow_profile_mismatch,
             };
             let bar = Bar::texts("checking");
             let cancel = Arc::new(AtomicBool::new(false));

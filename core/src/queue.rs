@@ -451,6 +451,8 @@ pub struct GuardReading {
     pub categories: Vec<String>,
     pub p_unsafe: Option<f64>,
     pub refusal: Option<bool>,
+    /// The guard saw the text only in part (shortened to fit its context).
+    pub truncated: bool,
 }
 
 /// One text of a sample, as the reviewer reads it, with what the machines said about it.
@@ -558,7 +560,7 @@ pub fn sample_view(conn: &Connection, id: i64) -> Result<SampleView, QueueError>
         let mut stmt = conn.prepare_cached(
             "SELECT v.field, v.run_id, g.profile,
                     coalesce(g.model_path, g.server_url || ' ' || g.server_model, ''),
-                    v.verdict, v.categories, v.p_unsafe, v.refusal
+                    v.verdict, v.categories, v.p_unsafe, v.refusal, v.truncated
              FROM verdicts AS v JOIN guard_runs AS g ON g.id = v.run_id
              WHERE v.sample_id = ?1 ORDER BY v.run_id",
         )?;
@@ -584,6 +586,7 @@ pub fn sample_view(conn: &Connection, id: i64) -> Result<SampleView, QueueError>
                 })?,
                 p_unsafe: r.get(6)?,
                 refusal: r.get(7)?,
+                truncated: r.get(8)?,
             });
         }
     }

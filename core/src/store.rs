@@ -19,6 +19,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0001_initial.sql")),
     M::up(include_str!("../migrations/0002_audit.sql")),
     M::up(include_str!("../migrations/0003_triage.sql")),
+    M::up(include_str!("../migrations/0004_guard_fidelity.sql")),
     M::up(include_str!("../migrations/0006_team_audit.sql")),
 ];
 

@@ -174,6 +174,8 @@ pub struct GuardRequest {
     /// Stop after about this many texts (samples stay whole).
     pub limit: Option<u32>,
     pub resume: bool,
+    /// Run even though the model lacks special tokens of the profile (a stand-in model).
+    pub allow_profile_mismatch: bool,
 }
 
 /// Runs a guard over the project's texts (or resumes a stopped run), reporting texts/s and ETA.
@@ -227,6 +229,7 @@ pub async fn guard_run(
         limit: request.limit.map(u64::from),
         resume: request.resume,
         wave: WAVE,
+        allow_profile_mismatch: request.allow_profile_mismatch,
     };
     run_job(&state, &job, move |store, cancel| {
         Ok(run(

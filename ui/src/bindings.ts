@@ -547,7 +547,11 @@ export type GuardReading = { run_id: number; profile: string; model: string;
 /**
  * Whether this run is one of the project's guards.
  */
-project_guard: boolean; verdict: string; categories: string[]; p_unsafe: number | null; refusal: boolean | null }
+project_guard: boolean; verdict: string; categories: string[]; p_unsafe: number | null; refusal: boolean | null; 
+/**
+ * The guard saw the text only in part (shortened to fit its context).
+ */
+truncated: boolean }
 export type GuardRequest = { profile: string; 
 /**
  * A GGUF file on disk (ignored when `server` is given).
@@ -560,7 +564,11 @@ fields: string[]; dataset: string | null; language: string | null;
 /**
  * Stop after about this many texts (samples stay whole).
  */
-limit: number | null; resume: boolean }
+limit: number | null; resume: boolean; 
+/**
+ * Run even though the model lacks special tokens of the profile (a stand-in model).
+ */
+allow_profile_mismatch: boolean }
 /**
  * An OpenAI-compatible server to send the checks to, instead of a GGUF file in this process.
  */

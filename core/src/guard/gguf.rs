@@ -28,8 +28,9 @@ pub enum GgufError {
     #[error("{}: metadata key `{key}` is missing or has the wrong type", path.display())]
     Missing { path: PathBuf, key: String },
     #[error(
-        "{}: tokenizer `{model}` / pre-tokenizer `{pre}` cannot be converted (byte-level BPE only: gpt2, smollm, llama-bpe, qwen2 and their kin); use the model's own tokenizer.json",
-        path.display()
+        "{}: tokenizer `{model}` / pre-tokenizer `{pre}` cannot be converted (byte-level BPE only: gpt2, smollm, llama-bpe, qwen2 and their kin{}); use the model's own tokenizer.json",
+        path.display(),
+        if model == "llama" { "; `llama` is a SentencePiece vocabulary, whose merges the file gives only as scores" } else { "" }
     )]
     Unsupported {
         path: PathBuf,
@@ -190,6 +191,29 @@ fn pre_tokenizer(pre: &str) -> Option<(Value, bool)> {
     })
 }
 
+/// A post-processor putting the start-of-text token before a text when llama.cpp does: the
+/// file says so (`add_bos_token`), or by default for Llama 3's pre-tokenizer.
+fn bos_processor(meta: &Map<String, Value>, tokens: &[Value], pre: &str) -> Value {
+    let add = meta
+        .get("tokenizer.ggml.add_bos_token")
+        .and_then(Value::as_bool)
+        .unwrap_or(matches!(pre, "llama-bpe" | "llama3" | "llama-v3"));
+    let bos = meta
+        .get("tokenizer.ggml.bos_token_id")
+        .and_then(Value::as_u64)
+        .and_then(|id| Some((id, tokens.get(id as usize)?.as_str()?)));
+    let Some((id, text)) = bos.filter(|_| add) else {
+        return Value::Null;
+    };
+    let special = json!({"SpecialToken": {"id": text, "type_id": 0}});
+    json!({
+        "type": "TemplateProcessing",
+        "single": [special, {"Sequence": {"id": "A", "type_id": 0}}],
+        "pair": [special, {"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+        "special_tokens": {text: {"id": text, "ids": [id], "tokens": [text]}},
+    })
+}
+
 /// The `tokenizer.json` for a GGUF file's vocabulary.
 pub fn tokenizer_json(path: &Path) -> Result<Value, GgufError> {
     let meta = tokenizer_metadata(path)?;
@@ -240,7 +264,7 @@ pub fn tokenizer_json(path: &Path) -> Result<Value, GgufError> {
         "added_tokens": added,
         "normalizer": null,
         "pre_tokenizer": pre_tokenizer,
-        "post_processor": null,
+        "post_processor": bos_processor(&meta, tokens, pre),
         "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
         "model": {
             "type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": null,

@@ -20,9 +20,12 @@ use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::token_type::LlamaTokenAttr;
+use llama_cpp_2::vocab::LlamaVocab;
 
 use super::parse::VerdictLine;
 use super::profile::Segment;
+use super::tokens::{Special, Specials};
 use super::truncate::fit_tokens;
 
 /// How the engine runs the model.
@@ -91,27 +94,70 @@ impl CheckRequest {
     }
 }
 
-/// The first-token pieces that mean unsafe and safe, per profile.
+/// The first-token pieces that mean unsafe, safe and (three-class guards) controversial.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Scoring {
     pub unsafe_pieces: Vec<String>,
     pub safe_pieces: Vec<String>,
+    /// Qwen3Guard's third class; empty for two-class guards.
+    pub controversial_pieces: Vec<String>,
+}
+
+/// The distinct first token ids of each class's pieces. A first token two classes share
+/// ("un" + "safe"?) says nothing, so it is in neither.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ScoreIds {
+    pub unsafe_: Vec<i32>,
+    pub safe: Vec<i32>,
+    pub controversial: Vec<i32>,
 }
 
 impl Scoring {
-    /// The distinct first token ids of the unsafe and the safe pieces under `first_token`.
-    /// A first token both words share ("un" + "safe"?) says nothing, so it is in neither.
-    pub fn first_ids(&self, first_token: impl Fn(&str) -> Option<i32>) -> (Vec<i32>, Vec<i32>) {
+    pub fn first_ids(&self, first_token: impl Fn(&str) -> Option<i32>) -> ScoreIds {
         let ids = |pieces: &[String]| {
             let mut ids: Vec<i32> = pieces.iter().filter_map(|p| first_token(p)).collect();
             ids.sort_unstable();
             ids.dedup();
             ids
         };
-        let (u, s) = (ids(&self.unsafe_pieces), ids(&self.safe_pieces));
+        let (u, s, c) = (
+            ids(&self.unsafe_pieces),
+            ids(&self.safe_pieces),
+            ids(&self.controversial_pieces),
+        );
+        let only = |mine: &[i32], others: [&[i32]; 2]| -> Vec<i32> {
+            mine.iter()
+                .copied()
+                .filter(|t| others.iter().all(|o| !o.contains(t)))
+                .collect()
+        };
+        ScoreIds {
+            unsafe_: only(&u, [&s, &c]),
+            safe: only(&s, [&u, &c]),
+            controversial: only(&c, [&u, &s]),
+        }
+    }
+}
+
+impl ScoreIds {
+    /// P(unsafe) and P(controversial), each over the mass of all classes that `mass` gives a
+    /// set of ids; none without both an unsafe and a safe id.
+    pub fn probabilities(&self, mass: impl Fn(&[i32]) -> f64) -> (Option<f64>, Option<f64>) {
+        if self.unsafe_.is_empty() || self.safe.is_empty() {
+            return (None, None);
+        }
+        let (u, s, c) = (
+            mass(&self.unsafe_),
+            mass(&self.safe),
+            mass(&self.controversial),
+        );
+        let total = u + s + c;
+        if total <= 0.0 {
+            return (None, None);
+        }
         (
-            u.iter().copied().filter(|t| !s.contains(t)).collect(),
-            s.iter().copied().filter(|t| !u.contains(t)).collect(),
+            Some(u / total),
+            (!self.controversial.is_empty()).then(|| c / total),
         )
     }
 }
@@ -121,6 +167,8 @@ pub struct CheckOutcome {
     /// The prefill followed by the model's greedy answer.
     pub answer: String,
     pub p_unsafe: Option<f64>,
+    /// Three-class guards: P(controversial), beside P(unsafe) over the same three classes.
+    pub p_controversial: Option<f64>,
     pub truncated: bool,
     /// Tokens of the check (its full prompt).
     pub prompt_tokens: u32,
@@ -187,12 +235,99 @@ fn backend() -> Result<&'static LlamaBackend, EngineError> {
         .map_err(|e| EngineError::Llama(e.clone()))
 }
 
+/// The special tokens of a loaded model, as llama.cpp's tokenizer knows them.
+fn specials_of(model: &LlamaModel) -> Specials<LlamaToken> {
+    let vocab = model.vocab();
+    let list = (0..vocab.n_tokens())
+        .map(LlamaToken)
+        .filter_map(|id| {
+            let attr = vocab.attr(id);
+            let user_defined = attr.contains(LlamaTokenAttr::UserDefined);
+            let special = user_defined
+                || attr.contains(LlamaTokenAttr::Control)
+                || attr.contains(LlamaTokenAttr::Unknown);
+            Some(Special {
+                text: vocab.text(id)?.to_string_lossy().into_owned(),
+                id,
+                in_plain_text: user_defined,
+            })
+            .filter(|_| special)
+        })
+        .collect();
+    Specials::new(list, vocab.should_add_bos().then(|| vocab.bos()))
+}
+
+/// A check's token ids on llama.cpp's tokenizer (see [`super::tokens`]).
+fn check_tokens(
+    model: &LlamaModel,
+    specials: &Specials<LlamaToken>,
+    segments: &[Segment],
+) -> Vec<LlamaToken> {
+    let vocab = model.vocab();
+    specials.tokenize(segments, |text| {
+        vocab.tokenize(text.as_bytes(), false, false)
+    })
+}
+
+/// A GGUF file's vocabulary alone (no weights): the ids the in-process engine would feed
+/// llama.cpp, for `verdikt guard tokens` and the profile check.
+pub struct VocabFile {
+    model: LlamaModel,
+    specials: Specials<LlamaToken>,
+}
+
+impl VocabFile {
+    pub fn load(path: &Path) -> Result<VocabFile, EngineError> {
+        let params = LlamaModelParams::default().with_vocab_only(true);
+        let model = LlamaModel::load_from_file(backend()?, path, &params).map_err(|e| {
+            EngineError::Load {
+                path: path.into(),
+                message: e.to_string(),
+            }
+        })?;
+        let specials = specials_of(&model);
+        Ok(VocabFile { model, specials })
+    }
+
+    pub fn tokenize(&self, segments: &[Segment]) -> Vec<i32> {
+        check_tokens(&self.model, &self.specials, segments)
+            .iter()
+            .map(|t| t.0)
+            .collect()
+    }
+
+    /// llama.cpp's own tokenization of `text` as one string, special tokens parsed, with the
+    /// start-of-text token the vocabulary asks for (once): the reference a check must equal.
+    pub fn reference(&self, text: &str) -> Vec<i32> {
+        let vocab = self.model.vocab();
+        let mut ids: Vec<i32> = vocab
+            .tokenize(text.as_bytes(), false, true)
+            .iter()
+            .map(|t| t.0)
+            .collect();
+        if vocab.should_add_bos() && ids.first() != Some(&vocab.bos().0) {
+            ids.insert(0, vocab.bos().0);
+        }
+        ids
+    }
+
+    pub fn specials(&self) -> &Specials<LlamaToken> {
+        &self.specials
+    }
+
+    /// The chat template the file carries, if any.
+    pub fn chat_template(&self) -> Option<String> {
+        self.model.meta_val_str("tokenizer.chat_template").ok()
+    }
+}
+
 /// A loaded model on its own thread. Dropping it stops the thread.
 pub struct LlamaEngine {
     commands: mpsc::Sender<Command>,
     thread: Option<std::thread::JoinHandle<()>>,
     pub options: LlamaOptions,
     pub threads: usize,
+    specials: Specials<LlamaToken>,
 }
 
 impl LlamaEngine {
@@ -234,7 +369,7 @@ impl LlamaEngine {
                         return;
                     }
                 };
-                let _ = ready_tx.send(Ok(()));
+                let _ = ready_tx.send(Ok(worker.specials.clone()));
                 for command in inbox {
                     match command {
                         Command::Evaluate {
@@ -253,13 +388,19 @@ impl LlamaEngine {
                 }
             })
             .map_err(|e| EngineError::Llama(e.to_string()))?;
-        ready.recv().map_err(|_| EngineError::Stopped)??;
+        let specials = ready.recv().map_err(|_| EngineError::Stopped)??;
         Ok(LlamaEngine {
             commands,
             thread: Some(thread),
             options,
             threads,
+            specials,
         })
+    }
+
+    /// The model's special tokens (control, user-defined, unknown).
+    pub fn specials(&self) -> &Specials<LlamaToken> {
+        &self.specials
     }
 
     /// Runs one wave of checks; outcomes come back in request order.
@@ -281,7 +422,7 @@ impl LlamaEngine {
         answer.recv().map_err(|_| EngineError::Stopped)?
     }
 
-    /// Token ids of rendered segments: template text with special tokens, data without.
+    /// Token ids of rendered segments (see [`super::tokens`]).
     pub fn tokenize(&self, segments: Vec<Segment>) -> Result<Vec<i32>, EngineError> {
         let (reply, answer) = mpsc::channel();
         self.commands
@@ -350,6 +491,7 @@ struct Worker<'m> {
     residents: Vec<Resident>,
     wave: u64,
     batch: LlamaBatch<'static>,
+    specials: Specials<LlamaToken>,
 }
 
 impl<'m> Worker<'m> {
@@ -371,6 +513,7 @@ impl<'m> Worker<'m> {
             residents: Vec::new(),
             wave: 0,
             batch: LlamaBatch::new(options.n_batch.max(options.n_seq) as usize, 1),
+            specials: specials_of(model),
         })
     }
 
@@ -433,48 +576,28 @@ impl<'m> Worker<'m> {
     }
 
     fn tokenize(&self, segments: &[Segment]) -> Vec<LlamaToken> {
-        let vocab = self.model.vocab();
-        let mut out = Vec::new();
-        for s in segments {
-            match s {
-                Segment::Template(t) => out.extend(vocab.tokenize(t.as_bytes(), false, true)),
-                Segment::Data(d) => out.extend(vocab.tokenize(d.as_bytes(), false, false)),
-            }
-        }
-        out
-    }
-
-    fn piece(&self, token: LlamaToken) -> String {
-        String::from_utf8_lossy(&self.model.vocab().token_to_piece(token, false, None)).into_owned()
+        check_tokens(self.model, &self.specials, segments)
     }
 
     /// First tokens of each piece, as sets of ids.
-    fn score_ids(&self, scoring: &Scoring) -> (Vec<LlamaToken>, Vec<LlamaToken>) {
+    fn score_ids(&self, scoring: &Scoring) -> ScoreIds {
         let vocab = self.model.vocab();
-        let (u, s) = scoring.first_ids(|piece| {
+        scoring.first_ids(|piece| {
             vocab
                 .tokenize(piece.as_bytes(), false, false)
                 .first()
                 .map(|t| t.0)
-        });
-        (
-            u.into_iter().map(LlamaToken).collect(),
-            s.into_iter().map(LlamaToken).collect(),
-        )
+        })
     }
 
-    fn p_unsafe(logits: &[f32], unsafe_ids: &[LlamaToken], safe_ids: &[LlamaToken]) -> Option<f64> {
-        if unsafe_ids.is_empty() || safe_ids.is_empty() {
-            return None;
-        }
+    /// P(unsafe) and P(controversial) from the logits of the scored answer token.
+    fn scores(logits: &[f32], ids: &ScoreIds) -> (Option<f64>, Option<f64>) {
         let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-        let mass = |ids: &[LlamaToken]| {
-            ids.iter()
-                .map(|t| ((logits[t.0 as usize] as f64) - max).exp())
+        ids.probabilities(|set| {
+            set.iter()
+                .map(|&t| ((logits[t as usize] as f64) - max).exp())
                 .sum::<f64>()
-        };
-        let (u, s) = (mass(unsafe_ids), mass(safe_ids));
-        (u + s > 0.0).then(|| u / (u + s))
+        })
     }
 
     fn decode(&mut self) -> Result<(), EngineError> {
@@ -574,14 +697,25 @@ impl<'m> Worker<'m> {
         }
         let longest = tokenized.iter().map(|(t, _)| t.len()).max().unwrap_or(0);
         self.fit_streams((longest + max_gen + 1) as u32, max_gen as u32)?;
-        // The template text before a check's first data: what a resident prefix can hold.
-        let template_lens: Vec<usize> = checks
+        // The template text before a check's first data, tokenized alone: what a resident
+        // prefix holds. Where data joins the template's last token (`:` + `abc` = `:abc`), a
+        // check shares only the tokens it has in common with it.
+        let mut leads: Vec<(Vec<Segment>, Arc<[LlamaToken]>)> = Vec::new();
+        let templates: Vec<(Arc<[LlamaToken]>, usize)> = checks
             .iter()
             .zip(&tokenized)
             .map(|(c, (tokens, _))| {
-                self.tokenize(template_lead(&c.segments))
-                    .len()
-                    .min(tokens.len() - 1)
+                let lead = template_lead(&c.segments);
+                let lead_tokens = match leads.iter().find(|(l, _)| l.as_slice() == lead) {
+                    Some((_, t)) => t.clone(),
+                    None => {
+                        let t: Arc<[LlamaToken]> = self.tokenize(lead).into();
+                        leads.push((lead.to_vec(), t.clone()));
+                        t
+                    }
+                };
+                let shared = common_len(&lead_tokens, tokens).min(tokens.len() - 1);
+                (lead_tokens, shared)
             })
             .collect();
         let mut outcomes: Vec<Option<CheckOutcome>> = vec![None; checks.len()];
@@ -591,11 +725,11 @@ impl<'m> Worker<'m> {
             if cancel.load(Ordering::Relaxed) {
                 return Err(EngineError::Cancelled);
             }
-            let end = self.wave_end(&tokenized, &template_lens, next);
+            let end = self.wave_end(&tokenized, &templates, next);
             self.run_wave(
                 checks,
                 &tokenized,
-                &template_lens,
+                &templates,
                 next..end,
                 scoring,
                 &mut outcomes,
@@ -620,7 +754,7 @@ impl<'m> Worker<'m> {
     fn wave_end(
         &self,
         tokenized: &[(Vec<LlamaToken>, bool)],
-        template_lens: &[usize],
+        templates: &[(Arc<[LlamaToken]>, usize)],
         start: usize,
     ) -> usize {
         if !self.options.share_prefixes {
@@ -636,7 +770,7 @@ impl<'m> Worker<'m> {
             }
             if seen
                 .last()
-                .is_none_or(|prev| common_len(prev, t) <= template_lens[end])
+                .is_none_or(|prev| common_len(prev, t) <= templates[end].1)
             {
                 group = end;
             }
@@ -653,7 +787,7 @@ impl<'m> Worker<'m> {
         &mut self,
         checks: &[CheckRequest],
         tokenized: &[(Vec<LlamaToken>, bool)],
-        template_lens: &[usize],
+        templates: &[(Arc<[LlamaToken]>, usize)],
         range: std::ops::Range<usize>,
         scoring: &Scoring,
         outcomes: &mut [Option<CheckOutcome>],
@@ -687,8 +821,8 @@ impl<'m> Worker<'m> {
         for (leaf, &u) in unique.iter().enumerate() {
             let tokens = &tokenized[u].0;
             let (seq, start) = match self.options.share_prefixes {
-                true => match self.resident(&tokens[..template_lens[u]], stats)? {
-                    Some(seq) => (seq, template_lens[u]),
+                true => match self.resident(&templates[u].0, stats)? {
+                    Some(seq) => (seq, templates[u].1),
                     None => (ROOTLESS, 0),
                 },
                 false => (ROOTLESS, 0),
@@ -759,7 +893,7 @@ impl<'m> Worker<'m> {
         stats.prompt_time += prompt_started.elapsed();
 
         // Answers: greedy, all leaves side by side, one token each per decode.
-        let (unsafe_ids, safe_ids) = self.score_ids(scoring);
+        let score_ids = self.score_ids(scoring);
         let leaf_seq: Vec<i32> = (0..unique.len())
             .map(|leaf| {
                 nodes
@@ -770,7 +904,8 @@ impl<'m> Worker<'m> {
             })
             .collect();
         let mut answers: Vec<String> = unique.iter().map(|&u| checks[u].prefill.clone()).collect();
-        let mut p_unsafe: Vec<Option<f64>> = vec![None; unique.len()];
+        let mut generated: Vec<Vec<LlamaToken>> = vec![Vec::new(); unique.len()];
+        let mut scores: Vec<Option<(Option<f64>, Option<f64>)>> = vec![None; unique.len()];
         let mut done = vec![false; unique.len()];
         let mut pos: Vec<usize> = unique.iter().map(|&u| tokenized[u].0.len()).collect();
         let mut logits: Vec<Vec<f32>> = leaf_logits
@@ -794,8 +929,8 @@ impl<'m> Worker<'m> {
                         .trim_end()
                         .ends_with(check.score_after.trim_end())
                 };
-                if scored_here && p_unsafe[leaf].is_none() {
-                    p_unsafe[leaf] = Self::p_unsafe(&logits[leaf], &unsafe_ids, &safe_ids);
+                if scored_here && scores[leaf].is_none() {
+                    scores[leaf] = Some(Self::scores(&logits[leaf], &score_ids));
                 }
                 let token = argmax(&logits[leaf]);
                 let produced = answers[leaf].len() - check.prefill.len();
@@ -803,7 +938,8 @@ impl<'m> Worker<'m> {
                     done[leaf] = true;
                     continue;
                 }
-                answers[leaf].push_str(&self.piece(token));
+                generated[leaf].push(token);
+                answers[leaf] = format!("{}{}", check.prefill, decode(&vocab, &generated[leaf]));
                 if check
                     .stop
                     .iter()
@@ -850,7 +986,8 @@ impl<'m> Worker<'m> {
             check.cut_at_stop(&mut answer);
             outcomes[i] = Some(CheckOutcome {
                 answer,
-                p_unsafe: p_unsafe[leaf],
+                p_unsafe: scores[leaf].and_then(|s| s.0),
+                p_controversial: scores[leaf].and_then(|s| s.1),
                 truncated: tokenized[i].1,
                 prompt_tokens: tokenized[i].0.len() as u32,
                 latency,
@@ -891,6 +1028,16 @@ impl<'m> Worker<'m> {
         }
         Ok(self.ctx.get_logits_ith(self.batch.n_tokens() - 1).to_vec())
     }
+}
+
+/// The text of generated tokens, decoded from their joined bytes: a character whose bytes are
+/// split across tokens comes out whole, never as U+FFFD.
+fn decode(vocab: &LlamaVocab, tokens: &[LlamaToken]) -> String {
+    let mut bytes = Vec::new();
+    for &token in tokens {
+        vocab.token_to_piece_into(token, &mut bytes, false, None);
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 fn argmax(logits: &[f32]) -> LlamaToken {
@@ -1022,6 +1169,24 @@ pub(crate) mod tests {
         path
     }
 
+    /// The second real model: another family (Gemma 3 270M), a K-quant (Q4_K_M) and a
+    /// SentencePiece vocabulary (`scripts/setup --deps` fetches it).
+    pub fn second_model() -> PathBuf {
+        let path = std::env::var_os("VERDIKT_TEST_MODEL2")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                dirs::cache_dir()
+                    .unwrap()
+                    .join("verdikt/models/gemma-3-270m-q4_k_m.gguf")
+            });
+        assert!(
+            path.is_file(),
+            "the second test model is missing at {}: run scripts/setup --deps",
+            path.display()
+        );
+        path
+    }
+
     fn options(share_prefixes: bool, n_seq: u32) -> LlamaOptions {
         LlamaOptions {
             threads: Some(2),
@@ -1069,6 +1234,7 @@ pub(crate) mod tests {
         Scoring {
             unsafe_pieces: vec!["unsafe".into()],
             safe_pieces: vec!["safe".into()],
+            controversial_pieces: Vec::new(),
         }
     }
 
@@ -1102,6 +1268,47 @@ pub(crate) mod tests {
             data_ids.len() > 8,
             "the markers in data are spelled out as ordinary tokens"
         );
+    }
+
+    #[test]
+    fn three_classes_share_one_denominator() {
+        let piece = |p: &str| vec![p.to_string()];
+        let mut scoring = Scoring {
+            unsafe_pieces: piece("U"),
+            safe_pieces: piece("S"),
+            controversial_pieces: piece("C"),
+        };
+        let mass = |set: &[i32]| -> f64 {
+            set.iter()
+                .map(|&t| match t as u8 {
+                    b'S' => 2.0,
+                    _ => 1.0,
+                })
+                .sum()
+        };
+        let first = |p: &str| Some(p.as_bytes()[0] as i32);
+        assert_eq!(
+            scoring.first_ids(first).probabilities(mass),
+            (Some(0.25), Some(0.25))
+        );
+        scoring.controversial_pieces.clear();
+        let (u, c) = scoring.first_ids(first).probabilities(mass);
+        assert_eq!((u, c), (Some(1.0 / 3.0), None));
+    }
+
+    #[test]
+    fn answers_are_decoded_from_their_joined_bytes() {
+        let vocab = VocabFile::load(&test_model()).unwrap();
+        let text = "zażółć gęślą jaźń 🦙🚀";
+        let tokens = vocab.model.vocab().tokenize(text.as_bytes(), false, false);
+        let v = vocab.model.vocab();
+        // Byte-level BPE splits the emoji into byte tokens: piece by piece they are not text.
+        assert!(
+            tokens
+                .iter()
+                .any(|&t| std::str::from_utf8(&v.token_to_piece(t, false, None)).is_err())
+        );
+        assert_eq!(decode(&v, &tokens), text);
     }
 
     #[test]
@@ -1141,6 +1348,42 @@ pub(crate) mod tests {
                 a.answer.starts_with("\n\n"),
                 "the stored answer starts with the prefill"
             );
+        }
+    }
+
+    // Fails today: on Gemma 3 (sliding-window attention) the shared-prefix logits differ from
+    // the check computed alone, which SmolLM2 never showed. Open finding of issue 13.
+    #[test]
+    #[ignore = "prefix sharing changes Gemma 3's logits: under investigation (issue 13)"]
+    fn a_sentencepiece_k_quant_model_gets_reference_tokens_and_shares_prefixes() {
+        let model = second_model();
+        let vocab = VocabFile::load(&model).unwrap();
+        let checks = triple_checks(2);
+        for c in &checks {
+            let text = crate::guard::join_segments(&c.segments);
+            assert_eq!(
+                vocab.tokenize(&c.segments),
+                vocab.reference(&text),
+                "{text}"
+            );
+        }
+        let cancel = Arc::new(AtomicBool::new(false));
+        let run = |share, n_seq| {
+            let engine = LlamaEngine::load(&model, options(share, n_seq)).unwrap();
+            engine
+                .evaluate(checks.clone(), &scoring(), cancel.clone())
+                .unwrap()
+        };
+        let (scratch, scratch_stats) = run(false, 2);
+        let (shared, shared_stats) = run(true, 8);
+        // Each role template once; these texts are short beside it: under 60% left to compute.
+        assert!(
+            shared_stats.computed_tokens * 5 < scratch_stats.computed_tokens * 3,
+            "{shared_stats:?} vs {scratch_stats:?}"
+        );
+        for (a, b) in scratch.iter().zip(&shared) {
+            assert_eq!((&a.answer, &a.first_logits), (&b.answer, &b.first_logits));
+            assert!((0.0..=1.0).contains(&a.p_unsafe.unwrap()));
         }
     }
 

@@ -12,10 +12,13 @@ mod parse;
 mod profile;
 pub mod run;
 pub mod server;
+pub mod tokens;
 mod truncate;
 
 #[cfg(test)]
 mod golden_tests;
+#[cfg(test)]
+mod parity_tests;
 
 pub use parse::{Parsed, Verdict, VerdictLine, parse_answer};
 pub use profile::{

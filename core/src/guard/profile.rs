@@ -3,7 +3,7 @@
 //!
 //! Rendering returns [`Segment`]s rather than one string: the template's own text may name the
 //! model's special tokens (`<|eot_id|>`, `<|im_start|>`, ...), dataset text must never be read as
-//! one, so the engine tokenizes the two kinds differently.
+//! one, so the tokenizer must know which is which (see [`super::tokens`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -47,9 +47,9 @@ pub enum Role {
 /// A piece of rendered input. Adjacent template pieces are merged; empty pieces are left out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Segment {
-    /// Profile text: tokenize with special-token parsing.
+    /// Profile text: its special tokens are parsed.
     Template(String),
-    /// Dataset text: tokenize as plain text, even if it spells a special token.
+    /// Dataset text: plain text, even if it spells a special token.
     Data(String),
 }
 
@@ -88,6 +88,10 @@ pub struct Profile {
     /// Other names the guard may print, mapped to a category code.
     #[serde(default)]
     pub category_aliases: BTreeMap<String, String>,
+    /// The model's special tokens the templates use: each must be one token of the model's
+    /// vocabulary, or the profile does not fit the model (default: every `<|…|>` in them).
+    #[serde(default)]
+    pub special_tokens: Vec<String>,
     pub prompt_check: Check,
     pub answer_check: Check,
     pub parse: ParseSpec,
@@ -196,6 +200,27 @@ pub struct Score {
     pub safe: Vec<String>,
     #[serde(default)]
     pub controversial: Vec<String>,
+    /// Three-class guards: whether a controversial reading counts as unsafe (`strict`) or as
+    /// safe (`loose`), as Qwen3Guard's own two modes do; triage's uncertain band then looks at
+    /// P(unsafe) + P(controversial) (strict) or P(unsafe) alone (loose).
+    #[serde(default)]
+    pub reading: Option<Reading>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reading {
+    Strict,
+    Loose,
+}
+
+impl Reading {
+    pub fn name(self) -> &'static str {
+        match self {
+            Reading::Strict => "strict",
+            Reading::Loose => "loose",
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -317,6 +342,39 @@ impl Profile {
             })
     }
 
+    /// The profile's special tokens for which `is_token` says the vocabulary has no single
+    /// token: a profile written for another model family.
+    pub fn missing_tokens(&self, is_token: impl Fn(&str) -> bool) -> Vec<&str> {
+        self.special_tokens
+            .iter()
+            .map(String::as_str)
+            .filter(|t| !is_token(t))
+            .collect()
+    }
+
+    /// Every `<|…|>` in the templates and prefills, in order of first use.
+    fn marked_tokens(&self) -> Vec<String> {
+        let mut found: Vec<String> = Vec::new();
+        for check in [&self.prompt_check, &self.answer_check] {
+            for text in [&check.template, &check.prefill] {
+                let mut rest = text.as_str();
+                while let Some(start) = rest.find("<|") {
+                    let Some(len) = rest[start + 2..].find("|>") else {
+                        break;
+                    };
+                    let token = &rest[start..start + len + 4];
+                    if !token[2..token.len() - 2].contains(char::is_whitespace)
+                        && !found.iter().any(|f| f == token)
+                    {
+                        found.push(token.to_string());
+                    }
+                    rest = &rest[start + len + 4..];
+                }
+            }
+        }
+        found
+    }
+
     fn normalise(&mut self) {
         // A file saved with Windows line ends must render the same as the original.
         let unix = |s: &mut String| *s = s.replace("\r\n", "\n");
@@ -329,6 +387,9 @@ impl Profile {
             if c.code.trim().is_empty() {
                 c.code = c.name.clone();
             }
+        }
+        if self.special_tokens.is_empty() {
+            self.special_tokens = self.marked_tokens();
         }
     }
 
@@ -422,6 +483,13 @@ impl Profile {
         if self.score.unsafe_.is_empty() || self.score.safe.is_empty() {
             return bad("score", "needs `unsafe` and `safe` token pieces".into());
         }
+        if self.score.reading.is_some() == self.score.controversial.is_empty() {
+            return bad(
+                "score.reading",
+                "goes with `controversial` pieces, and they with it (\"strict\" or \"loose\")"
+                    .into(),
+            );
+        }
         Ok(())
     }
 }
@@ -495,8 +563,8 @@ impl Builder {
             return;
         }
         // BPE tokenizers (Llama 3, Qwen) glue a space to the word after it: "User: How" is
-        // ": " + " How" in training. Spaces ending the template therefore go with the data, so
-        // tokenizing the two segments apart gives the same tokens as the whole text.
+        // ":" + " How". Spaces ending the template therefore go with the data, so the template
+        // before the data (a resident prefix) ends on a token the checks share.
         let mut data = String::new();
         if let Some(Segment::Template(t)) = self.0.last_mut() {
             let kept = t.trim_end_matches(' ').len();
@@ -711,6 +779,28 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn special_tokens_come_from_the_templates_unless_listed() {
+        let profiles = load_builtin();
+        let lg = profiles.get("llama-guard-3-8b").unwrap();
+        assert_eq!(
+            lg.special_tokens,
+            [
+                "<|begin_of_text|>",
+                "<|start_header_id|>",
+                "<|end_header_id|>",
+                "<|eot_id|>"
+            ]
+        );
+        let qwen = profiles.get("qwen3guard-gen").unwrap();
+        assert!(qwen.special_tokens.iter().any(|t| t == "<think>"));
+        let known = ["<|begin_of_text|>", "<|eot_id|>"];
+        assert_eq!(
+            lg.missing_tokens(|t| known.contains(&t)),
+            ["<|start_header_id|>", "<|end_header_id|>"]
+        );
     }
 
     #[test]

@@ -11,11 +11,12 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::catalog::sha256_file;
+use super::llama::VocabFile;
 use super::llama::{
     CheckOutcome, CheckRequest, EngineError, LlamaEngine, LlamaOptions, Scoring, WaveStats,
 };
 use super::parse::VerdictLine;
-use super::server::{ServerEngine, ServerOptions};
+use super::server::{SegmentTokenizer, ServerEngine, ServerOptions};
 use super::{Profile, Profiles, Role, Verdict, parse_answer};
 use crate::filter::{FilterError, SampleFilter};
 use crate::store::Store;
@@ -115,6 +116,9 @@ pub struct RunOptions {
     pub resume: bool,
     /// Samples per engine call.
     pub wave: usize,
+    /// Run even when the model lacks special tokens the profile's templates use (the stand-in
+    /// test model under another family's template); the run records it.
+    pub allow_profile_mismatch: bool,
 }
 
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -159,6 +163,14 @@ pub enum RunError {
         id: i64,
         profile: String,
         status: String,
+    },
+    #[error(
+        "guard profile `{profile}` does not fit this model: its vocabulary has no single token for {missing}; profiles that fit: {fitting} (--allow-profile-mismatch runs it anyway)"
+    )]
+    ProfileMismatch {
+        profile: String,
+        missing: String,
+        fitting: String,
     },
     #[error(transparent)]
     Filter(#[from] FilterError),
@@ -300,7 +312,8 @@ pub fn run(
     cancel: &Arc<AtomicBool>,
 ) -> Result<RunReport, RunError> {
     let profile = find_profile(profiles, &opts.profile)?;
-    let run_id = open_run(store, opts)?;
+    check_fit(profiles, profile, opts)?;
+    let run_id = open_run(store, profile, opts)?;
     let _alive = crate::lease::Lease::take(store.path(), &lease_name(run_id))?;
 
     let (already_done, pending) =
@@ -337,6 +350,52 @@ pub fn run(
     Ok(report)
 }
 
+/// Refuses a profile whose special tokens the model's vocabulary lacks (a Llama Guard template
+/// on a Qwen model would store garbage verdicts), naming the profiles that fit; warns when the
+/// model's own chat template uses none of them.
+fn check_fit(profiles: &Profiles, profile: &Profile, opts: &RunOptions) -> Result<(), RunError> {
+    let is_token: Box<dyn Fn(&str) -> bool> = match &opts.backend {
+        Backend::Local { model, .. } => {
+            let vocab = VocabFile::load(model)?;
+            if let Some(template) = vocab.chat_template()
+                && !profile
+                    .special_tokens
+                    .iter()
+                    .any(|t| template.contains(t.as_str()))
+            {
+                log::warn!(
+                    "the chat template of {} uses none of the special tokens of profile `{}`: the model may be of another family",
+                    model.display(),
+                    profile.name
+                );
+            }
+            Box::new(move |t| vocab.specials().id_of(t).is_some())
+        }
+        Backend::Server(server) => {
+            let tokenizer = SegmentTokenizer::load(&server.tokenizer)?;
+            Box::new(move |t| tokenizer.specials().id_of(t).is_some())
+        }
+    };
+    let missing = profile.missing_tokens(&is_token);
+    if missing.is_empty() || opts.allow_profile_mismatch {
+        return Ok(());
+    }
+    let fitting: Vec<&str> = profiles
+        .iter()
+        .filter(|p| p.missing_tokens(&is_token).is_empty())
+        .map(|p| p.name.as_str())
+        .collect();
+    Err(RunError::ProfileMismatch {
+        profile: profile.name.clone(),
+        missing: missing.join(" "),
+        fitting: if fitting.is_empty() {
+            "none of the installed profiles".into()
+        } else {
+            fitting.join(", ")
+        },
+    })
+}
+
 /// What a run records about its backend, and what makes two runs the same.
 struct Identity {
     backend: &'static str,
@@ -346,9 +405,26 @@ struct Identity {
     server_url: Option<String>,
     server_model: Option<String>,
     params: serde_json::Value,
+    fingerprint: String,
 }
 
-fn identity(store: &Store, opts: &RunOptions) -> Result<Identity, RunError> {
+/// Bumped whenever the way check token ids are made changes: runs of the old way stay apart.
+const TOKENIZATION: u32 = 2;
+
+/// What produced a run's verdicts, beside the model: the rendered profile (templates, scoring,
+/// limits), the tokenizer and how check tokens are made. A changed user profile or an upgraded
+/// built-in starts a new run instead of mixing two templates' verdicts under one id.
+fn fingerprint(profile: &Profile, tokenizer: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let what = serde_json::json!({
+        "profile": profile,
+        "tokenizer": tokenizer,
+        "tokenization": TOKENIZATION,
+    });
+    super::catalog::hex(&Sha256::digest(what.to_string().as_bytes()))
+}
+
+fn identity(store: &Store, profile: &Profile, opts: &RunOptions) -> Result<Identity, RunError> {
     let fields: Vec<&str> = opts.fields.iter().map(|f| f.name()).collect();
     Ok(match &opts.backend {
         Backend::Local { model, llama } => {
@@ -366,6 +442,7 @@ fn identity(store: &Store, opts: &RunOptions) -> Result<Identity, RunError> {
             let size = meta.len();
             let sha = model_sha256(store, model, size, &mtime)?;
             Identity {
+                fingerprint: fingerprint(profile, &sha),
                 backend: "local",
                 model_path: Some(model.display().to_string()),
                 model_size: Some(size as i64),
@@ -381,11 +458,20 @@ fn identity(store: &Store, opts: &RunOptions) -> Result<Identity, RunError> {
                     "flash_attention": llama.flash_attention,
                     "share_prefixes": llama.share_prefixes,
                     "fields": fields,
+                    "allow_profile_mismatch": opts.allow_profile_mismatch,
+                    "reading": profile.score.reading.map(|r| r.name()),
                     "model_mtime": mtime,
                 }),
             }
         }
         Backend::Server(server) => Identity {
+            fingerprint: fingerprint(
+                profile,
+                &sha256_file(&server.tokenizer).map_err(|source| RunError::Model {
+                    path: server.tokenizer.clone(),
+                    source,
+                })?,
+            ),
             backend: "server",
             model_path: None,
             model_size: None,
@@ -398,26 +484,38 @@ fn identity(store: &Store, opts: &RunOptions) -> Result<Identity, RunError> {
                 "max_check_tokens": server.max_check_tokens,
                 "top_logprobs": server.top_logprobs,
                 "fields": fields,
+                "allow_profile_mismatch": opts.allow_profile_mismatch,
+                "reading": profile.score.reading.map(|r| r.name()),
             }),
         },
     })
 }
 
 /// The run this invocation continues (same profile, and the same model file contents or the
-/// same server and model name), or a new one.
-fn open_run(store: &Store, opts: &RunOptions) -> Result<i64, RunError> {
-    let id = identity(store, opts)?;
+/// same server and model name, and the same [`fingerprint`]), or a new one.
+fn open_run(store: &Store, profile: &Profile, opts: &RunOptions) -> Result<i64, RunError> {
+    let id = identity(store, profile, opts)?;
     let conn = store.conn();
-    let previous: Option<(i64, String)> = conn
+    let previous: Option<(i64, String, Option<String>)> = conn
         .query_row(
-            "SELECT id, status FROM guard_runs
+            "SELECT id, status, fingerprint FROM guard_runs
              WHERE profile = ?1 AND backend = ?2 AND model_sha256 IS ?3 AND server_url IS ?4 AND server_model IS ?5
              ORDER BY id DESC LIMIT 1",
             params![opts.profile, id.backend, id.model_sha256, id.server_url, id.server_model],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
     let params_json = id.params.to_string();
+    let previous = match previous {
+        Some((run, _, print)) if print.as_deref() != Some(id.fingerprint.as_str()) => {
+            log::warn!(
+                "guard profile `{}` (its templates, scoring or limits) or the tokenizer changed since run {run}: starting a new run",
+                opts.profile
+            );
+            None
+        }
+        other => other.map(|(run, status, _)| (run, status)),
+    };
     match previous {
         Some((run, status)) if status != "done" && !opts.resume => Err(RunError::Unfinished {
             id: run,
@@ -441,8 +539,8 @@ fn open_run(store: &Store, opts: &RunOptions) -> Result<i64, RunError> {
         None => {
             conn.execute(
                 "INSERT INTO guard_runs (profile, backend, model_path, model_size, model_sha256, server_url, server_model,
-                                         params, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'running')",
+                                         params, fingerprint, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running')",
                 params![
                     opts.profile,
                     id.backend,
@@ -451,7 +549,8 @@ fn open_run(store: &Store, opts: &RunOptions) -> Result<i64, RunError> {
                     id.model_sha256,
                     id.server_url,
                     id.server_model,
-                    params_json
+                    params_json,
+                    id.fingerprint
                 ],
             )?;
             Ok(conn.last_insert_rowid())
@@ -555,6 +654,7 @@ fn check_all(
     let scoring = Scoring {
         unsafe_pieces: profile.score.unsafe_.clone(),
         safe_pieces: profile.score.safe.clone(),
+        controversial_pieces: profile.score.controversial.clone(),
     };
     let started = Instant::now();
     let mut done = already_done;
@@ -584,8 +684,8 @@ fn check_all(
         {
             let mut insert = tx.prepare_cached(
                 "INSERT OR REPLACE INTO verdicts (run_id, sample_id, field, verdict, categories, p_unsafe, refusal,
-                                                  raw_answer, truncated, latency_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                                  raw_answer, truncated, latency_ms, p_controversial)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?;
             for (p, o) in wave.iter().zip(&outcomes) {
                 let parsed = parse_answer(profile, p.field.role(), &o.answer);
@@ -600,6 +700,7 @@ fn check_all(
                     o.answer,
                     o.truncated,
                     per_text_ms,
+                    o.p_controversial,
                 ])?;
                 report.prompt_tokens += o.prompt_tokens as u64;
             }

@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokenizers::Tokenizer;
 
-use super::llama::{CheckOutcome, CheckRequest, EngineError, Scoring, WaveStats};
+use super::llama::{CheckOutcome, CheckRequest, EngineError, ScoreIds, Scoring, WaveStats};
 use super::profile::Segment;
+use super::tokens::{Special, Specials};
 use super::truncate::fit_tokens;
 
 /// Where the server is and how hard to drive it.
@@ -42,16 +43,18 @@ impl ServerOptions {
     pub const DEFAULT_TOP_LOGPROBS: u32 = 20;
 }
 
-/// A model's tokenizer, twice: template text is split at special tokens, data text never is.
+/// A model's `tokenizer.json` and its special tokens, making check ids as llama.cpp does in
+/// process (see [`super::tokens`]).
 pub struct SegmentTokenizer {
-    template: Tokenizer,
-    data: Tokenizer,
+    /// Special-token matching off: a `<|im_end|>` in text stays text.
+    plain: Tokenizer,
+    specials: Specials<u32>,
 }
 
 impl SegmentTokenizer {
     /// From a `tokenizer.json`, or from a `.gguf` file's vocabulary.
     pub fn load(path: &Path) -> Result<SegmentTokenizer, EngineError> {
-        let template = if path.extension().is_some_and(|e| e == "gguf") {
+        let mut plain = if path.extension().is_some_and(|e| e == "gguf") {
             let json = super::gguf::tokenizer_json(path).map_err(|e| EngineError::Load {
                 path: path.into(),
                 message: e.to_string(),
@@ -61,30 +64,55 @@ impl SegmentTokenizer {
             Tokenizer::from_file(path)
         }
         .map_err(|e| tokenizer_err(path, e))?;
-        let mut data = template.clone();
-        data.set_encode_special_tokens(true);
-        Ok(SegmentTokenizer { template, data })
+        plain.set_encode_special_tokens(true);
+        // Added tokens are the special ones; those not marked special (user-defined) are
+        // matched even in plain text.
+        let list = plain
+            .get_added_tokens_decoder()
+            .into_iter()
+            .map(|(id, t)| Special {
+                text: t.content,
+                id,
+                in_plain_text: !t.special,
+            })
+            .collect();
+        // The start-of-text token is what the post-processor puts before a text, if anything.
+        let ids = |special| {
+            plain
+                .encode("x", special)
+                .map(|e| e.get_ids().to_vec())
+                .map_err(|e| tokenizer_err(path, e))
+        };
+        let (with, without) = (ids(true)?, ids(false)?);
+        let bos = (with.len() > without.len() && with.first() != without.first()).then(|| with[0]);
+        Ok(SegmentTokenizer {
+            specials: Specials::new(list, bos),
+            plain,
+        })
     }
 
     /// Token ids of rendered segments.
     pub fn tokenize(&self, segments: &[Segment]) -> Vec<u32> {
-        let mut out = Vec::new();
-        for s in segments {
-            let (tokenizer, text) = match s {
-                Segment::Template(t) => (&self.template, t),
-                Segment::Data(d) => (&self.data, d),
-            };
-            // Encoding a str with a loaded tokenizer only fails on an internal regex error;
-            // such text then counts as no tokens rather than stopping the run.
-            if let Ok(e) = tokenizer.encode(text.as_str(), false) {
-                out.extend_from_slice(e.get_ids());
-            }
-        }
-        out
+        self.specials
+            .tokenize(segments, |text| self.plain_ids(text))
+    }
+
+    /// Ids of ordinary text, special tokens off, nothing added.
+    fn plain_ids(&self, text: &str) -> Vec<u32> {
+        // Encoding a str with a loaded tokenizer only fails on an internal regex error; such
+        // text then counts as no tokens rather than stopping the run.
+        self.plain
+            .encode(text, false)
+            .map(|e| e.get_ids().to_vec())
+            .unwrap_or_default()
+    }
+
+    pub fn specials(&self) -> &Specials<u32> {
+        &self.specials
     }
 
     fn piece(&self, id: u32) -> String {
-        self.template.decode(&[id], false).unwrap_or_default()
+        self.plain.decode(&[id], false).unwrap_or_default()
     }
 }
 
@@ -133,11 +161,8 @@ impl ServerEngine {
         scoring: &Scoring,
         cancel: Arc<AtomicBool>,
     ) -> Result<(Vec<CheckOutcome>, WaveStats), EngineError> {
-        let (unsafe_ids, safe_ids) = scoring.first_ids(|piece| {
-            self.tokenize(&[Segment::Data(piece.into())])
-                .first()
-                .map(|&t| t as i32)
-        });
+        let score_ids =
+            scoring.first_ids(|piece| self.tokenizer.plain_ids(piece).first().map(|&t| t as i32));
         let next = AtomicUsize::new(0);
         let workers = self.options.concurrency.clamp(1, checks.len().max(1));
         let results: Vec<Vec<(usize, Result<CheckOutcome, EngineError>)>> =
@@ -155,7 +180,7 @@ impl ServerEngine {
                                     mine.push((i, Err(EngineError::Cancelled)));
                                     break;
                                 }
-                                let outcome = self.check(&checks[i], &unsafe_ids, &safe_ids);
+                                let outcome = self.check(&checks[i], &score_ids);
                                 let failed = outcome.is_err();
                                 mine.push((i, outcome));
                                 if failed {
@@ -190,8 +215,7 @@ impl ServerEngine {
     fn check(
         &self,
         check: &CheckRequest,
-        unsafe_ids: &[i32],
-        safe_ids: &[i32],
+        score_ids: &ScoreIds,
     ) -> Result<CheckOutcome, EngineError> {
         let started = Instant::now();
         let limit = self.options.max_check_tokens as usize;
@@ -212,10 +236,13 @@ impl ServerEngine {
         let mut answer = format!("{}{text}", check.prefill);
         // Servers differ on whether the stop string is part of the text; keep it out.
         check.cut_at_stop(&mut answer);
-        let p_unsafe = self.p_unsafe(&choice["logprobs"], check, unsafe_ids, safe_ids);
+        let (p_unsafe, p_controversial) = self
+            .scores(&choice["logprobs"], check, score_ids)
+            .unwrap_or((None, None));
         Ok(CheckOutcome {
             answer,
             p_unsafe,
+            p_controversial,
             truncated,
             // The server's own count proves the ids arrived as sent (no re-tokenization).
             prompt_tokens: reply["usage"]["prompt_tokens"]
@@ -254,19 +281,15 @@ impl ServerEngine {
         serde_json::from_str(&text).map_err(|e| self.error(format!("answer is not JSON ({e})")))
     }
 
-    /// P(unsafe) from the top log-probabilities of the scored answer token: the first one, or
+    /// P(unsafe) and P(controversial) from the top log-probabilities of the scored answer token: the first one, or
     /// the one after `score_after`. llama-server lists `content[i].top_logprobs[j].{id,logprob}`;
     /// OpenAI-style servers (vLLM) list `tokens[i]` and `top_logprobs[i]` as `{token: logprob}`.
-    fn p_unsafe(
+    fn scores(
         &self,
         logprobs: &Value,
         check: &CheckRequest,
-        unsafe_ids: &[i32],
-        safe_ids: &[i32],
-    ) -> Option<f64> {
-        if unsafe_ids.is_empty() || safe_ids.is_empty() {
-            return None;
-        }
+        score_ids: &ScoreIds,
+    ) -> Option<(Option<f64>, Option<f64>)> {
         // (token text, alternatives as (id if known, text, logprob)) per answer token.
         type Alternatives = Vec<(Option<i64>, String, f64)>;
         let steps: Vec<(String, Alternatives)> = if let Some(content) =
@@ -327,8 +350,7 @@ impl ServerEngine {
                 .map(|(_, _, lp)| lp.exp())
                 .sum::<f64>()
         };
-        let (u, s) = (mass(unsafe_ids), mass(safe_ids));
-        (u + s > 0.0).then(|| u / (u + s))
+        Some(score_ids.probabilities(mass))
     }
 }
 

@@ -135,13 +135,17 @@ pub(crate) fn recompute(
              FROM {guard_verdicts} AND {EXPECTED} IS NOT NULL AND v.verdict <> {EXPECTED}
              GROUP BY v.sample_id"
         ),
+        // A three-class guard's strict reading counts P(controversial) as unsafe.
         format!(
-            "SELECT v.sample_id, 'uncertain',
-                    group_concat('run ' || v.run_id || ' ' || v.field || ' P(unsafe) ' || printf('%.2f', v.p_unsafe),
-                                 '; ' ORDER BY {FIELD_ORDER}, v.run_id)
-             FROM verdicts AS v WHERE v.run_id IN {guards} AND v.{in_scope}
-                  AND v.p_unsafe BETWEEN {low} AND {high}
-             GROUP BY v.sample_id"
+            "SELECT sample_id, 'uncertain',
+                    group_concat('run ' || run_id || ' ' || field || ' P(unsafe) ' || printf('%.2f', p), '; ' ORDER BY o, run_id)
+             FROM (SELECT v.sample_id, v.run_id, v.field, {FIELD_ORDER} AS o,
+                          v.p_unsafe + CASE json_extract(g.params, '$.reading')
+                                       WHEN 'strict' THEN coalesce(v.p_controversial, 0) ELSE 0 END AS p
+                   FROM verdicts AS v JOIN guard_runs AS g ON g.id = v.run_id
+                   WHERE v.run_id IN {guards} AND v.{in_scope})
+             WHERE p BETWEEN {low} AND {high}
+             GROUP BY sample_id"
         ),
         format!(
             "SELECT v.sample_id, 'not_refusal',
