@@ -15,6 +15,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0001_initial.sql")),
     M::up(include_str!("../migrations/0002_audit.sql")),
     M::up(include_str!("../migrations/0003_triage.sql")),
+    M::up(include_str!("../migrations/0008_devices.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

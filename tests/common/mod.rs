@@ -85,3 +85,39 @@ impl Project {
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// The small real model the tests run (`VERDIKT_TEST_MODEL`, or where `scripts/setup` puts it).
+pub fn model() -> PathBuf {
+    let path = std::env::var_os("VERDIKT_TEST_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache_dir().join("verdikt/models/SmolLM2-135M-Instruct.Q4_1.gguf"));
+    assert!(
+        path.is_file(),
+        "the test model is missing at {}: run scripts/setup --deps",
+        path.display()
+    );
+    path
+}
+
+fn cache_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"))
+}
+
+/// `verdikt guard run` of the test model with the Llama Guard 3 profile on 2 threads.
+pub fn guard_run(p: &Project, extra: &[&str]) -> (bool, String, String) {
+    let model = model();
+    let mut args = vec![
+        "guard",
+        "run",
+        "--profile",
+        "llama-guard-3-8b",
+        "--model",
+        s(&model),
+        "--threads",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    p.run(&args)
+}
