@@ -105,6 +105,17 @@ async guardRun(job: string, request: GuardRequest, onProgress: TAURI_CHANNEL<Run
 }
 },
 /**
+ * The GPU backends of this build and the devices llama.cpp sees, for the GPU layers control.
+ */
+async guardDevices() : Promise<Result<Devices, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("guard_devices") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Assigns train/test to the selected samples: whole (category, style) groups, seeded.
  */
 async splitRun(job: string, request: SplitRequest) : Promise<Result<SplitReport, AppError>> {
@@ -332,6 +343,42 @@ export type Chart = { name: string; svg: string }
  * One imported dataset, as `verdikt datasets` lists it.
  */
 export type DatasetInfo = { name: string; format: string; imported_at: string; samples: number }
+/**
+ * One device of one backend, as `verdikt devices` lists it.
+ */
+export type Device = { 
+/**
+ * llama.cpp's device index.
+ */
+index: number; 
+/**
+ * e.g. `CPU`, `Vulkan0`, `CUDA0`.
+ */
+name: string; 
+/**
+ * e.g. the CPU's model name, or `NVIDIA GeForce RTX 4090`.
+ */
+description: string; 
+/**
+ * e.g. `CPU`, `Vulkan`, `CUDA`.
+ */
+backend: string; kind: DeviceKind; memory_total: number; memory_free: number }
+/**
+ * What kind of device llama.cpp says it is.
+ */
+export type DeviceKind = "cpu" | "gpu" | 
+/**
+ * An integrated GPU sharing the host's memory (Mesa's software Vulkan device is one).
+ */
+"igpu" | "accel" | "unknown"
+/**
+ * The backends compiled in and the devices they found.
+ */
+export type Devices = { gpu_backends: string[]; devices: Device[]; 
+/**
+ * The device a run offloads to (see [`Devices::new`]); none: runs compute on the CPU.
+ */
+offload: Device | null }
 export type DownloadEvent = { 
 /**
  * `checking`, `downloading` or `verifying`.
@@ -405,7 +452,11 @@ fields: string[]; dataset: string | null; language: string | null;
 /**
  * Stop after about this many texts (samples stay whole).
  */
-limit: number | null; resume: boolean }
+limit: number | null; resume: boolean; 
+/**
+ * Model layers on the GPU (GGUF file only): none = all when there is a GPU, 0 = the CPU.
+ */
+gpu_layers: number | null }
 /**
  * An OpenAI-compatible server to send the checks to, instead of a GGUF file in this process.
  */
@@ -517,7 +568,12 @@ export type Reviewer = { id: number; name: string; languages: string[]; created_
 /**
  * A row of `verdikt guard runs`.
  */
-export type RunInfo = { id: number; profile: string; model: string; status: string; texts_total: number; texts_done: number; texts_per_second: number; started_at: string; finished_at: string | null }
+export type RunInfo = { id: number; profile: string; model: string; status: string; texts_total: number; texts_done: number; texts_per_second: number; started_at: string; finished_at: string | null; 
+/**
+ * Where its latest invocation computed: `CPU` or a GPU with its share of the layers;
+ * nothing for a server run.
+ */
+device: string | null }
 export type RunProgress = { run_id: number; done: number; total: number; texts_per_second: number; eta_seconds: number | null }
 export type RunReport = { run_id: number; status: string; 
 /**
