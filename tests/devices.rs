@@ -23,10 +23,22 @@ fn the_cpu_build_lists_the_cpu_and_says_it_has_no_gpu_backend() {
     let devices = json["devices"].as_array().unwrap();
     assert_eq!(devices.len(), 1, "{json}");
     let cpu = &devices[0];
-    assert_eq!((cpu["name"].as_str(), cpu["kind"].as_str()), (Some("CPU"), Some("cpu")));
-    let (total, free) = (cpu["memory_total"].as_u64().unwrap(), cpu["memory_free"].as_u64().unwrap());
+    assert_eq!(
+        (cpu["name"].as_str(), cpu["kind"].as_str()),
+        (Some("CPU"), Some("cpu"))
+    );
+    let (total, free) = (
+        cpu["memory_total"].as_u64().unwrap(),
+        cpu["memory_free"].as_u64().unwrap(),
+    );
     assert!(total > (1 << 28) && free > 0 && free <= total, "{cpu}");
-    assert!(out.lines().nth(1).unwrap().starts_with("0\tCPU\tCPU\tcpu\t"), "{out}");
+    assert!(
+        out.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("0\tCPU\tCPU\tcpu\t"),
+        "{out}"
+    );
 }
 
 #[cfg(not(any(feature = "cuda", feature = "vulkan")))]
@@ -37,14 +49,19 @@ fn gpu_layers_on_the_cpu_build_are_refused_and_runs_record_the_cpu() {
     let (ok, _, err) = guard_run(&p, &["--limit", "3", "--gpu-layers", "8"]);
     assert!(!ok, "a CPU build must refuse GPU layers");
     assert!(
-        err.contains("this build of Verdikt has no GPU backend, so --gpu-layers 8 cannot be served"),
+        err.contains(
+            "this build of Verdikt has no GPU backend, so --gpu-layers 8 cannot be served"
+        ),
         "{err}"
     );
     let runs: Vec<i64> = p.sql("SELECT count(*) FROM guard_runs");
     assert_eq!(runs, [0], "the refusal leaves no run behind");
 
     // The same run twice (its verdicts dropped in between): each invocation records its device.
-    for layers in [&["--limit", "3", "--gpu-layers", "0"][..], &["--limit", "3"]] {
+    for layers in [
+        &["--limit", "3", "--gpu-layers", "0"][..],
+        &["--limit", "3"],
+    ] {
         let _: Vec<i64> = p.sql("UPDATE guard_runs SET device = NULL RETURNING id");
         let _: Vec<i64> = p.sql("DELETE FROM verdicts RETURNING run_id");
         let (ok, out, err) = guard_run(&p, layers);
@@ -87,5 +104,9 @@ fn device_check_refuses_cleanly_without_nvcc() {
          (add its bin folder, e.g. /usr/local/cuda/bin, to PATH). Nothing was built."
     );
     assert!(out.stdout.is_empty());
-    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0, "nothing was written");
+    assert_eq!(
+        std::fs::read_dir(cache.path()).unwrap().count(),
+        0,
+        "nothing was written"
+    );
 }

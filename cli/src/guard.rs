@@ -264,7 +264,10 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
 pub fn devices(json: bool) -> Result<(), String> {
     let found = device::list().map_err(|e| e.to_string())?;
     if json {
-        println!("{}", serde_json::to_string(&found).expect("devices serialise"));
+        println!(
+            "{}",
+            serde_json::to_string(&found).expect("devices serialise")
+        );
         return Ok(());
     }
     println!("{}", backends_line(&found));

@@ -107,7 +107,10 @@ pub enum DeviceError {
 pub enum Placement {
     Cpu,
     /// `layers` of the model's (repeating layers + output) on `device`, the rest on the CPU.
-    Gpu { device: Device, layers: u32 },
+    Gpu {
+        device: Device,
+        layers: u32,
+    },
 }
 
 impl Placement {
@@ -200,9 +203,15 @@ mod tests {
     fn without_a_gpu_backend_only_asking_for_layers_fails() {
         let cpu_only = devices(&[], vec![device("CPU", DeviceKind::Cpu)]);
         assert_eq!(Placement::choose(None, &cpu_only).unwrap(), Placement::Cpu);
-        assert_eq!(Placement::choose(Some(0), &cpu_only).unwrap(), Placement::Cpu);
+        assert_eq!(
+            Placement::choose(Some(0), &cpu_only).unwrap(),
+            Placement::Cpu
+        );
         let err = Placement::choose(Some(8), &cpu_only).unwrap_err();
-        assert!(matches!(err, DeviceError::NoGpuBackend { asked: 8 }), "{err}");
+        assert!(
+            matches!(err, DeviceError::NoGpuBackend { asked: 8 }),
+            "{err}"
+        );
         assert!(err.to_string().contains("no GPU backend"), "{err}");
     }
 
@@ -211,7 +220,11 @@ mod tests {
         let empty = devices(&["Vulkan"], vec![device("CPU", DeviceKind::Cpu)]);
         assert_eq!(Placement::choose(None, &empty).unwrap(), Placement::Cpu);
         let err = Placement::choose(Some(1), &empty).unwrap_err();
-        assert!(err.to_string().contains("Vulkan backend found no GPU device"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("Vulkan backend found no GPU device"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -228,6 +241,9 @@ mod tests {
         assert_eq!(all.describe(31), "Vulkan1 (Vulkan1 card), 31/31 layers");
         let some = Placement::choose(Some(12), &both).unwrap();
         assert_eq!(some.describe(31), "Vulkan1 (Vulkan1 card), 12/31 layers");
-        assert_eq!(Placement::choose(Some(0), &both).unwrap().describe(31), "CPU");
+        assert_eq!(
+            Placement::choose(Some(0), &both).unwrap().describe(31),
+            "CPU"
+        );
     }
 }

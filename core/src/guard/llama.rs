@@ -219,12 +219,15 @@ impl LlamaEngine {
                 let loaded = (|| {
                     let backend = backend()?;
                     let placement = Placement::choose(opts.gpu_layers, &device::list()?)?;
-                    let model =
-                        LlamaModel::load_from_file(backend, &path_owned, &model_params(&placement)?)
-                            .map_err(|e| EngineError::Load {
-                                path: path_owned.clone(),
-                                message: e.to_string(),
-                            })?;
+                    let model = LlamaModel::load_from_file(
+                        backend,
+                        &path_owned,
+                        &model_params(&placement)?,
+                    )
+                    .map_err(|e| EngineError::Load {
+                        path: path_owned.clone(),
+                        message: e.to_string(),
+                    })?;
                     // llama.cpp offloads the repeating layers and then the output layer.
                     let device = placement.describe(model.n_layer() + 1);
                     Ok::<_, EngineError>((backend, model, device))
