@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Project, datasets, guard_run, model, s};
+use common::{Project, datasets, guard_run, guard_run_args, model, s};
 use std::path::PathBuf;
 
 #[test]
@@ -88,21 +88,9 @@ fn a_run_stores_every_verdict_and_skips_what_is_done() {
 fn a_killed_run_resumes_where_it_stopped() {
     let p = Project::new();
     p.ok(&["import", s(&datasets().join("hostile.jsonl"))]);
-    let model = model();
     let mut child = p
         .cmd()
-        .args([
-            "guard",
-            "run",
-            "--profile",
-            "llama-guard-3-8b",
-            "--model",
-            s(&model),
-            "--threads",
-            "2",
-            "--wave",
-            "2",
-        ])
+        .args(guard_run_args(&["--wave", "2"]))
         .spawn()
         .unwrap();
     let start = std::time::Instant::now();

@@ -105,19 +105,19 @@ fn cache_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"))
 }
 
-/// `verdikt guard run` of the test model with the Llama Guard 3 profile on 2 threads.
-pub fn guard_run(p: &Project, extra: &[&str]) -> (bool, String, String) {
+/// The arguments of `verdikt guard run`: the test model, Llama Guard 3's profile, 2 threads.
+pub fn guard_run_args(extra: &[&str]) -> Vec<String> {
     let model = model();
-    let mut args = vec![
-        "guard",
-        "run",
-        "--profile",
-        "llama-guard-3-8b",
-        "--model",
-        s(&model),
-        "--threads",
-        "2",
-    ];
-    args.extend_from_slice(extra);
-    p.run(&args)
+    let mut args: Vec<String> = ["guard", "run", "--profile", "llama-guard-3-8b", "--model"]
+        .map(String::from)
+        .into();
+    args.extend([s(&model).to_string(), "--threads".into(), "2".into()]);
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args
+}
+
+/// Runs `verdikt guard run` with [`guard_run_args`]; returns (success, stdout, stderr).
+pub fn guard_run(p: &Project, extra: &[&str]) -> (bool, String, String) {
+    let args = guard_run_args(extra);
+    p.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
