@@ -3,44 +3,8 @@
 
 mod common;
 
-use common::{Project, datasets, s};
+use common::{Project, datasets, guard_run, guard_run_args, model, s};
 use std::path::PathBuf;
-
-fn model() -> PathBuf {
-    let path = std::env::var_os("VERDIKT_TEST_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| dirs_cache().join("verdikt/models/SmolLM2-135M-Instruct.Q4_1.gguf"));
-    assert!(
-        path.is_file(),
-        "the test model is missing at {}: run scripts/setup --deps",
-        path.display()
-    );
-    path
-}
-
-fn dirs_cache() -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"))
-}
-
-fn guard_run(p: &Project, extra: &[&str]) -> (bool, String, String) {
-    let model = model();
-    let mut args = vec![
-        "guard",
-        "run",
-        "--profile",
-        "llama-guard-3-8b",
-        "--model",
-        s(&model),
-        "--threads",
-        "2",
-        // SmolLM2 stands in for the guard: its vocabulary lacks Llama Guard's header tokens.
-        "--allow-profile-mismatch",
-    ];
-    args.extend_from_slice(extra);
-    p.run(&args)
-}
 
 #[test]
 fn profiles_are_listed_by_name() {
@@ -232,22 +196,9 @@ fn a_changed_profile_starts_a_new_run_and_says_so() {
 fn a_killed_run_resumes_where_it_stopped() {
     let p = Project::new();
     p.ok(&["import", s(&datasets().join("hostile.jsonl"))]);
-    let model = model();
     let mut child = p
         .cmd()
-        .args([
-            "guard",
-            "run",
-            "--profile",
-            "llama-guard-3-8b",
-            "--model",
-            s(&model),
-            "--threads",
-            "2",
-            "--wave",
-            "2",
-            "--allow-profile-mismatch",
-        ])
+        .args(guard_run_args(&["--wave", "2"]))
         .spawn()
         .unwrap();
     let start = std::time::Instant::now();

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use clap::{Args, Subcommand};
+use verdikt_core::guard::Profiles;
+use verdikt_core::guard::device::{self, Devices};
 use verdikt_core::guard::llama::{LlamaOptions, VocabFile};
 use verdikt_core::guard::run::{
     Backend, RunOptions, TextField, find_profile, list_runs, planned_checks, run,
@@ -15,6 +17,7 @@ use verdikt_core::guard::{Profiles, Segment, join_segments};
 use verdikt_core::store::Store;
 
 use crate::Filter;
+use crate::models::human_bytes;
 use crate::progress::Bar;
 
 /// Which texts of which samples a run checks.
@@ -70,6 +73,10 @@ pub enum GuardCommand {
         /// CPU threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
+        /// Model layers to put on the GPU (default: all, when this build has a GPU backend and
+        /// it finds a device; 0 = compute on the CPU). See `verdikt devices`.
+        #[arg(long, value_name = "N")]
+        gpu_layers: Option<u32>,
         /// Continue a run that stopped before it finished.
         #[arg(long)]
         resume: bool,
@@ -196,14 +203,15 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
             } else {
                 for r in runs {
                     println!(
-                        "{}\t{}\t{}\t{}\t{}/{} texts\t{:.2} texts/s",
+                        "{}\t{}\t{}\t{}\t{}/{} texts\t{:.2} texts/s\t{}",
                         r.id,
                         r.profile,
                         r.model,
                         r.status,
                         r.texts_done,
                         r.texts_total,
-                        r.texts_per_second
+                        r.texts_per_second,
+                        r.device.as_deref().unwrap_or("-")
                     );
                 }
             }
@@ -219,6 +227,7 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
             top_logprobs,
             selection,
             threads,
+            gpu_layers,
             resume,
             ctx,
             wave,
@@ -232,6 +241,7 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
                 n_ctx: ctx,
                 flash_attention: !no_flash_attention,
                 share_prefixes: !no_prefix_sharing,
+                gpu_layers,
                 ..LlamaOptions::default()
             };
             let backend = match (model, server, server_model, tokenizer) {
@@ -283,5 +293,47 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
             );
             Ok(())
         }
+    }
+}
+
+/// `verdikt devices`: the GPU backends this build has and every device llama.cpp sees.
+pub fn devices(json: bool) -> Result<(), String> {
+    let found = device::list().map_err(|e| e.to_string())?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&found).expect("devices serialise")
+        );
+        return Ok(());
+    }
+    println!("{}", backends_line(&found));
+    for d in &found.devices {
+        println!(
+            "{}\t{}\t{}\t{}\t{} ({} free)\t{}",
+            d.index,
+            d.name,
+            d.backend,
+            d.kind.name(),
+            human_bytes(d.memory_total),
+            human_bytes(d.memory_free),
+            d.description
+        );
+    }
+    Ok(())
+}
+
+/// The first line of `verdikt devices`: which GPU backend, if any, and whether it found a GPU.
+fn backends_line(found: &Devices) -> String {
+    if found.gpu_backends.is_empty() {
+        return "GPU backends: none (this build computes on the CPU only; build with \
+                `--features cuda` or `--features vulkan` for a GPU)"
+            .into();
+    }
+    let backends = found.gpu_backends.join(", ");
+    match &found.offload {
+        Some(d) => format!("GPU backends: {backends}; guard runs offload to {}", d.name),
+        None => format!(
+            "GPU backends: {backends}, but no GPU device was found: guard runs compute on the CPU"
+        ),
     }
 }

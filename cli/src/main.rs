@@ -138,6 +138,11 @@ enum Command {
     Datasets,
     /// List the guard models Verdikt knows and download them.
     Models(models::ModelsArgs),
+    /// The GPU backends of this build and the devices llama.cpp sees (name, memory).
+    Devices {
+        #[arg(long)]
+        json: bool,
+    },
     /// Guard profiles and pre-labelling runs.
     Guard {
         #[command(subcommand)]
@@ -220,9 +225,11 @@ fn open(db: Option<PathBuf>) -> Result<Store, String> {
 }
 
 fn run(cli: Cli) -> Outcome {
-    // Models need no project file.
-    if let Command::Models(args) = cli.command {
-        return models::run(args);
+    // Models and devices need no project file.
+    match cli.command {
+        Command::Models(args) => return models::run(args),
+        Command::Devices { json } => return guard::devices(json),
+        _ => {}
     }
     let mut store = open(cli.db)?;
     match cli.command {
@@ -319,7 +326,7 @@ fn run(cli: Cli) -> Outcome {
             }
             Ok(())
         }
-        Command::Models(_) => unreachable!("handled above"),
+        Command::Models(_) | Command::Devices { .. } => unreachable!("handled above"),
         Command::Guard { command } => guard::run_command(&mut store, command),
         Command::Audit(command) => audit::run(&mut store, command),
         Command::Triage(args) => triage::triage(&mut store, args),

@@ -14,6 +14,7 @@ pub const COMMANDS: &[&str] = &[
     "guard_download",
     "guard_runs",
     "guard_run",
+    "guard_devices",
     "split_run",
     "export_run",
     "review_setup",

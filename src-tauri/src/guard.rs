@@ -9,6 +9,7 @@ use tauri::State;
 use tauri::ipc::Channel;
 use verdikt_core::filter::SampleFilter;
 use verdikt_core::guard::catalog::{Catalog, LocalState, download};
+use verdikt_core::guard::device::{self, Devices};
 use verdikt_core::guard::llama::LlamaOptions;
 use verdikt_core::guard::load_installed;
 use verdikt_core::guard::run::{
@@ -47,6 +48,13 @@ pub async fn guard_profiles() -> AppResult<Vec<ProfileInfo>> {
 #[specta::specta]
 pub async fn guard_runs(state: State<'_, AppState>) -> AppResult<Vec<RunInfo>> {
     state.with_store(|s| Ok(list_runs(s)?))
+}
+
+/// The GPU backends of this build and the devices llama.cpp sees, for the GPU layers control.
+#[tauri::command]
+#[specta::specta]
+pub async fn guard_devices() -> AppResult<Devices> {
+    Ok(device::list()?)
 }
 
 #[derive(Serialize, specta::Type)]
@@ -176,6 +184,8 @@ pub struct GuardRequest {
     pub resume: bool,
     /// Run even though the model lacks special tokens of the profile (a stand-in model).
     pub allow_profile_mismatch: bool,
+    /// Model layers on the GPU (GGUF file only): none = all when there is a GPU, 0 = the CPU.
+    pub gpu_layers: Option<u32>,
 }
 
 /// Runs a guard over the project's texts (or resumes a stopped run), reporting texts/s and ETA.
@@ -199,7 +209,10 @@ pub async fn guard_run(
         match request.server {
             None => Backend::Local {
                 model: model_file(&grants, &request.model)?,
-                llama: LlamaOptions::default(),
+                llama: LlamaOptions {
+                    gpu_layers: request.gpu_layers,
+                    ..LlamaOptions::default()
+                },
             },
             Some(server) => {
                 grants.server(&server.url)?;

@@ -46,6 +46,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         guard::guard_download,
         guard::guard_runs,
         guard::guard_run,
+        guard::guard_devices,
         export::split_run,
         export::export_run,
         review::review_setup,

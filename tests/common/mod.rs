@@ -105,3 +105,41 @@ pub fn kill_after(p: &Project, args: &[&str], delay: Duration) -> bool {
     child.wait().unwrap();
     false
 }
+
+/// The small real model the tests run (`VERDIKT_TEST_MODEL`, or where `scripts/setup` puts it).
+pub fn model() -> PathBuf {
+    let path = std::env::var_os("VERDIKT_TEST_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache_dir().join("verdikt/models/SmolLM2-135M-Instruct.Q4_1.gguf"));
+    assert!(
+        path.is_file(),
+        "the test model is missing at {}: run scripts/setup --deps",
+        path.display()
+    );
+    path
+}
+
+fn cache_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"))
+}
+
+/// The arguments of `verdikt guard run`: the test model, Llama Guard 3's profile, 2 threads.
+/// SmolLM2 stands in for the guard: its vocabulary lacks Llama Guard's header tokens.
+pub fn guard_run_args(extra: &[&str]) -> Vec<String> {
+    let model = model();
+    let mut args: Vec<String> = ["guard", "run", "--profile", "llama-guard-3-8b", "--model"]
+        .map(String::from)
+        .into();
+    args.extend([s(&model).to_string(), "--threads".into(), "2".into()]);
+    args.push("--allow-profile-mismatch".into());
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args
+}
+
+/// Runs `verdikt guard run` with [`guard_run_args`]; returns (success, stdout, stderr).
+pub fn guard_run(p: &Project, extra: &[&str]) -> (bool, String, String) {
+    let args = guard_run_args(extra);
+    p.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}

@@ -23,6 +23,7 @@ use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::token_type::LlamaTokenAttr;
 use llama_cpp_2::vocab::LlamaVocab;
 
+use super::device::{self, DeviceError, Placement};
 use super::parse::VerdictLine;
 use super::profile::Segment;
 use super::tokens::{Special, Specials};
@@ -48,6 +49,9 @@ pub struct LlamaOptions {
     pub share_prefixes: bool,
     /// Keep the first answer token's logits in the outcome (tests compare them).
     pub keep_logits: bool,
+    /// Model layers on the GPU: `None` = all when the build has a GPU backend and it found a
+    /// device, `Some(0)` = the CPU only (see [`Placement::choose`]).
+    pub gpu_layers: Option<u32>,
 }
 
 impl Default for LlamaOptions {
@@ -61,6 +65,7 @@ impl Default for LlamaOptions {
             flash_attention: true,
             share_prefixes: true,
             keep_logits: false,
+            gpu_layers: None,
         }
     }
 }
@@ -200,6 +205,8 @@ pub enum EngineError {
     Cancelled,
     #[error("the model thread has stopped")]
     Stopped,
+    #[error(transparent)]
+    Device(#[from] DeviceError),
 }
 
 fn llama_err(e: impl std::fmt::Display) -> EngineError {
@@ -220,7 +227,7 @@ enum Command {
 }
 
 /// llama.cpp allows one backend per process.
-fn backend() -> Result<&'static LlamaBackend, EngineError> {
+pub(super) fn backend() -> Result<&'static LlamaBackend, EngineError> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {
@@ -328,6 +335,8 @@ pub struct LlamaEngine {
     pub options: LlamaOptions,
     pub threads: usize,
     specials: Specials<LlamaToken>,
+    /// Where the model runs, as a run records it (see [`Placement::describe`]).
+    pub device: String,
 }
 
 impl LlamaEngine {
@@ -344,18 +353,21 @@ impl LlamaEngine {
             .spawn(move || {
                 let loaded = (|| {
                     let backend = backend()?;
+                    let placement = Placement::choose(opts.gpu_layers, &device::list()?)?;
                     let model = LlamaModel::load_from_file(
                         backend,
                         &path_owned,
-                        &LlamaModelParams::default(),
+                        &model_params(&placement)?,
                     )
                     .map_err(|e| EngineError::Load {
                         path: path_owned.clone(),
                         message: e.to_string(),
                     })?;
-                    Ok::<_, EngineError>((backend, model))
+                    // llama.cpp offloads the repeating layers and then the output layer.
+                    let device = placement.describe(model.n_layer() + 1);
+                    Ok::<_, EngineError>((backend, model, device))
                 })();
-                let (backend, model) = match loaded {
+                let (backend, model, device) = match loaded {
                     Ok(x) => x,
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -369,7 +381,7 @@ impl LlamaEngine {
                         return;
                     }
                 };
-                let _ = ready_tx.send(Ok(worker.specials.clone()));
+                let _ = ready_tx.send(Ok((worker.specials.clone(), device)));
                 for command in inbox {
                     match command {
                         Command::Evaluate {
@@ -388,13 +400,14 @@ impl LlamaEngine {
                 }
             })
             .map_err(|e| EngineError::Llama(e.to_string()))?;
-        let specials = ready.recv().map_err(|_| EngineError::Stopped)??;
+        let (specials, device) = ready.recv().map_err(|_| EngineError::Stopped)??;
         Ok(LlamaEngine {
             commands,
             thread: Some(thread),
             options,
             threads,
             specials,
+            device,
         })
     }
 
@@ -430,6 +443,19 @@ impl LlamaEngine {
             .map_err(|_| EngineError::Stopped)?;
         answer.recv().map_err(|_| EngineError::Stopped)
     }
+}
+
+/// The model's placement as llama.cpp parameters. The CPU gets an empty device list, not
+/// just zero layers: llama.cpp would otherwise still send large batches to a GPU it sees.
+fn model_params(placement: &Placement) -> Result<LlamaModelParams, EngineError> {
+    let (devices, layers) = match placement {
+        Placement::Cpu => (vec![], 0),
+        Placement::Gpu { device, layers } => (vec![device.index as usize], *layers),
+    };
+    LlamaModelParams::default()
+        .with_n_gpu_layers(layers)
+        .with_devices(&devices)
+        .map_err(llama_err)
 }
 
 impl Drop for LlamaEngine {

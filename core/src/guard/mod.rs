@@ -6,6 +6,7 @@
 //! override guards by dropping such files in a folder given to [`load_dir`].
 
 pub mod catalog;
+pub mod device;
 pub mod gguf;
 pub mod llama;
 mod parse;

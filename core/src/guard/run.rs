@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::catalog::sha256_file;
 use super::llama::VocabFile;
+use super::device::{self, Placement};
 use super::llama::{
     CheckOutcome, CheckRequest, EngineError, LlamaEngine, LlamaOptions, Scoring, WaveStats,
 };
@@ -88,6 +89,14 @@ impl Engine {
                 Engine::Server(Box::new(ServerEngine::new(options.clone())?))
             }
         })
+    }
+
+    /// Where the checks are computed, as the run records it (nothing for a server).
+    fn device(&self) -> Option<&str> {
+        match self {
+            Engine::Local(e) => Some(&e.device),
+            Engine::Server(_) => None,
+        }
     }
 
     fn evaluate(
@@ -201,13 +210,16 @@ pub struct RunInfo {
     pub texts_per_second: f64,
     pub started_at: String,
     pub finished_at: Option<String>,
+    /// Where its latest invocation computed: `CPU` or a GPU with its share of the layers;
+    /// nothing for a server run.
+    pub device: Option<String>,
 }
 
 pub fn list_runs(store: &Store) -> rusqlite::Result<Vec<RunInfo>> {
     let mut stmt = store.conn().prepare(
         "SELECT r.id, r.profile, coalesce(r.model_path, r.server_url || ' ' || r.server_model), r.status,
                 r.texts_total, (SELECT count(*) FROM verdicts v WHERE v.run_id = r.id), r.busy_seconds,
-                r.started_at, r.finished_at
+                r.started_at, r.finished_at, r.device
          FROM guard_runs r ORDER BY r.id",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -227,6 +239,7 @@ pub fn list_runs(store: &Store) -> rusqlite::Result<Vec<RunInfo>> {
             texts_per_second: if busy > 0.0 { done as f64 / busy } else { 0.0 },
             started_at: r.get(7)?,
             finished_at: r.get(8)?,
+            device: r.get(9)?,
         })
     })?;
     rows.collect()
@@ -313,6 +326,10 @@ pub fn run(
 ) -> Result<RunReport, RunError> {
     let profile = find_profile(profiles, &opts.profile)?;
     check_fit(profiles, profile, opts)?;
+    // A GPU that is not there is refused before the run is opened: no failed run is left behind.
+    if let Backend::Local { llama, .. } = &opts.backend {
+        Placement::choose(llama.gpu_layers, &device::list()?).map_err(EngineError::from)?;
+    }
     let run_id = open_run(store, profile, opts)?;
     let _alive = crate::lease::Lease::take(store.path(), &lease_name(run_id))?;
 
@@ -457,6 +474,7 @@ fn identity(store: &Store, profile: &Profile, opts: &RunOptions) -> Result<Ident
                     "max_check_tokens": llama.max_check_tokens,
                     "flash_attention": llama.flash_attention,
                     "share_prefixes": llama.share_prefixes,
+                    "gpu_layers": llama.gpu_layers,
                     "fields": fields,
                     "allow_profile_mismatch": opts.allow_profile_mismatch,
                     "reading": profile.score.reading.map(|r| r.name()),
@@ -651,6 +669,10 @@ fn check_all(
         return Ok(report);
     }
     let engine = Engine::load(&opts.backend)?;
+    store.conn().execute(
+        "UPDATE guard_runs SET device = ?1 WHERE id = ?2",
+        params![engine.device(), run_id],
+    )?;
     let scoring = Scoring {
         unsafe_pieces: profile.score.unsafe_.clone(),
         safe_pieces: profile.score.safe.clone(),
