@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use clap::{Args, Subcommand};
-use verdikt_core::guard::Profiles;
 use verdikt_core::guard::device::{self, Devices};
 use verdikt_core::guard::llama::{LlamaOptions, VocabFile};
 use verdikt_core::guard::run::{

@@ -3,7 +3,6 @@
 //! and review packs for reviewers who work offline. All of it is `verdikt_core`; each command
 //! is what the curator's `verdikt` command does.
 
-
 use serde::{Deserialize, Serialize};
 use tauri::State;
 use tauri::ipc::Channel;

@@ -232,6 +232,7 @@ fn a_guard_server_is_used_only_once_confirmed_and_models_only_once_picked() {
         limit: Some(1),
         resume: false,
         allow_profile_mismatch: false,
+        gpu_layers: None,
     };
     let server = GuardServer {
         url: "http://127.0.0.1:9/".into(),

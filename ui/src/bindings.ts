@@ -15,7 +15,32 @@ async appInfo() : Promise<Result<AppInfo, AppError>> {
 }
 },
 /**
- * Opens (or creates) a project file and makes it the current one.
+ * Shows the native dialog and returns what the user chose (nothing when cancelled); the
+ * choice is remembered as the user's, for the commands that use it.
+ */
+async pickPaths(request: PickRequest) : Promise<Result<string[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("pick_paths", { request }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Asks in a native dialog whether the project's texts may be sent to the guard server at
+ * `url`; true (and remembered) when the user agrees, or agreed before.
+ */
+async guardServerConfirm(url: string) : Promise<Result<boolean, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("guard_server_confirm", { url }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Opens (or creates) a project file the user chose, and makes it the current one; another
+ * program's SQLite file is refused untouched (`Store::open`).
  */
 async projectOpen(path: string) : Promise<Result<ProjectInfo, AppError>> {
     try {
@@ -105,6 +130,17 @@ async guardRun(job: string, request: GuardRequest, onProgress: TAURI_CHANNEL<Run
 }
 },
 /**
+ * The GPU backends of this build and the devices llama.cpp sees, for the GPU layers control.
+ */
+async guardDevices() : Promise<Result<Devices, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("guard_devices") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Assigns train/test to the selected samples: whole (category, style) groups, seeded.
  */
 async splitRun(job: string, request: SplitRequest) : Promise<Result<SplitReport, AppError>> {
@@ -116,8 +152,8 @@ async splitRun(job: string, request: SplitRequest) : Promise<Result<SplitReport,
 }
 },
 /**
- * Writes the selected samples; the core has no row-level progress for export, so the window
- * shows it as running until this returns.
+ * Writes the selected samples to a target the user chose (see `grants`); the core has no
+ * row-level progress for export, so the window shows it as running until this returns.
  */
 async exportRun(job: string, request: ExportRequest) : Promise<Result<ExportReport, AppError>> {
     try {
@@ -345,7 +381,8 @@ async resultsGet(filter: SampleFilter) : Promise<Result<Report, AppError>> {
 }
 },
 /**
- * Saves what the window shows to `path`.
+ * Saves what the window shows to `path`, which the user chose in the save dialog (or lies in
+ * the project's folder); staged and renamed.
  */
 async resultsSave(shown: Shown, path: string) : Promise<Result<null, AppError>> {
     try {
@@ -487,6 +524,42 @@ empty: boolean }
  * One imported dataset, as `verdikt datasets` lists it.
  */
 export type DatasetInfo = { name: string; format: string; imported_at: string; samples: number }
+/**
+ * One device of one backend, as `verdikt devices` lists it.
+ */
+export type Device = { 
+/**
+ * llama.cpp's device index.
+ */
+index: number; 
+/**
+ * e.g. `CPU`, `Vulkan0`, `CUDA0`.
+ */
+name: string; 
+/**
+ * e.g. the CPU's model name, or `NVIDIA GeForce RTX 4090`.
+ */
+description: string; 
+/**
+ * e.g. `CPU`, `Vulkan`, `CUDA`.
+ */
+backend: string; kind: DeviceKind; memory_total: number; memory_free: number }
+/**
+ * What kind of device llama.cpp says it is.
+ */
+export type DeviceKind = "cpu" | "gpu" | 
+/**
+ * An integrated GPU sharing the host's memory (Mesa's software Vulkan device is one).
+ */
+"igpu" | "accel" | "unknown"
+/**
+ * The backends compiled in and the devices they found.
+ */
+export type Devices = { gpu_backends: string[]; devices: Device[]; 
+/**
+ * The device a run offloads to (see [`Devices::new`]); none: runs compute on the CPU.
+ */
+offload: Device | null }
 export type DownloadEvent = { 
 /**
  * `checking`, `downloading` or `verifying`.
@@ -568,7 +641,11 @@ limit: number | null; resume: boolean;
 /**
  * Run even though the model lacks special tokens of the profile (a stand-in model).
  */
-allow_profile_mismatch: boolean }
+allow_profile_mismatch: boolean; 
+/**
+ * Model layers on the GPU (GGUF file only): none = all when there is a GPU, 0 = the CPU.
+ */
+gpu_layers: number | null }
 /**
  * An OpenAI-compatible server to send the checks to, instead of a GGUF file in this process.
  */
@@ -649,6 +726,31 @@ out: string }
  * A review pack as written: its id, how many samples, how many shared with another reviewer.
  */
 export type PackSummary = { pack_id: string; samples: number; shared: number; out: string }
+/**
+ * What `pick_paths` shows.
+ */
+export type PickMode = 
+/**
+ * Files to read (several at once).
+ */
+"open-files" | 
+/**
+ * One file to read.
+ */
+"open-file" | 
+/**
+ * A folder to read.
+ */
+"open-folder" | 
+/**
+ * A file to write (the dialog asks before replacing one).
+ */
+"save"
+export type PickRequest = { mode: PickMode; 
+/**
+ * `(name, extensions)` filters.
+ */
+filters: ([string, string[]])[]; file_name: string | null }
 /**
  * One previewed row: its raw columns as text and what it maps to, or why it cannot.
  */
@@ -736,7 +838,16 @@ adjudicator: boolean; created_at: string }
 /**
  * A row of `verdikt guard runs`.
  */
-export type RunInfo = { id: number; profile: string; model: string; status: string; texts_total: number; texts_done: number; texts_per_second: number; started_at: string; finished_at: string | null }
+export type RunInfo = { id: number; profile: string; model: string; 
+/**
+ * As stored, except `stopped`: recorded as running, but no process works on it (it died).
+ */
+status: string; texts_total: number; texts_done: number; texts_per_second: number; started_at: string; finished_at: string | null; 
+/**
+ * Where its latest invocation computed: `CPU` or a GPU with its share of the layers;
+ * nothing for a server run.
+ */
+device: string | null }
 export type RunProgress = { run_id: number; done: number; total: number; texts_per_second: number; eta_seconds: number | null }
 export type RunReport = { run_id: number; status: string; 
 /**

@@ -11,8 +11,8 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::catalog::sha256_file;
-use super::llama::VocabFile;
 use super::device::{self, Placement};
+use super::llama::VocabFile;
 use super::llama::{
     CheckOutcome, CheckRequest, EngineError, LlamaEngine, LlamaOptions, Scoring, WaveStats,
 };
