@@ -530,6 +530,7 @@ fn report_writes_html_csv_svg_and_png_with_data_escaped() {
         "language_consistency",
         "asr",
         "progress",
+        "time_per_item",
     ];
     let mut expected: Vec<String> = vec![".verdikt-output".into(), "index.html".into()];
     expected.extend(tables.iter().map(|t| format!("{t}.csv")));

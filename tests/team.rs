@@ -203,6 +203,8 @@ fn an_adjudicator_resolves_a_disagreement_and_measurement_reads_the_final_answer
             "--out",
             s(&out),
             "--only-passed",
+            // Exported again after the adjudication: the earlier file is ours to replace.
+            "--force",
         ]);
         std::fs::read_to_string(out)
             .unwrap()

@@ -459,7 +459,8 @@ fn identity(store: &Store, profile: &Profile, opts: &RunOptions) -> Result<Ident
             let size = meta.len();
             let sha = model_sha256(store, model, size, &mtime)?;
             Identity {
-                fingerprint: fingerprint(profile, &sha),
+                // The tokenizer is the model file's own vocabulary, already matched by its sha256.
+                fingerprint: fingerprint(profile, "the model's own vocabulary"),
                 backend: "local",
                 model_path: Some(model.display().to_string()),
                 model_size: Some(size as i64),
