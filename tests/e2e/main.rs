@@ -463,15 +463,13 @@ fn team_audit_with_adjudication_in_the_real_window() {
             ("VERDIKT_DB", &db),
         ],
     );
-    let s = Session::start(&url, &display, Path::new(APP), &[]);
+    // Opened with the sample, so it counts as the user's choice (see the workflow test).
+    let sample = repo().join("datasets/refuseu-sample.jsonl");
+    let s = Session::start(&url, &display, Path::new(APP), &[s_(&sample)]);
     s.wait_for("[data-ready]", 20);
     nav(&s, "import");
-    s.wait_for("[data-testid='import-paths']", 5).fill(
-        repo()
-            .join("datasets/refuseu-sample.jsonl")
-            .to_str()
-            .unwrap(),
-    );
+    s.wait_for("[data-testid='import-paths']", 5)
+        .fill(s_(&sample));
     s.wait_for("[data-testid='import-run']", 5).click();
     s.wait_for("[data-testid='import-report']", 60);
 
