@@ -569,7 +569,7 @@ impl<'m> Worker<'m> {
         let params = LlamaContextParams::default()
             .with_n_ctx(NonZeroU32::new(stream_len * streams))
             .with_n_batch(options.n_batch)
-            .with_n_ubatch(options.n_batch.min(512))
+            .with_n_ubatch(ubatch(options) as u32)
             .with_n_seq_max(streams)
             .with_kv_unified(false)
             .with_n_threads(threads as i32)
@@ -680,6 +680,10 @@ impl<'m> Worker<'m> {
             .map(|r| (r.seq, common_len(&r.tokens, wanted)))
             .max_by_key(|&(_, n)| n)
             .unwrap_or((seq, 0));
+        let keep = match keep < wanted.len() {
+            true => exact_start(keep, wanted.len(), ubatch(&self.options)),
+            false => keep,
+        };
         if keep > 0 {
             self.copy_prefix(from, seq, keep)?;
         }
@@ -723,9 +727,10 @@ impl<'m> Worker<'m> {
         }
         let longest = tokenized.iter().map(|(t, _)| t.len()).max().unwrap_or(0);
         self.fit_streams((longest + max_gen + 1) as u32, max_gen as u32)?;
-        // The template text before a check's first data, tokenized alone: what a resident
-        // prefix holds. Where data joins the template's last token (`:` + `abc` = `:abc`), a
-        // check shares only the tokens it has in common with it.
+        // The template text before a check's first data, tokenized alone and cut to its stable
+        // head: what a resident prefix holds. Where data joins the template's last token (`:` +
+        // `abc` = `:abc`), a check shares only the tokens it has in common with it.
+        let u = ubatch(&self.options);
         let mut leads: Vec<(Vec<Segment>, Arc<[LlamaToken]>)> = Vec::new();
         let templates: Vec<(Arc<[LlamaToken]>, usize)> = checks
             .iter()
@@ -735,7 +740,9 @@ impl<'m> Worker<'m> {
                 let lead_tokens = match leads.iter().find(|(l, _)| l.as_slice() == lead) {
                     Some((_, t)) => t.clone(),
                     None => {
-                        let t: Arc<[LlamaToken]> = self.tokenize(lead).into();
+                        let mut t = self.tokenize(lead);
+                        t.truncate(stable_len(t.len(), u));
+                        let t: Arc<[LlamaToken]> = t.into();
                         leads.push((lead.to_vec(), t.clone()));
                         t
                     }
@@ -846,7 +853,7 @@ impl<'m> Worker<'m> {
         let mut roots: Vec<usize> = Vec::new();
         for (leaf, &u) in unique.iter().enumerate() {
             let tokens = &tokenized[u].0;
-            let (seq, start) = match self.options.share_prefixes {
+            let (seq, start) = match self.options.share_prefixes && !templates[u].0.is_empty() {
                 true => match self.resident(&templates[u].0, stats)? {
                     Some(seq) => (seq, templates[u].1),
                     None => (ROOTLESS, 0),
@@ -876,13 +883,14 @@ impl<'m> Worker<'m> {
         }
         assign_seqs(&mut nodes, &roots, self.resident_seqs());
 
-        // Prompt pass: one decode per leaf, in sequence order, of every token on its path that
-        // no earlier leaf computed. That path starts below a computed node in another stream (a
+        // Prompt pass: one run per leaf, in sequence order, of every token on its path that no
+        // earlier leaf computed. That path starts below a computed node in another stream (a
         // resident template, or a branch point), whose stream is copied first and cut back to
-        // the branch (llama.cpp makes the copy before the next decode). A leaf's own tokens thus
-        // go through llama.cpp in one piece, as from scratch, which keeps its logits bit for bit
-        // those of the check computed alone: llama.cpp's attention kernel changes below 64
-        // tokens a decode, so a short shared node decoded by itself would change the last bits.
+        // the branch (llama.cpp makes the copy before the next decode), or a few tokens before
+        // it (`exact_start`). A leaf's own tokens thus go through llama.cpp in the ubatches and
+        // kernels of the check computed from scratch, which keeps its logits bit for bit those
+        // of the check computed alone; a shared node decoded by itself would change the last
+        // bits.
         let prompt_started = Instant::now();
         let mut computed = vec![false; nodes.len()];
         for &r in &roots {
@@ -893,6 +901,15 @@ impl<'m> Worker<'m> {
             .collect();
         leaf_nodes.sort_by_key(|&n| nodes[n].seq);
         let mut leaf_logits: Vec<Option<Vec<f32>>> = vec![None; unique.len()];
+        let ub = ubatch(&self.options);
+        // A check's tokens, by the sequence it is computed in.
+        let check_of = |seq: i32| -> &[LlamaToken] {
+            let n = leaf_nodes
+                .iter()
+                .find(|&&n| nodes[n].seq == seq)
+                .expect("every sequence has its leaf");
+            &tokenized[unique[nodes[*n].leaf.expect("a leaf node")]].0
+        };
         for &n in &leaf_nodes {
             let mut path = vec![n];
             while let parent = nodes[path[path.len() - 1]].parent
@@ -900,18 +917,21 @@ impl<'m> Worker<'m> {
             {
                 path.push(parent);
             }
-            path.reverse();
-            let (top, seq) = (&nodes[path[0]], nodes[n].seq);
-            if top.start > 0 {
-                self.copy_prefix(nodes[top.parent].seq, seq, top.start)?;
+            let (top, seq) = (&nodes[path[path.len() - 1]], nodes[n].seq);
+            let tokens = check_of(seq);
+            // A branch point's cells are as this check alone has them only within the stable
+            // head of the check that computed them (resident templates are stable whole).
+            let mut from = top.start;
+            if !roots.contains(&top.parent) {
+                from = from.min(stable_len(check_of(nodes[top.parent].seq).len(), ub));
             }
-            let tokens: Vec<LlamaToken> = path
-                .iter()
-                .flat_map(|&p| nodes[p].tokens.iter().copied())
-                .collect();
+            let start = exact_start(from, tokens.len(), ub);
+            if start > 0 {
+                self.copy_prefix(nodes[top.parent].seq, seq, start)?;
+            }
             let leaf = nodes[n].leaf.expect("a leaf node");
-            leaf_logits[leaf] = Some(self.decode_run(&tokens, top.start, seq)?);
-            stats.computed_tokens += tokens.len() as u64;
+            leaf_logits[leaf] = Some(self.decode_run(&tokens[start..], start, seq)?);
+            stats.computed_tokens += (tokens.len() - start) as u64;
             for p in path {
                 computed[p] = true;
             }
@@ -1035,22 +1055,26 @@ impl<'m> Worker<'m> {
         Ok(())
     }
 
-    /// Computes `tokens` at positions from `start` in sequence `seq`; the logits after the last.
+    /// Computes `tokens` at positions from `start` in sequence `seq`, a decode per cell of the
+    /// ubatch grid (see [`exact_start`]); the logits after the last.
     fn decode_run(
         &mut self,
         tokens: &[LlamaToken],
         start: usize,
         seq: i32,
     ) -> Result<Vec<f32>, EngineError> {
-        let step = self.options.n_batch as usize;
-        for chunk in (0..tokens.len()).step_by(step) {
+        let ub = ubatch(&self.options);
+        let mut k = 0;
+        while k < tokens.len() {
+            let end = (((start + k) / ub + 1) * ub - start).min(tokens.len());
             self.batch.clear();
-            for (k, &token) in tokens.iter().enumerate().take(chunk + step).skip(chunk) {
+            for (i, &token) in tokens.iter().enumerate().take(end).skip(k) {
                 self.batch
-                    .add(token, (start + k) as i32, &[seq], k + 1 == tokens.len())
+                    .add(token, (start + i) as i32, &[seq], i + 1 == tokens.len())
                     .map_err(llama_err)?;
             }
             self.decode()?;
+            k = end;
         }
         Ok(self.ctx.get_logits_ith(self.batch.n_tokens() - 1).to_vec())
     }
@@ -1171,6 +1195,56 @@ fn common_len(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
 
 /// The root of checks computed without a resident prefix: from position 0, nothing to copy.
 const ROOTLESS: i32 = -1;
+
+/// Tokens llama.cpp computes at a time (`n_ubatch`); a decode is cut into ubatches from its
+/// first position.
+fn ubatch(options: &LlamaOptions) -> usize {
+    options.n_batch.min(512) as usize
+}
+
+// A row's result depends on the kernel llama.cpp's CPU backend picks for its ubatch, so a check
+// computed on a copied prefix equals the check computed alone only where every row got the
+// kernel it gets there. A check alone is cut into ubatches at multiples of the ubatch size (the
+// grid); `decode_run` cuts every decode on that grid too, and the starts and lengths below keep
+// each ubatch's kernels those of the check alone.
+
+/// Repacked weights (Q4_0, Q4_K, IQ4_NL, Q8_0 on x86 and Arm) multiply a ubatch's rows four at
+/// a time and the last `len % 4` one by one, with other rounding.
+const ROW_GROUP: usize = 4;
+/// Flash attention takes a ubatch of at least this many tokens in tiles (ggml's
+/// `GGML_FA_TILE_Q`), a shorter one row by row, with other rounding.
+const FA_TILE: usize = 64;
+
+fn row_group(n: usize) -> usize {
+    n / ROW_GROUP * ROW_GROUP
+}
+
+/// The longest head of `n` tokens that every check beginning with them computes with the full
+/// kernels (tiled attention, grouped rows): all of it but a last grid cell shorter than a tile,
+/// and the last partial row group. Copied prefixes (resident templates, branch points) end
+/// within it, so their cells are the same whichever check computed them.
+fn stable_len(n: usize, ubatch: usize) -> usize {
+    let cell = n / ubatch * ubatch;
+    if n - cell >= FA_TILE {
+        row_group(n)
+    } else {
+        cell
+    }
+}
+
+/// Where to start computing `n` tokens whose first `from` are computed (by full kernels): at
+/// `from` or a little before, so that each ubatch from there gets the kernels it gets in the
+/// `n` tokens computed from position 0.
+fn exact_start(from: usize, n: usize, ubatch: usize) -> usize {
+    let start = row_group(from.min(stable_len(n, ubatch)));
+    let cell = start / ubatch * ubatch;
+    let cell_end = (cell + ubatch).min(n);
+    if start == cell || cell_end - start >= FA_TILE {
+        start
+    } else {
+        row_group(cell_end - FA_TILE).max(cell)
+    }
+}
 
 #[cfg(test)]
 pub(crate) mod tests {
@@ -1377,21 +1451,42 @@ pub(crate) mod tests {
         }
     }
 
-    // Fails today: on Gemma 3 (sliding-window attention) the shared-prefix logits differ from
-    // the check computed alone, which SmolLM2 never showed. Open finding of issue 13.
     #[test]
-    #[ignore = "prefix sharing changes Gemma 3's logits: under investigation (issue 13)"]
+    fn decodes_start_where_the_kernels_are_those_of_the_check_alone() {
+        let u = 512;
+        // Stable heads: whole row groups; a last grid cell only once it holds a tile.
+        assert_eq!(stable_len(301, u), 300);
+        assert_eq!(stable_len(40, u), 0);
+        assert_eq!(stable_len(512 + 63, u), 512);
+        assert_eq!(stable_len(512 + 66, u), 576);
+        // A start backs up to a row group, and to a tile before the end of its grid cell.
+        assert_eq!(exact_start(203, 400, u), 200);
+        assert_eq!(exact_start(390, 400, u), 336);
+        assert_eq!(exact_start(30, 50, u), 0);
+        assert_eq!(exact_start(530, 540, u), 512);
+        assert_eq!(exact_start(600, 1100, u), 600);
+        assert_eq!(exact_start(1000, 1100, u), 960);
+    }
+
+    // Gemma 3's Q4_K_M weights are repacked (rows four at a time), which SmolLM2's Q4_1 are not:
+    // a prefix computed alone ending inside a row group changed its logits before decodes were
+    // aligned (`exact_start`).
+    #[test]
     fn a_sentencepiece_k_quant_model_gets_reference_tokens_and_shares_prefixes() {
         let model = second_model();
         let vocab = VocabFile::load(&model).unwrap();
+        let served = crate::guard::server::SegmentTokenizer::load(&model).unwrap();
         let checks = triple_checks(2);
         for c in &checks {
             let text = crate::guard::join_segments(&c.segments);
-            assert_eq!(
-                vocab.tokenize(&c.segments),
-                vocab.reference(&text),
-                "{text}"
-            );
+            let ids = vocab.tokenize(&c.segments);
+            assert_eq!(ids, vocab.reference(&text), "{text}");
+            let theirs: Vec<i32> = served
+                .tokenize(&c.segments)
+                .iter()
+                .map(|&t| t as i32)
+                .collect();
+            assert_eq!(ids, theirs, "tokenizer.json from the GGUF: {text}");
         }
         let cancel = Arc::new(AtomicBool::new(false));
         let run = |share, n_seq| {
@@ -1464,10 +1559,8 @@ pub(crate) mod tests {
             let templates: usize = checks
                 .iter()
                 .map(|c| {
-                    engine
-                        .tokenize(template_lead(&c.segments).to_vec())
-                        .unwrap()
-                        .len()
+                    let lead = engine.tokenize(template_lead(&c.segments).to_vec());
+                    stable_len(lead.unwrap().len(), ubatch(&engine.options))
                 })
                 .sum();
             let all: usize = checks
@@ -1478,7 +1571,8 @@ pub(crate) mod tests {
             computed.push((stats.computed_tokens as usize, all, templates));
         }
         let (first, second) = (computed[0], computed[1]);
-        // The first wave computes both role templates once; the second none of them.
+        // The first wave computes both role templates once; the second none of their stable
+        // heads (all of them but a few tokens).
         assert!(first.0 < first.1, "{first:?}");
         assert!(
             second.0 <= second.1 - second.2,
