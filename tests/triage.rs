@@ -229,6 +229,33 @@ fn a_strict_reading_counts_controversial_as_unsafe() {
 }
 
 #[test]
+fn a_text_a_guard_saw_in_part_needs_a_human() {
+    let p = project();
+    // en-1 is clean, but run 2 saw its rejected answer only in part (shortened to fit).
+    let conn = rusqlite::Connection::open(p.db()).unwrap();
+    conn.execute(
+        "UPDATE verdicts SET truncated = 1 WHERE run_id = 2 AND field = 'rejected'
+             AND sample_id = (SELECT id FROM samples WHERE ext_id = 'en-1')",
+        [],
+    )
+    .unwrap();
+    let report = triage(&p);
+    assert_eq!(reasons(&p)["en-1"], ["truncated"]);
+    assert_eq!(report["reasons"]["truncated"], 1);
+    let detail: Vec<String> = p.sql(
+        "SELECT r.detail FROM triage_reasons r JOIN samples s ON s.id = r.sample_id
+         WHERE s.ext_id = 'en-1'",
+    );
+    assert_eq!(detail, ["run 2 saw rejected in part"]);
+    let queued = queue(&p, &["--reason", "truncated"]);
+    assert_eq!(ids(&queued), ["en-1"]);
+    // Only the guards in use speak: with run 1 alone, nothing was cut.
+    p.ok(&["guards", "use", "1"]);
+    p.ok(&["triage"]);
+    assert_eq!(reasons(&p).get("en-1"), None);
+}
+
+#[test]
 fn band_and_guard_choice_change_reasons() {
     let p = project();
     p.ok(&["triage", "--band", "0.6,0.99"]);

@@ -18,10 +18,12 @@ pub enum Reason {
     /// Reviewers' current answers differ; kept in step by every answer written
     /// (`audit::adjudication`) and recomputed with the others.
     ReviewersDisagree,
+    /// A guard saw a text only in part (shortened to fit its limit).
+    Truncated,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 8] = [
+    pub const ALL: [Reason; 9] = [
         Reason::GuardDisagreement,
         Reason::GuardVsExpected,
         Reason::Uncertain,
@@ -30,6 +32,7 @@ impl Reason {
         Reason::NotRefusal,
         Reason::AuditSample,
         Reason::ReviewersDisagree,
+        Reason::Truncated,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -42,6 +45,7 @@ impl Reason {
             Reason::NotRefusal => "not_refusal",
             Reason::AuditSample => "audit_sample",
             Reason::ReviewersDisagree => "reviewers_disagree",
+            Reason::Truncated => "truncated",
         }
     }
 
@@ -146,6 +150,13 @@ pub(crate) fn recompute(
                    WHERE v.run_id IN {guards} AND v.{in_scope})
              WHERE p BETWEEN {low} AND {high}
              GROUP BY sample_id"
+        ),
+        // The guard judged part of the text: whatever it said, a human must look.
+        format!(
+            "SELECT v.sample_id, 'truncated',
+                    group_concat('run ' || v.run_id || ' saw ' || v.field || ' in part', '; ' ORDER BY {FIELD_ORDER}, v.run_id)
+             FROM verdicts AS v WHERE v.run_id IN {guards} AND v.{in_scope} AND v.truncated = 1
+             GROUP BY v.sample_id"
         ),
         format!(
             "SELECT v.sample_id, 'not_refusal',
