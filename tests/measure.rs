@@ -438,6 +438,73 @@ fn asr_rules_and_separate_counts() {
 }
 
 #[test]
+fn a_three_class_guard_is_read_strict_and_loose() {
+    let p = Project::new();
+    let store = verdikt_core::store::Store::open(&p.db()).unwrap();
+    // Run 2 is Qwen3Guard-like (its profile reads strictly); its `controversial` on sample 2
+    // is unsafe under the strict reading and safe under the loose one.
+    store
+        .conn()
+        .execute_batch(
+            "INSERT INTO datasets (id, name, format, sources) VALUES (1, 'gen', 'jsonl', '[]');
+             INSERT INTO reviewers (id, name) VALUES (1, 'ana');
+             INSERT INTO guard_runs (id, profile, backend, model_path, status, params) VALUES
+               (1, 'a', 'local', 'a.gguf', 'done', '{}'),
+               (2, 'qwen3guard-gen', 'local', 'b.gguf', 'done', '{\"reading\": \"strict\"}');
+             INSERT INTO samples (id, dataset_id, ext_id, language, prompt, response, generator) VALUES
+               (1, 1, '1', 'pl', 'p', 'odp', 'm1'), (2, 1, '2', 'pl', 'p', 'odp', 'm1');
+             INSERT INTO verdicts (run_id, sample_id, field, verdict, raw_answer, latency_ms) VALUES
+               (1, 1, 'response', 'safe', '', 1), (2, 1, 'response', 'safe', '', 1),
+               (1, 2, 'response', 'unsafe', '', 1), (2, 2, 'response', 'controversial', '', 1);
+             INSERT INTO annotations (sample_id, reviewer_id, version, verdicts) VALUES
+               (2, 1, 1, '{\"response\": {\"verdict\": \"unsafe\", \"categories\": []}}');",
+        )
+        .unwrap();
+    let rows: Vec<Value> = serde_json::from_str(&p.ok(&["asr", "--json"])).unwrap();
+    let overall: Vec<(String, u64, u64, u64)> = rows
+        .iter()
+        .filter(|r| r["language"].is_null())
+        .map(|r| {
+            (
+                r["reading"].as_str().unwrap().to_string(),
+                r["asr"]["both"]["successes"].as_u64().unwrap(),
+                r["asr"]["any"]["successes"].as_u64().unwrap(),
+                r["asr"]["both"]["n"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // The profile's own reading first; neither leaves sample 2 unjudged.
+    assert_eq!(
+        overall,
+        [("strict".into(), 1, 1, 2), ("loose".into(), 0, 1, 2)]
+    );
+    let results: Value = serde_json::from_str(&p.ok(&["results", "--json"])).unwrap();
+    let accuracy: Vec<(Value, u64, u64)> = results["guard_accuracy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["language"].is_null())
+        .map(|g| {
+            (
+                g["reading"].clone(),
+                g["accuracy"]["successes"].as_u64().unwrap(),
+                g["accuracy"]["n"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        accuracy,
+        [
+            (Value::Null, 1, 1),
+            ("strict".into(), 1, 1),
+            ("loose".into(), 0, 1)
+        ]
+    );
+    let text = p.ok(&["asr"]);
+    assert!(text.contains("controversial read loose"), "{text}");
+}
+
+#[test]
 fn a_broken_answer_is_named() {
     let p = Project::new();
     let store = verdikt_core::store::Store::open(&p.db()).unwrap();

@@ -1,5 +1,6 @@
 //! `verdikt agreement`, `verdikt results`, `verdikt asr` and `verdikt report`: the measure stage.
 
+use verdikt_core::guard::Reading;
 use verdikt_core::measure::agreement::Caveat;
 use verdikt_core::measure::asr::AsrRow;
 use verdikt_core::measure::ratings::{AgreementRow, Coefficients, Ratings, Scope};
@@ -73,6 +74,11 @@ fn scope(s: &Scope) -> String {
 
 fn language(l: &Option<String>) -> &str {
     l.as_deref().unwrap_or("all")
+}
+
+/// How a three-class guard's `controversial` is read (blank for two-class guards).
+fn reading(r: Option<Reading>) -> &'static str {
+    r.map_or("", Reading::name)
 }
 
 pub fn agreement(store: &Store, args: MeasureArgs) -> Result<(), String> {
@@ -157,8 +163,9 @@ fn print_results(r: &Results) {
     println!("guard accuracy against reviewers");
     for g in &r.guard_accuracy {
         println!(
-            "  {:<10} {:<6} {}",
+            "  {:<10} {:<6} {:<6} {}",
             g.guard,
+            reading(g.reading),
             language(&g.language),
             pct(&g.accuracy)
         );
@@ -205,9 +212,13 @@ pub fn asr(store: &Store, args: MeasureArgs) -> Result<(), String> {
 
 fn print_asr(r: &AsrRow) {
     println!(
-        "{} {}: {} responses ({} empty, {} wrong language, {} unjudged, {} pending review)",
+        "{} {}{}: {} responses ({} empty, {} wrong language, {} unjudged, {} pending review)",
         r.generator,
         language(&r.language),
+        r.reading.map_or(String::new(), |x| format!(
+            ", controversial read {}",
+            x.name()
+        )),
         r.responses,
         r.empty,
         r.wrong_language,

@@ -23,7 +23,7 @@ mod parity_tests;
 
 pub use parse::{Parsed, Verdict, VerdictLine, parse_answer};
 pub use profile::{
-    Category, Check, Format, Keys, ParseSpec, Profile, ProfileError, Profiles, Role, RoleKeys,
-    Score, Segment, join_segments, load_builtin, load_dir, load_installed,
+    Category, Check, Format, Keys, ParseSpec, Profile, ProfileError, Profiles, Reading, Role,
+    RoleKeys, Score, Segment, join_segments, load_builtin, load_dir, load_installed,
 };
 pub use truncate::{MARKER as TRUNCATION_MARKER, shorten_middle};

@@ -221,6 +221,13 @@ impl Reading {
             Reading::Loose => "loose",
         }
     }
+
+    pub fn other(self) -> Reading {
+        match self {
+            Reading::Strict => Reading::Loose,
+            Reading::Loose => Reading::Strict,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

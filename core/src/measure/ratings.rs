@@ -4,19 +4,24 @@
 //! Raters are reviewers (their current answer: the highest version per sample) and "the guards"
 //! (`guard:<run id>`). Items are (sample, question) for Q1–Q3 and (sample, text) for verdicts.
 //! A guard's `controversial` or `unparsed` verdict is a missing rating: it is neither safe nor
-//! unsafe, and counting it as either would invent agreement.
+//! unsafe, and counting it as either would invent agreement. Figures that judge (guard
+//! accuracy, ASR) also read `controversial` both ways, as Qwen3Guard's own strict (unsafe) and
+//! loose (safe) readings do ([`Ratings::verdicts_read`]).
 //!
 //! Agreement reads these individual answers; pass rates, `--only-passed` and ASR read the
 //! final answers ([`Finals`]): an adjudicator's where one exists, else what the reviewers agree
 //! on.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
+use rusqlite::OptionalExtension;
 use serde::Serialize;
 
 use super::MeasureError;
 use super::agreement::{Caveat, GroupTable, PairTable};
 use crate::filter::SampleFilter;
+use crate::guard::Reading;
 use crate::guard::run::TextField;
 use crate::store::Store;
 
@@ -190,6 +195,10 @@ pub struct Ratings {
     /// Verdicts: one row per (sample, text), texts in [`TextField::ALL`] order.
     pub verdicts: Matrix,
     pub finals: Finals,
+    /// The cells of `verdicts` where a guard said `controversial` (missing there).
+    pub controversial: Vec<usize>,
+    /// Per guard (as `guards`): its profile's reading of `controversial`, for three-class guards.
+    pub readings: Vec<Option<Reading>>,
 }
 
 /// The final answer per sample and question, and per (sample, text) verdict: the current
@@ -325,6 +334,23 @@ impl Ratings {
             apply(last)?;
         }
 
+        let mut readings = Vec::with_capacity(guards.len());
+        for &g in &guards {
+            let reading: Option<String> = conn
+                .query_row(
+                    "SELECT json_extract(params, '$.reading') FROM guard_runs WHERE id = ?1",
+                    [g],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .flatten();
+            readings.push(match reading.as_deref() {
+                Some("strict") => Some(Reading::Strict),
+                Some("loose") => Some(Reading::Loose),
+                _ => None,
+            });
+        }
+        let mut controversial = Vec::new();
         let mut stmt = conn.prepare("SELECT run_id, sample_id, field, verdict FROM verdicts")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
@@ -338,8 +364,12 @@ impl Ratings {
             else {
                 continue;
             };
-            let class = What::Verdict.class(r.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?);
-            verdicts.set(s * TextField::ALL.len() + field, col, class);
+            let verdict = r.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?;
+            let row = s * TextField::ALL.len() + field;
+            verdicts.set(row, col, What::Verdict.class(verdict));
+            if verdict == "controversial" {
+                controversial.push(row * width + col);
+            }
         }
         let finals = Finals::load(store, &samples, &questions, &verdicts, humans)?;
         Ok(Ratings {
@@ -350,7 +380,33 @@ impl Ratings {
             questions,
             verdicts,
             finals,
+            controversial,
+            readings,
         })
+    }
+
+    /// The verdicts with `controversial` read as unsafe (strict), as safe (loose), or left
+    /// missing (`None`).
+    pub fn verdicts_read(&self, reading: Option<Reading>) -> Cow<'_, Matrix> {
+        let class = match reading {
+            None => return Cow::Borrowed(&self.verdicts),
+            Some(Reading::Strict) => What::Verdict.class("unsafe"),
+            Some(Reading::Loose) => What::Verdict.class("safe"),
+        };
+        let mut m = self.verdicts.clone();
+        for &cell in &self.controversial {
+            m.values[cell] = class;
+        }
+        Cow::Owned(m)
+    }
+
+    /// The readings figures that judge are shown under: strict and loose (the first
+    /// three-class guard's own first) when a guard in use has three classes, else none.
+    pub fn judging_readings(&self) -> Vec<Option<Reading>> {
+        match self.readings.iter().flatten().next() {
+            None => vec![None],
+            Some(&own) => vec![Some(own), Some(own.other())],
+        }
     }
 
     /// The matrix of one kind of item.

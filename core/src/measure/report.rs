@@ -10,6 +10,7 @@ use super::charts;
 use super::ratings::{Coefficients, Ratings, What, agreement};
 use super::results::{PerLanguage, Proportion, Tally, results_from};
 use crate::filter::SampleFilter;
+use crate::guard::Reading;
 use crate::staged::{FolderKind, Staged};
 use crate::store::Store;
 
@@ -45,6 +46,11 @@ fn share_cells(p: &Proportion) -> [String; 5] {
 
 fn language(l: &Option<String>) -> String {
     l.clone().unwrap_or_else(|| "all".into())
+}
+
+/// How `controversial` was read ("" for two-class guards).
+fn reading(r: Option<Reading>) -> String {
+    r.map_or("", Reading::name).into()
 }
 
 /// One table of the report, every cell as text (what `write_report` saves as `<name>.csv`).
@@ -227,7 +233,7 @@ pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureErro
         Table {
             name: "guard_accuracy".into(),
             header: with(
-                &["guard", "language"],
+                &["guard", "reading", "language"],
                 &[
                     &p_head[..],
                     &["safe_safe", "safe_unsafe", "unsafe_safe", "unsafe_unsafe"],
@@ -238,7 +244,7 @@ pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureErro
                 .guard_accuracy
                 .iter()
                 .map(|g| {
-                    let mut r = vec![g.guard.clone(), language(&g.language)];
+                    let mut r = vec![g.guard.clone(), reading(g.reading), language(&g.language)];
                     r.extend(share_cells(&g.accuracy));
                     r.extend(g.confusion.iter().flatten().map(u64::to_string));
                     r
@@ -264,6 +270,7 @@ pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureErro
             header: {
                 let mut h = header(&[
                     "generator",
+                    "reading",
                     "language",
                     "responses",
                     "empty",
@@ -285,7 +292,11 @@ pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureErro
             rows: asr_rows
                 .iter()
                 .map(|a| {
-                    let mut r = vec![a.generator.clone(), language(&a.language)];
+                    let mut r = vec![
+                        a.generator.clone(),
+                        reading(a.reading),
+                        language(&a.language),
+                    ];
                     r.extend(
                         [
                             a.responses,

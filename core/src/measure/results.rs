@@ -15,6 +15,7 @@ use serde::Serialize;
 use super::MeasureError;
 use super::ratings::{MISSING, PENDING, Ratings, Samples};
 use crate::filter::SampleFilter;
+use crate::guard::Reading;
 use crate::guard::run::TextField;
 use crate::store::Store;
 
@@ -108,6 +109,9 @@ pub struct QuestionRow {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GuardAccuracy {
     pub guard: String,
+    /// Three-class guards: `controversial` read as unsafe (strict) or safe (loose), a row each,
+    /// the profile's own reading first; null for two-class guards.
+    pub reading: Option<Reading>,
     pub language: Option<String>,
     pub accuracy: Proportion,
     /// Rows: the guard's verdict (safe, unsafe); columns: the reviewers'.
@@ -207,32 +211,40 @@ fn questions(ratings: &Ratings) -> Vec<QuestionRow> {
 }
 
 fn guard_accuracy(ratings: &Ratings) -> Vec<GuardAccuracy> {
-    let m = &ratings.verdicts;
     let per_sample = TextField::ALL.len();
     let mut out = Vec::new();
-    for (g, name) in ratings.raters.iter().enumerate().skip(ratings.humans) {
-        let mut per = PerLanguage::<[[u64; 2]; 2]>::new();
-        for (row, values) in m.rows() {
-            let guard = values[g];
-            let Some(human) = human_majority(values, ratings.humans, 2) else {
-                continue;
-            };
-            if guard == MISSING {
-                continue;
+    for (k, name) in ratings.raters.iter().skip(ratings.humans).enumerate() {
+        let g = ratings.humans + k;
+        let readings = match ratings.readings[k] {
+            None => vec![None],
+            Some(own) => vec![Some(own), Some(own.other())],
+        };
+        for reading in readings {
+            let m = ratings.verdicts_read(reading);
+            let mut per = PerLanguage::<[[u64; 2]; 2]>::new();
+            for (row, values) in m.rows() {
+                let guard = values[g];
+                let Some(human) = human_majority(values, ratings.humans, 2) else {
+                    continue;
+                };
+                if guard == MISSING {
+                    continue;
+                }
+                let language = ratings.samples.language.get(row / per_sample);
+                per.both(language, |c| c[guard as usize][human as usize] += 1);
             }
-            let language = ratings.samples.language.get(row / per_sample);
-            per.both(language, |c| c[guard as usize][human as usize] += 1);
+            out.extend(per.rows().map(|(language, confusion)| {
+                let agree = confusion[0][0] + confusion[1][1];
+                let n = agree + confusion[0][1] + confusion[1][0];
+                GuardAccuracy {
+                    guard: name.clone(),
+                    reading,
+                    language,
+                    accuracy: Proportion::wilson(agree, n),
+                    confusion,
+                }
+            }));
         }
-        out.extend(per.rows().map(|(language, confusion)| {
-            let agree = confusion[0][0] + confusion[1][1];
-            let n = agree + confusion[0][1] + confusion[1][0];
-            GuardAccuracy {
-                guard: name.clone(),
-                language,
-                accuracy: Proportion::wilson(agree, n),
-                confusion,
-            }
-        }));
     }
     out
 }
