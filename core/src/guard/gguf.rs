@@ -3,9 +3,11 @@
 //! A server backend needs the remote model's tokenizer to send token ids (so dataset text is
 //! never parsed for special tokens) and to shorten long texts. Users often have the model's
 //! GGUF at hand but not its `tokenizer.json`; the GGUF carries the same vocabulary, merges and
-//! token types, and llama.cpp names the pre-tokenizer. Only byte-level BPE vocabularies
-//! (`tokenizer.ggml.model = gpt2`: Llama 3, Qwen, SmolLM, GPT-2 style) are converted; the
-//! pre-tokenizer regexes are those of the models' own `tokenizer.json` files.
+//! token types, and llama.cpp names the pre-tokenizer. Byte-level BPE vocabularies
+//! (`tokenizer.ggml.model = gpt2`: Llama 3, Qwen, SmolLM, GPT-2 style) get the pre-tokenizer
+//! regexes of the models' own `tokenizer.json` files; SentencePiece vocabularies (`llama`:
+//! Llama 2, Mistral, Gemma) get the BPE form Hugging Face's converter gives them, merges made
+//! from the scores (see [`score_merges`]), which is also how llama.cpp's tokenizer merges.
 //!
 //! Only the key/value header is read (a small hand-written reader: the format is a flat list
 //! of typed values, and GGUF crates bring whole tensor stacks for it).
@@ -28,9 +30,8 @@ pub enum GgufError {
     #[error("{}: metadata key `{key}` is missing or has the wrong type", path.display())]
     Missing { path: PathBuf, key: String },
     #[error(
-        "{}: tokenizer `{model}` / pre-tokenizer `{pre}` cannot be converted (byte-level BPE only: gpt2, smollm, llama-bpe, qwen2 and their kin{}); use the model's own tokenizer.json",
-        path.display(),
-        if model == "llama" { "; `llama` is a SentencePiece vocabulary, whose merges the file gives only as scores" } else { "" }
+        "{}: tokenizer `{model}` / pre-tokenizer `{pre}` cannot be converted (byte-level BPE: gpt2, smollm, llama-bpe, qwen2 and their kin; SentencePiece: llama); use the model's own tokenizer.json",
+        path.display()
     )]
     Unsupported {
         path: PathBuf,
@@ -156,6 +157,7 @@ fn tokenizer_metadata(path: &Path) -> Result<Map<String, Value>, GgufError> {
 
 /// llama.cpp's token type for control tokens (`<|im_end|>`, `<|eot_id|>`): special, so
 /// never matched in data. User-defined tokens (type 4) are matched in any text, as llama.cpp does.
+const UNKNOWN: i64 = 2;
 const CONTROL: i64 = 3;
 const USER_DEFINED: i64 = 4;
 
@@ -214,6 +216,37 @@ fn bos_processor(meta: &Map<String, Value>, tokens: &[Value], pre: &str) -> Valu
     })
 }
 
+/// SentencePiece's word-boundary mark, which stands for a space in its vocabularies.
+const SPACE_MARK: &str = "\u{2581}";
+
+/// Merges for a SentencePiece vocabulary, as Hugging Face's converter makes them: every split of
+/// a token into two tokens, ranked by the merged token's score (highest first; ties keep
+/// vocabulary order, the halves' ids ordering the splits of one token). llama.cpp's tokenizer
+/// merges the adjacent pair whose joined text is the best-scored token, the same ranking.
+fn score_merges(tokens: &[&str], scores: &[f64]) -> Vec<Value> {
+    let mut ids: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (id, t) in tokens.iter().enumerate() {
+        ids.entry(t).or_insert(id);
+    }
+    let mut merges: Vec<(f64, usize, usize, usize)> = Vec::new();
+    for (id, token) in tokens.iter().enumerate() {
+        let mut local: Vec<(usize, usize)> = token
+            .char_indices()
+            .skip(1)
+            .filter_map(|(at, _)| Some((*ids.get(&token[..at])?, *ids.get(&token[at..])?)))
+            .collect();
+        local.sort_unstable();
+        let score = scores.get(id).copied().unwrap_or(0.0);
+        merges.extend(local.into_iter().map(|(l, r)| (score, id, l, r)));
+    }
+    // Stable: equal scores keep the vocabulary order.
+    merges.sort_by(|a, b| b.0.total_cmp(&a.0));
+    merges
+        .into_iter()
+        .map(|(_, _, l, r)| json!([tokens[l], tokens[r]]))
+        .collect()
+}
+
 /// The `tokenizer.json` for a GGUF file's vocabulary.
 pub fn tokenizer_json(path: &Path) -> Result<Value, GgufError> {
     let meta = tokenizer_metadata(path)?;
@@ -223,7 +256,12 @@ pub fn tokenizer_json(path: &Path) -> Result<Value, GgufError> {
     };
     let text = |key: &str| meta.get(key).and_then(Value::as_str).unwrap_or("");
     let (model, pre) = (text("tokenizer.ggml.model"), text("tokenizer.ggml.pre"));
-    let pre_tokenizer = (model == "gpt2").then(|| pre_tokenizer(pre)).flatten();
+    let sentencepiece = model == "llama";
+    let pre_tokenizer = match model {
+        "gpt2" => pre_tokenizer(pre),
+        "llama" => Some((Value::Null, false)),
+        _ => None,
+    };
     let Some((pre_tokenizer, ignore_merges)) = pre_tokenizer else {
         return Err(GgufError::Unsupported {
             path: path.into(),
@@ -237,38 +275,84 @@ pub fn tokenizer_json(path: &Path) -> Result<Value, GgufError> {
             .ok_or_else(|| missing(key))
     };
     let tokens = array("tokenizer.ggml.tokens")?;
-    let merges = array("tokenizer.ggml.merges")?;
     let types = array("tokenizer.ggml.token_type")?;
+    let texts: Vec<&str> = tokens
+        .iter()
+        .map(|t| t.as_str().ok_or_else(|| missing("tokenizer.ggml.tokens")))
+        .collect::<Result<_, _>>()?;
     let mut vocab = Map::new();
     let mut added = Vec::new();
-    for (id, token) in tokens.iter().enumerate() {
-        let token = token
-            .as_str()
-            .ok_or_else(|| missing("tokenizer.ggml.tokens"))?;
+    for (id, &token) in texts.iter().enumerate() {
         // The first id wins when a vocabulary repeats a token (padding entries do).
         if !vocab.contains_key(token) {
             vocab.insert(token.to_string(), json!(id));
         }
         let kind = types.get(id).and_then(Value::as_i64).unwrap_or(1);
-        if kind == CONTROL || kind == USER_DEFINED {
+        if kind == CONTROL || kind == USER_DEFINED || kind == UNKNOWN {
             added.push(json!({
                 "id": id, "content": token, "single_word": false, "lstrip": false,
-                "rstrip": false, "normalized": false, "special": kind == CONTROL,
+                "rstrip": false, "normalized": false, "special": kind != USER_DEFINED,
             }));
         }
     }
+    let (normalizer, decoder, merges, unk) = if sentencepiece {
+        let scores: Vec<f64> = array("tokenizer.ggml.scores")?
+            .iter()
+            .map(|s| s.as_f64().unwrap_or(0.0))
+            .collect();
+        // llama.cpp puts a space before each run of text when the vocabulary asks (Llama 2,
+        // Mistral; not Gemma), and writes every space as the mark.
+        let space_prefix = meta
+            .get("tokenizer.ggml.add_space_prefix")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        let replace = json!({"type": "Replace", "pattern": {"String": " "}, "content": SPACE_MARK});
+        let normalizer = if space_prefix {
+            json!({"type": "Sequence", "normalizers": [
+                {"type": "Prepend", "prepend": SPACE_MARK}, replace,
+            ]})
+        } else {
+            replace
+        };
+        let mut decoders = vec![
+            json!({"type": "Replace", "pattern": {"String": SPACE_MARK}, "content": " "}),
+            json!({"type": "ByteFallback"}),
+            json!({"type": "Fuse"}),
+        ];
+        if space_prefix {
+            decoders.push(json!({"type": "Strip", "content": " ", "start": 1, "stop": 0}));
+        }
+        let unk = meta
+            .get("tokenizer.ggml.unknown_token_id")
+            .and_then(Value::as_u64)
+            .and_then(|id| texts.get(id as usize))
+            .map(|t| json!(t));
+        (
+            normalizer,
+            json!({"type": "Sequence", "decoders": decoders}),
+            Value::Array(score_merges(&texts, &scores)),
+            unk.unwrap_or(Value::Null),
+        )
+    } else {
+        (
+            Value::Null,
+            json!({"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true}),
+            array("tokenizer.ggml.merges")?.clone().into(),
+            Value::Null,
+        )
+    };
     Ok(json!({
         "version": "1.0",
         "truncation": null,
         "padding": null,
         "added_tokens": added,
-        "normalizer": null,
+        "normalizer": normalizer,
         "pre_tokenizer": pre_tokenizer,
         "post_processor": bos_processor(&meta, tokens, pre),
-        "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
+        "decoder": decoder,
         "model": {
-            "type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": null,
-            "end_of_word_suffix": null, "fuse_unk": false, "byte_fallback": false,
+            "type": "BPE", "dropout": null, "unk_token": unk, "continuing_subword_prefix": null,
+            "end_of_word_suffix": null, "fuse_unk": sentencepiece, "byte_fallback": sentencepiece,
             "ignore_merges": ignore_merges, "vocab": vocab, "merges": merges,
         },
     }))

@@ -111,9 +111,9 @@ fn special_ids(special: &HashSet<i32>, ids: &[i32]) -> Vec<i32> {
 
 /// Checks parity and special-token safety of every profile on one vocabulary; returns how
 /// many checks had data spelling a special token.
-fn parity_on(name: &str, tokenizer_json: bool) -> usize {
+fn parity_on(name: &str) -> usize {
     let vocab = VocabFile::load(&vocab_path(name)).unwrap();
-    let served = tokenizer_json.then(|| SegmentTokenizer::load(&vocab_path(name)).unwrap());
+    let served = SegmentTokenizer::load(&vocab_path(name)).unwrap();
     let special: HashSet<i32> = vocab.specials().ids().map(|t| t.0).collect();
     let mut with_special_text = 0;
     for profile in load_builtin().iter() {
@@ -132,14 +132,12 @@ fn parity_on(name: &str, tokenizer_json: bool) -> usize {
                 bare,
                 "data yielded a special id: {at}"
             );
-            if let Some(served) = &served {
-                let theirs: Vec<i32> = served
-                    .tokenize(&segments)
-                    .iter()
-                    .map(|&t| t as i32)
-                    .collect();
-                assert_eq!(ids, theirs, "in-process vs tokenizer.json: {at}");
-            }
+            let theirs: Vec<i32> = served
+                .tokenize(&segments)
+                .iter()
+                .map(|&t| t as i32)
+                .collect();
+            assert_eq!(ids, theirs, "in-process vs tokenizer.json: {at}");
         }
     }
     with_special_text
@@ -147,17 +145,17 @@ fn parity_on(name: &str, tokenizer_json: bool) -> usize {
 
 #[test]
 fn llama_bpe_checks_are_the_reference_tokens() {
-    assert!(parity_on("llama-bpe", true) > 0);
+    assert!(parity_on("llama-bpe") > 0);
 }
 
 #[test]
 fn qwen2_checks_are_the_reference_tokens() {
-    assert!(parity_on("qwen2", true) > 0);
+    assert!(parity_on("qwen2") > 0);
 }
 
 #[test]
 fn sentencepiece_checks_are_the_reference_tokens() {
-    parity_on("llama-spm", false);
+    parity_on("llama-spm");
 }
 
 /// llama.cpp's own vectors for a vocabulary: (text, ids), tokenized without special tokens.
@@ -181,8 +179,7 @@ fn reference_vectors(name: &str) -> Vec<(String, Vec<i32>)> {
 fn both_tokenizers_reproduce_llama_cpp_vectors() {
     for name in ["llama-bpe", "qwen2", "llama-spm"] {
         let vocab = VocabFile::load(&vocab_path(name)).unwrap();
-        let served =
-            (name != "llama-spm").then(|| SegmentTokenizer::load(&vocab_path(name)).unwrap());
+        let served = SegmentTokenizer::load(&vocab_path(name)).unwrap();
         // The start-of-text token the vocabulary adds, which the vectors leave out.
         let bos = vocab.tokenize(&[]);
         for (text, want) in reference_vectors(name) {
@@ -194,23 +191,21 @@ fn both_tokenizers_reproduce_llama_cpp_vectors() {
                 expected,
                 "{name} in-process: {text:?}"
             );
-            if let Some(served) = &served {
-                let theirs: Vec<i32> = served.tokenize(&data).iter().map(|&t| t as i32).collect();
-                assert_eq!(theirs, expected, "{name} tokenizer.json: {text:?}");
-            }
+            let theirs: Vec<i32> = served.tokenize(&data).iter().map(|&t| t as i32).collect();
+            assert_eq!(theirs, expected, "{name} tokenizer.json: {text:?}");
         }
     }
 }
 
-/// SentencePiece vocabularies cannot be converted to a `tokenizer.json`; the error says so.
+/// A vocabulary of another kind (WordPiece) is not converted; the error says so.
 #[test]
-fn sentencepiece_conversion_says_why_not() {
-    let err = SegmentTokenizer::load(&vocab_path("llama-spm"))
+fn other_vocabularies_are_refused_with_a_reason() {
+    let err = SegmentTokenizer::load(&vocab_path("bert-bge"))
         .err()
         .unwrap()
         .to_string();
     assert!(
-        err.contains("llama") && err.contains("byte-level BPE only"),
+        err.contains("`bert`") && err.contains("cannot be converted"),
         "{err}"
     );
 }
