@@ -154,13 +154,14 @@ fn print_results(r: &Results) {
             pct(&q.q3)
         );
     }
-    println!("guard accuracy against reviewers");
+    println!("guard accuracy against reviewers' final verdicts");
     for g in &r.guard_accuracy {
         println!(
-            "  {:<10} {:<6} {}",
+            "  {:<10} {:<6} {}  pending {}",
             g.guard,
             language(&g.language),
-            pct(&g.accuracy)
+            pct(&g.accuracy),
+            g.pending
         );
     }
     println!("chosen answers in the prompt's language");
