@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Project, datasets, kill_after, s};
+use common::{Project, answer_args, datasets, jsonl_ids, kill_after, s};
 use serde_json::Value;
 
 /// The bundled sample (28 samples per language, ids like `pl-0001`) with two Polish reviewers.
@@ -49,20 +49,13 @@ fn dispute(p: &Project, ext: &str, reason: &str, rows: &[(i64, &str, &str)]) {
 }
 
 fn annotate(p: &Project, sample: &str, reviewer: &str, extra: &[&str]) -> String {
-    let mut args = vec![
+    p.ok(&answer_args(
         "annotate",
         sample,
-        "--reviewer",
         reviewer,
-        "--q1",
-        "yes",
-        "--q2",
-        "yes",
-        "--q3",
-        "na",
-    ];
-    args.extend_from_slice(extra);
-    p.ok(&args)
+        ["yes", "yes", "na"],
+        extra,
+    ))
 }
 
 fn history(p: &Project, sample: &str) -> Vec<Value> {
@@ -155,46 +148,26 @@ fn invalid_answers_are_refused_with_the_reason_and_store_nothing() {
         (&["pl-0001", "--verdict", "chosen=fine"], "safe or unsafe"),
     ];
     for (extra, expected) in cases {
-        let mut args = vec!["annotate"];
-        args.extend_from_slice(extra);
-        args.extend_from_slice(&[
-            "--reviewer",
-            "ana",
-            "--q1",
-            "yes",
-            "--q2",
-            "no",
-            "--q3",
-            "na",
-        ]);
+        let (sample, rest) = extra.split_first().unwrap();
+        let args = answer_args("annotate", sample, "ana", ["yes", "no", "na"], rest);
         let (ok, _, err) = p.run(&args);
         assert!(!ok && err.contains(expected), "{args:?}: {err}");
     }
-    let (ok, _, err) = p.run(&[
+    let (ok, _, err) = p.run(&answer_args(
         "annotate",
         "pl-0001",
-        "--reviewer",
         "ana",
-        "--q1",
-        "yes",
-        "--q2",
-        "yes",
-        "--q3",
-        "maybe",
-    ]);
+        ["yes", "yes", "maybe"],
+        &[],
+    ));
     assert!(!ok && err.contains("yes, no or na"), "{err}");
-    let (ok, _, err) = p.run(&[
+    let (ok, _, err) = p.run(&answer_args(
         "annotate",
         "pl-0001",
-        "--reviewer",
         "bob",
-        "--q1",
-        "yes",
-        "--q2",
-        "yes",
-        "--q3",
-        "na",
-    ]);
+        ["yes", "yes", "na"],
+        &[],
+    ));
     assert!(!ok && err.contains("no reviewer named `bob`"), "{err}");
     assert_eq!(p.sql::<i64>("SELECT count(*) FROM annotations"), [0]);
     // The same id in two datasets: ambiguous until --dataset names one.
@@ -267,16 +240,7 @@ fn exported_ids(p: &Project, extra: &[&str]) -> Vec<String> {
         assert!(err.contains("nothing to export"), "{err}");
         return Vec::new();
     }
-    std::fs::read_to_string(out)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect()
+    jsonl_ids(&out)
 }
 
 #[test]
@@ -288,31 +252,21 @@ fn only_passed_exports_what_every_current_answer_passed_with_disputes_resolved()
     );
     annotate(&p, "pl-0001", "ana", &[]); // passes
     annotate(&p, "pl-0002", "ana", &[]); // one reviewer fails Q2
-    p.ok(&[
+    p.ok(&answer_args(
         "annotate",
         "pl-0002",
-        "--reviewer",
         "ola",
-        "--q1",
-        "yes",
-        "--q2",
-        "no",
-        "--q3",
-        "yes",
-    ]);
+        ["yes", "no", "yes"],
+        &[],
+    ));
     annotate(&p, "pl-0003", "ana", &["--exclude"]);
-    p.ok(&[
+    p.ok(&answer_args(
         "annotate",
         "pl-0004",
-        "--reviewer",
         "ana",
-        "--q1",
-        "yes",
-        "--q2",
-        "yes",
-        "--q3",
-        "no",
-    ]);
+        ["yes", "yes", "no"],
+        &[],
+    ));
     // Guards disagree on pl-0005's rejected text: it needs a reviewer verdict on it.
     for ext in ["pl-0005", "pl-0006"] {
         dispute(
@@ -329,18 +283,13 @@ fn only_passed_exports_what_every_current_answer_passed_with_disputes_resolved()
     annotate(&p, "pl-0005", "ana", &["--verdict", "prompt=unsafe"]);
     annotate(&p, "pl-0006", "ana", &["--verdict", "rejected=unsafe:S1"]);
     // pl-0007 failed Q1 once, then the reviewer changed their answer: the current one counts.
-    p.ok(&[
+    p.ok(&answer_args(
         "annotate",
         "pl-0007",
-        "--reviewer",
         "ana",
-        "--q1",
-        "no",
-        "--q2",
-        "yes",
-        "--q3",
-        "na",
-    ]);
+        ["no", "yes", "na"],
+        &[],
+    ));
     annotate(&p, "pl-0007", "ana", &[]);
     assert_eq!(exported_ids(&p, &[]), ["pl-0001", "pl-0006", "pl-0007"]);
     assert_eq!(
@@ -387,18 +336,13 @@ fn pack_round_trip_merges_answers_once_with_provenance() {
         "guard_disagreement",
         &[(1, "chosen", "unsafe"), (2, "chosen", "safe")],
     );
+    // Half the samples need two answers: those go to both Polish reviewers, the rest to one.
+    p.ok(&["config", "answers-per-sample", "2"]);
+    p.ok(&["config", "overlap-share", "0.5"]);
     let (ana_pack, ola_pack) = (p.path("ana.sqlite"), p.path("ola.sqlite"));
-    let out = pack_export(
-        &p,
-        &["--reviewer", "ana", "--language", "pl", "--overlap", "0.5"],
-        &ana_pack,
-    );
-    assert!(out.contains("shared with another reviewer"), "{out}");
-    pack_export(
-        &p,
-        &["--reviewer", "ola", "--language", "pl", "--overlap", "0.5"],
-        &ola_pack,
-    );
+    let out = pack_export(&p, &["--reviewer", "ana", "--language", "pl"], &ana_pack);
+    assert!(out.contains("also for another reviewer"), "{out}");
+    pack_export(&p, &["--reviewer", "ola", "--language", "pl"], &ola_pack);
     let (a, o) = (pack_ids(&ana_pack), pack_ids(&ola_pack));
     let mut all: Vec<&String> = a.iter().chain(&o).collect();
     all.sort();
@@ -408,11 +352,7 @@ fn pack_round_trip_merges_answers_once_with_provenance() {
     assert!(shared > 0 && shared < 20, "{shared} shared");
     // Same call, same assignment.
     let again = p.path("again.sqlite");
-    pack_export(
-        &p,
-        &["--reviewer", "ana", "--language", "pl", "--overlap", "0.5"],
-        &again,
-    );
+    pack_export(&p, &["--reviewer", "ana", "--language", "pl"], &again);
     assert_eq!(pack_ids(&again), a);
 
     // The reviewer works in the pack as in any project.
@@ -464,11 +404,7 @@ fn pack_round_trip_merges_answers_once_with_provenance() {
     assert!(out.contains("merged 1 answer versions"), "{out}");
     // Answered samples are no longer waiting for ana.
     let next = p.path("next.sqlite");
-    pack_export(
-        &p,
-        &["--reviewer", "ana", "--language", "pl", "--overlap", "0.5"],
-        &next,
-    );
+    pack_export(&p, &["--reviewer", "ana", "--language", "pl"], &next);
     assert_eq!(pack_ids(&next).len(), a.len() - 3);
 }
 
@@ -559,36 +495,24 @@ fn kill_9_during_annotation_loses_no_committed_version() {
     let p = project();
     // Kill delays span 0..2× one whole run on this machine, so some kills land and some runs finish.
     let started = std::time::Instant::now();
-    p.ok(&[
+    p.ok(&answer_args(
         "annotate",
         "pl-0002",
-        "--reviewer",
         "ana",
-        "--q1",
-        "yes",
-        "--q2",
-        "yes",
-        "--q3",
-        "na",
-    ]);
+        ["yes", "yes", "na"],
+        &[],
+    ));
     let whole_run = started.elapsed();
     let mut finished = Vec::new();
     for attempt in 0..60u32 {
         let note = format!("attempt {attempt}");
-        let args = [
+        let args = answer_args(
             "annotate",
             "pl-0001",
-            "--reviewer",
             "ana",
-            "--q1",
-            "yes",
-            "--q2",
-            "yes",
-            "--q3",
-            "na",
-            "--note",
-            &note,
-        ];
+            ["yes", "yes", "na"],
+            &["--note", &note],
+        );
         if kill_after(&p, &args, whole_run * (attempt % 20) / 10) {
             finished.push(note);
         }

@@ -708,3 +708,31 @@ fn report_never_replaces_a_folder_that_is_not_a_report() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
     assert_eq!(hidden(p.dir.path()), Vec::<String>::new());
 }
+
+#[test]
+fn report_says_in_words_which_charts_have_no_data() {
+    let p = Project::new();
+    p.ok(&[
+        "import",
+        common::s(&common::datasets().join("refuseu-sample.jsonl")),
+    ]);
+    let out = p.path("report");
+    p.ok(&["report", "--out", out.to_str().unwrap()]);
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    // Nothing is answered and no guard ran: only progress (samples per language) has data.
+    for chart in ["questions", "kappa_verdict", "kappa_q1", "asr"] {
+        assert!(
+            html.contains(&format!(
+                "<figure class=\"empty\"><figcaption>{chart}</figcaption><p>No data to draw"
+            )),
+            "{chart}: {html}"
+        );
+    }
+    assert!(html.contains("this chart needs two raters' answers on the same samples"));
+    assert_eq!(html.matches("No data to draw").count(), 4);
+    assert_eq!(
+        html.matches("<svg").count(),
+        1,
+        "only the progress chart is drawn"
+    );
+}

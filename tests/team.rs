@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Project, datasets, s};
+use common::{Project, answer_args, datasets, jsonl_ids, s};
 use serde_json::Value;
 
 /// The bundled sample with its first four Polish samples queued, two Polish reviewers and a
@@ -38,20 +38,13 @@ fn json(p: &Project, args: &[&str]) -> Value {
 }
 
 fn answer(p: &Project, command: &str, sample: &str, reviewer: &str, q1: &str, extra: &[&str]) {
-    let mut args = vec![
+    p.ok(&answer_args(
         command,
         sample,
-        "--reviewer",
         reviewer,
-        "--q1",
-        q1,
-        "--q2",
-        "yes",
-        "--q3",
-        "na",
-    ];
-    args.extend_from_slice(extra);
-    p.ok(&args);
+        [q1, "yes", "na"],
+        extra,
+    ));
 }
 
 fn queue_ids(p: &Project, extra: &[&str]) -> Vec<String> {
@@ -206,44 +199,25 @@ fn an_adjudicator_resolves_a_disagreement_and_measurement_reads_the_final_answer
             // Exported again after the adjudication: the earlier file is ours to replace.
             "--force",
         ]);
-        std::fs::read_to_string(out)
-            .unwrap()
-            .lines()
-            .map(|l| {
-                serde_json::from_str::<Value>(l).unwrap()["id"]
-                    .as_str()
-                    .unwrap()
-                    .to_string()
-            })
-            .collect::<Vec<_>>()
+        jsonl_ids(&out)
     };
     assert_eq!(exported(&p), ["pl-0002"]);
 
-    let (ok, _, err) = p.run(&[
+    let (ok, _, err) = p.run(&answer_args(
         "adjudicate",
         "pl-0001",
-        "--reviewer",
         "ana",
-        "--q1",
-        "yes",
-        "--q2",
-        "yes",
-        "--q3",
-        "na",
-    ]);
+        ["yes", "yes", "na"],
+        &[],
+    ));
     assert!(!ok && err.contains("not an adjudicator"), "{err}");
-    let (ok, _, err) = p.run(&[
+    let (ok, _, err) = p.run(&answer_args(
         "adjudicate",
         "pl-0002",
-        "--reviewer",
         "adam",
-        "--q1",
-        "yes",
-        "--q2",
-        "yes",
-        "--q3",
-        "na",
-    ]);
+        ["yes", "yes", "na"],
+        &[],
+    ));
     assert!(!ok && err.contains("nothing to adjudicate"), "{err}");
     answer(
         &p,

@@ -151,18 +151,17 @@ impl AnswerArgs {
 
 #[derive(Subcommand)]
 pub enum PackCommand {
-    /// Write the triaged samples in LANGUAGE that REVIEWER has not answered, shared out among
-    /// the reviewers of that language (see --overlap), as a project file.
+    /// Write the samples in LANGUAGE that still need REVIEWER's answer, as a project file: the
+    /// reviewer's queue, shared out among the reviewers of that language so each sample goes
+    /// to as many as it still needs answers (`verdikt config answers-per-sample`,
+    /// `overlap-share`).
     Export {
         #[arg(long)]
         reviewer: String,
         #[arg(long)]
         language: String,
-        /// Share of samples (0..1) that go to two reviewers of the language, for agreement;
-        /// the rest is split among them. Which samples, and to whom, is decided by a hash of
-        /// the sample, the reviewer names and --seed, so the same call gives the same pack.
-        #[arg(long, default_value_t = 0.0)]
-        overlap: f64,
+        /// Which samples go to whom is decided by a hash of the sample, the reviewer names and
+        /// the seed, so the same call gives the same pack.
         #[arg(long, default_value_t = 0)]
         seed: u64,
         #[arg(long, value_name = "FILE")]
@@ -438,7 +437,6 @@ fn pack_command(store: &mut Store, command: PackCommand) -> Result<(), String> {
         PackCommand::Export {
             reviewer,
             language,
-            overlap,
             seed,
             out,
             force,
@@ -446,14 +444,13 @@ fn pack_command(store: &mut Store, command: PackCommand) -> Result<(), String> {
             let opts = PackOptions {
                 reviewer,
                 language,
-                overlap,
                 seed,
                 out,
                 force,
             };
             let r = pack::export_pack(store, &opts).map_err(err)?;
             println!(
-                "wrote pack {} with {} samples ({} shared with another reviewer) to {}",
+                "wrote pack {} with {} samples ({} also for another reviewer) to {}",
                 r.pack_id,
                 r.samples,
                 r.shared,

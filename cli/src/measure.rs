@@ -160,14 +160,15 @@ fn print_results(r: &Results) {
             pct(&q.q3)
         );
     }
-    println!("guard accuracy against reviewers");
+    println!("guard accuracy against reviewers' final verdicts");
     for g in &r.guard_accuracy {
         println!(
-            "  {:<10} {:<6} {:<6} {}",
+            "  {:<10} {:<6} {:<6} {}  pending {}",
             g.guard,
             reading(g.reading),
             language(&g.language),
-            pct(&g.accuracy)
+            pct(&g.accuracy),
+            g.pending
         );
     }
     println!("chosen answers in the prompt's language");

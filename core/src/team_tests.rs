@@ -4,8 +4,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::audit::answer::tests::answer;
+use crate::audit::pack::{PackError, PackOptions, export_pack};
 use crate::audit::{
-    Answer, AuditError, FieldVerdict, Q3, TextVerdict, YesNo, add_reviewer, adjudicate, annotate,
+    Answer, AuditError, FieldVerdict, TextVerdict, YesNo, add_reviewer, adjudicate, annotate,
     disagreement, history, revert_last, set_adjudicator, set_config,
 };
 use crate::export::PassRule;
@@ -43,16 +45,17 @@ fn project() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-fn answer(q1: YesNo) -> Answer {
-    Answer {
-        q1,
-        q2: YesNo::Yes,
-        q3: Q3::Na,
-        verdicts: BTreeMap::new(),
-        note: String::new(),
-        exclude: false,
-        seconds: None,
-    }
+/// Q1 yes and a verdict on the chosen text.
+fn on_chosen(verdict: TextVerdict) -> Answer {
+    let mut a = answer(YesNo::Yes);
+    a.verdicts.insert(
+        "chosen".into(),
+        FieldVerdict {
+            verdict,
+            categories: vec![],
+        },
+    );
+    a
 }
 
 fn listed(store: &Store, q: &QueueQuery) -> Vec<i64> {
@@ -150,6 +153,64 @@ fn the_queue_gives_each_reviewer_what_still_needs_answers_in_their_languages() {
     assert_eq!(waiting(&store, Some("ana")), [2, 3]);
 }
 
+/// The samples in each Polish reviewer's pack, by sample: how many packs hold it.
+fn packs_per_sample(store: &Store, dir: &std::path::Path) -> BTreeMap<i64, usize> {
+    let mut held = BTreeMap::new();
+    for name in ["ana", "ola", "eva", "adam"] {
+        let out = dir.join(format!("{name}.pack"));
+        let opts = PackOptions {
+            reviewer: name.into(),
+            language: "pl".into(),
+            seed: 3,
+            out: out.clone(),
+            force: true,
+        };
+        match export_pack(store, &opts) {
+            Ok(_) => {}
+            Err(PackError::NothingWaiting { .. }) => continue,
+            Err(e) => panic!("{e}"),
+        }
+        let pack = rusqlite::Connection::open(&out).unwrap();
+        let ids: Vec<i64> = pack
+            .prepare("SELECT id FROM samples")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            ids.iter().all(|id| waiting(store, Some(name)).contains(id)),
+            "{name}'s pack is within their queue"
+        );
+        for id in ids {
+            *held.entry(id).or_default() += 1;
+        }
+    }
+    held
+}
+
+#[test]
+fn packs_share_out_what_still_needs_answers_under_the_team_settings() {
+    let (d, mut store) = project();
+    annotate(&mut store, 1, "ana", &answer(YesNo::Yes)).unwrap();
+    assert_eq!(
+        packs_per_sample(&store, d.path()),
+        BTreeMap::from([(2, 1), (3, 1)]),
+        "one answer each by default; sample 1 has it"
+    );
+    set_config(&store, "answers-per-sample", "2").unwrap();
+    assert_eq!(
+        packs_per_sample(&store, d.path()),
+        BTreeMap::from([(1, 1), (2, 2), (3, 2)]),
+        "sample 1 is short of one answer, the others of two"
+    );
+    set_config(&store, "overlap-share", "0").unwrap();
+    assert_eq!(
+        packs_per_sample(&store, d.path()),
+        BTreeMap::from([(2, 1), (3, 1)])
+    );
+}
+
 #[test]
 fn blind_review_hides_others_answers_and_hidden_guards_wait_for_an_answer() {
     let (_d, mut store) = project();
@@ -226,19 +287,8 @@ fn disagreement_follows_the_current_answers() {
     revert_last(&mut store, 1, "ola").unwrap();
     assert!(reason_detail(&store, 1).is_some(), "undo brings it back");
 
-    let with_verdict = |verdict| {
-        let mut a = answer(YesNo::Yes);
-        a.verdicts.insert(
-            "chosen".into(),
-            FieldVerdict {
-                verdict,
-                categories: vec![],
-            },
-        );
-        a
-    };
-    annotate(&mut store, 2, "ana", &with_verdict(TextVerdict::Safe)).unwrap();
-    annotate(&mut store, 2, "ola", &with_verdict(TextVerdict::Unsafe)).unwrap();
+    annotate(&mut store, 2, "ana", &on_chosen(TextVerdict::Safe)).unwrap();
+    annotate(&mut store, 2, "ola", &on_chosen(TextVerdict::Unsafe)).unwrap();
     assert_eq!(
         reason_detail(&store, 2).as_deref(),
         Some("chosen: ana safe, ola unsafe")
@@ -398,4 +448,48 @@ fn measurement_reads_individual_answers_for_agreement_and_final_ones_for_pass_ra
         .collect();
     assert_eq!(ana, [(None, 3, 20.0), (Some("pl"), 3, 20.0)]);
     assert!(times.iter().all(|t| t.reviewer != "ola"), "untimed answers");
+}
+
+#[test]
+fn guard_accuracy_is_against_final_verdicts_not_a_vote() {
+    let (_d, mut store) = project();
+    store
+        .conn()
+        .execute_batch(
+            "INSERT INTO guard_runs (id, profile, backend, status) VALUES (1, 'g', 'local', 'done');
+             INSERT INTO verdicts (run_id, sample_id, field, verdict, raw_answer, latency_ms) VALUES
+               (1, 1, 'chosen', 'safe', '', 0), (1, 2, 'chosen', 'unsafe', '', 0),
+               (1, 3, 'chosen', 'unsafe', '', 0);",
+        )
+        .unwrap();
+    use TextVerdict::{Safe, Unsafe};
+    // Sample 1: two of three say unsafe, the adjudicator says safe. Sample 2: a tie. Sample 3:
+    // one answer, safe.
+    for (sample, reviewer, verdict) in [
+        (1, "ana", Unsafe),
+        (1, "ola", Unsafe),
+        (1, "eva", Safe),
+        (2, "ana", Safe),
+        (2, "ola", Unsafe),
+        (3, "ana", Safe),
+    ] {
+        annotate(&mut store, sample, reviewer, &on_chosen(verdict)).unwrap();
+    }
+    let accuracy = |store: &Store| {
+        let g = results(store, &Default::default())
+            .unwrap()
+            .guard_accuracy
+            .into_iter()
+            .find(|g| g.guard == "guard:1" && g.language.is_none())
+            .unwrap();
+        (g.accuracy.successes, g.accuracy.n, g.pending, g.confusion)
+    };
+    adjudicate(&mut store, 1, "adam", &on_chosen(Safe)).unwrap();
+    assert_eq!(
+        accuracy(&store),
+        (1, 2, 1, [[1, 0], [1, 0]]),
+        "sample 1 as adjudicated, sample 2 pending, sample 3 wrong"
+    );
+    adjudicate(&mut store, 2, "adam", &on_chosen(Unsafe)).unwrap();
+    assert_eq!(accuracy(&store), (2, 3, 0, [[1, 0], [1, 1]]));
 }

@@ -155,14 +155,13 @@ pub async fn audit_sample_draw(
 pub struct PackRequest {
     pub reviewer: String,
     pub language: String,
-    /// Share of samples (0..=1) also given to a second reviewer, for agreement.
-    pub overlap: f64,
     pub seed: u32,
     /// The pack file to write.
     pub out: String,
 }
 
-/// A review pack as written: its id, how many samples, how many shared with another reviewer.
+/// A review pack as written: its id, how many samples, how many of them also need another
+/// reviewer's answer.
 #[derive(Serialize, specta::Type)]
 pub struct PackSummary {
     pub pack_id: String,
@@ -186,7 +185,6 @@ pub async fn pack_export(
     let opts = PackOptions {
         reviewer: request.reviewer,
         language: request.language,
-        overlap: request.overlap,
         seed: request.seed.into(),
         out: target.path,
         force: target.force,

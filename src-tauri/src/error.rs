@@ -96,7 +96,6 @@ fn window_words(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(e) = e.downcast_ref::<PackError>() {
         return match e {
             PackError::Audit(inner) => window_words(inner),
-            PackError::Overlap(v) => Some(format!("Overlap must be between 0 and 1, not {v}.")),
             PackError::Language(why) => Some(format!("Language: {why}")),
             PackError::NotTheirLanguage {
                 reviewer,

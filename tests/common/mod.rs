@@ -87,6 +87,45 @@ pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// The `id` of each line of an exported JSONL file.
+pub fn jsonl_ids(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+/// `COMMAND SAMPLE --reviewer REVIEWER --q1 Q1 --q2 Q2 --q3 Q3` (`annotate` or `adjudicate`),
+/// then `extra`.
+pub fn answer_args<'a>(
+    command: &'a str,
+    sample: &'a str,
+    reviewer: &'a str,
+    [q1, q2, q3]: [&'a str; 3],
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        command,
+        sample,
+        "--reviewer",
+        reviewer,
+        "--q1",
+        q1,
+        "--q2",
+        q2,
+        "--q3",
+        q3,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// Starts verdikt with `args`, kills it with SIGKILL after `delay`; true if it finished first
 /// and succeeded.
 pub fn kill_after(p: &Project, args: &[&str], delay: Duration) -> bool {

@@ -519,7 +519,11 @@ export type Chart = { name: string; svg: string;
 /**
  * Nothing to draw under this filter (no answers, no guard runs): a viewer says so in words.
  */
-empty: boolean }
+empty: boolean; 
+/**
+ * What the chart is drawn from, in words, for saying why it is empty.
+ */
+needs: string }
 /**
  * One imported dataset, as `verdikt datasets` lists it.
  */
@@ -713,17 +717,14 @@ waiting: number }
  * A merged pack: whose answers, how many versions were added now and how many earlier.
  */
 export type MergeSummary = { pack_id: string; reviewer: string; merged: number; already_merged: number }
-export type PackRequest = { reviewer: string; language: string; 
-/**
- * Share of samples (0..=1) also given to a second reviewer, for agreement.
- */
-overlap: number; seed: number; 
+export type PackRequest = { reviewer: string; language: string; seed: number; 
 /**
  * The pack file to write.
  */
 out: string }
 /**
- * A review pack as written: its id, how many samples, how many shared with another reviewer.
+ * A review pack as written: its id, how many samples, how many of them also need another
+ * reviewer's answer.
  */
 export type PackSummary = { pack_id: string; samples: number; shared: number; out: string }
 /**

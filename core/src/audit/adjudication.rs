@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use serde::Serialize;
 
 use super::AuditError;
-use super::answer::{Answer, AnswerRecord, reads, record, records, sample_info};
+use super::answer::{Answer, AnswerRecord, must_read, record, records, sample_info};
 use super::reviewers::reviewer;
 use crate::store::Store;
 use crate::triage::Reason;
@@ -107,17 +107,7 @@ pub fn adjudicate(
             format!("{} is not an adjudicator", who.name),
         ));
     }
-    if !reads(&who, &info.language) {
-        return Err(refuse(
-            "reviewer",
-            format!(
-                "{} adjudicates {}, not the sample's language {}",
-                who.name,
-                who.languages.join(", "),
-                info.language
-            ),
-        ));
-    }
+    must_read(&who, &info, "adjudicates")?;
     let disputed: bool = tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM triage_reasons WHERE sample_id = ?1 AND reason = ?2)",
         params![sample_id, REVIEWERS_DISAGREE],

@@ -204,6 +204,24 @@ pub(crate) fn reads(reviewer: &Reviewer, language: &str) -> bool {
         .any(|l| l == language || l == primary)
 }
 
+/// Refuses an answer by a reviewer who does not read the sample's language; `verb` says what
+/// they do with the languages they list (`reads`, `adjudicates`).
+pub(super) fn must_read(who: &Reviewer, info: &SampleInfo, verb: &str) -> Result<(), AuditError> {
+    if reads(who, &info.language) {
+        return Ok(());
+    }
+    Err(AuditError::InvalidAnswer {
+        sample: info.ext_id.clone(),
+        field: "reviewer".into(),
+        message: format!(
+            "{} {verb} {}, not the sample's language {}",
+            who.name,
+            who.languages.join(", "),
+            info.language
+        ),
+    })
+}
+
 /// Appends `answer` as the next version of (sample, reviewer) and returns the stored record.
 pub fn annotate(
     store: &mut Store,
@@ -216,18 +234,7 @@ pub fn annotate(
         .conn_mut()
         .transaction_with_behavior(TransactionBehavior::Immediate)?;
     let info = sample_info(&tx, sample_id)?;
-    if !reads(&who, &info.language) {
-        return Err(AuditError::InvalidAnswer {
-            sample: info.ext_id,
-            field: "reviewer".into(),
-            message: format!(
-                "{} reads {}, not the sample's language {}",
-                who.name,
-                who.languages.join(", "),
-                info.language
-            ),
-        });
-    }
+    must_read(&who, &info, "reads")?;
     let answer = answer.validated(&info)?;
     let id = append(&tx, sample_id, who.id, &answer, "local", None)?;
     refresh_disagreement(&tx, sample_id)?;
@@ -441,7 +448,7 @@ pub fn disputed_fields(store: &Store, sample_id: i64) -> Result<Vec<String>, Aud
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::audit::add_reviewer;
 
@@ -462,7 +469,8 @@ mod tests {
         (dir, store)
     }
 
-    fn answer(q1: YesNo) -> Answer {
+    /// Q1 as given, Q2 yes, Q3 na, nothing else.
+    pub(crate) fn answer(q1: YesNo) -> Answer {
         Answer {
             q1,
             q2: YesNo::Yes,

@@ -6,7 +6,7 @@
 //! overwritten, even when the process is killed.
 
 mod adjudication;
-mod answer;
+pub(crate) mod answer;
 mod config;
 pub mod pack;
 

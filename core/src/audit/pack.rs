@@ -2,17 +2,19 @@
 //! the reviewer answers in their own Verdikt (app or `verdikt --db PACK annotate`), and merged
 //! back with the pack id as the answers' origin.
 //!
-//! A pack holds the samples waiting for that reviewer, their guard runs, verdicts, detected
-//! languages and triage reasons, the reviewer, the question wording, and a manifest: the source
-//! project id, the pack id, the reviewer and, per sample, a SHA-256 of its texts. The source
-//! project records each pack it writes with the manifest's own hash, so import refuses a pack
-//! from another project, a pack whose manifest was edited, and a pack whose samples differ.
+//! A pack holds the samples that still need this reviewer's answer, their guard runs, verdicts,
+//! detected languages and triage reasons, the reviewer, the question wording, and a manifest:
+//! the source project id, the pack id, the reviewer and, per sample, a SHA-256 of its texts.
+//! The source project records each pack it writes with the manifest's own hash, so import
+//! refuses a pack from another project, a pack whose manifest was edited, and a pack whose
+//! samples differ.
 //!
-//! Assignment, when several reviewers read the language: per sample, a seeded hash draws
-//! whether it is shared (probability `overlap`); each reviewer gets a seeded score per sample
-//! (rendezvous hashing) and the sample goes to the top one, or the top two when shared. Only
-//! the sample, reviewer names and seed decide, so re-exporting gives the same assignment and
-//! adding a reviewer moves only the samples the newcomer wins.
+//! Which samples: those in the reviewer's queue for the language (the queue's rule: triaged,
+//! still short of the answers the team settings ask for, not answered by them), shared out
+//! among the reviewers of the language who have not answered each one. A sample short of k
+//! answers goes to k of them: each gets a seeded score per sample (rendezvous hashing) and the
+//! top k win. Only the sample, reviewer names and seed decide, so re-exporting gives the same
+//! assignment and adding a reviewer moves only the samples the newcomer wins.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,7 +25,8 @@ use sha2::{Digest, Sha256};
 
 use super::adjudication::refresh_disagreement;
 use super::answer::{append, reads, records, sample_info};
-use super::{AuditError, list_reviewers, reviewer};
+use super::{AuditError, audit_config, list_reviewers, reviewer};
+use crate::queue::{self, QueueError, QueueQuery};
 use crate::sample::normalise_language;
 use crate::staged::{StageError, Staged};
 use crate::store::{ProjectFile, Store};
@@ -39,8 +42,6 @@ const COPIED_KEYS: &str =
 pub struct PackOptions {
     pub reviewer: String,
     pub language: String,
-    /// Share of samples (0..=1) given to two reviewers, for agreement.
-    pub overlap: f64,
     pub seed: u64,
     pub out: PathBuf,
     /// Replace an existing file at `out`.
@@ -61,7 +62,6 @@ pub struct Manifest {
     pub pack_id: String,
     pub reviewer: String,
     pub language: String,
-    pub overlap: f64,
     pub seed: u64,
     pub samples: Vec<ManifestSample>,
 }
@@ -70,7 +70,7 @@ pub struct Manifest {
 pub struct PackReport {
     pub pack_id: String,
     pub samples: usize,
-    /// Of those, the samples also given to another reviewer.
+    /// Of those, the samples that also need another reviewer's answer (for agreement).
     pub shared: usize,
     pub out: PathBuf,
 }
@@ -89,8 +89,8 @@ pub struct MergeReport {
 pub enum PackError {
     #[error(transparent)]
     Audit(#[from] AuditError),
-    #[error("--overlap must be between 0 and 1, not {0}")]
-    Overlap(f64),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
     #[error("--language: {0}")]
     Language(String),
     #[error("{reviewer} does not read {language} (they read {reads}); see `verdikt reviewer set`")]
@@ -100,7 +100,7 @@ pub enum PackError {
         reads: String,
     },
     #[error(
-        "no samples in {language} are waiting for {reviewer}: a pack holds triaged samples they have not answered"
+        "no samples in {language} are waiting for {reviewer}: a pack holds triaged samples that still need their answer"
     )]
     NothingWaiting { reviewer: String, language: String },
     #[error("{} is not a review pack: {why}", path.display())]
@@ -153,23 +153,19 @@ fn draw(seed: u64, label: &str) -> f64 {
     (n >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// The reviewers a sample goes to: one, or two when it is drawn as shared.
-fn assignees(seed: u64, overlap: f64, sample_id: i64, names: &[String]) -> Vec<&str> {
-    let shared = draw(seed, &format!("overlap\0{sample_id}")) < overlap;
+/// The `k` of `names` a sample goes to: the top `k` seeded scores for this sample.
+fn assignees(seed: u64, sample_id: i64, names: &[String], k: usize) -> Vec<&str> {
     let mut ranked: Vec<(f64, &str)> = names
         .iter()
         .map(|n| (draw(seed, &format!("assign\0{sample_id}\0{n}")), n.as_str()))
         .collect();
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
-    ranked.truncate(if shared { 2 } else { 1 });
+    ranked.truncate(k);
     ranked.into_iter().map(|(_, n)| n).collect()
 }
 
 /// Writes the pack for `opts.reviewer` and records it in the project.
 pub fn export_pack(store: &Store, opts: &PackOptions) -> Result<PackReport, PackError> {
-    if !(0.0..=1.0).contains(&opts.overlap) {
-        return Err(PackError::Overlap(opts.overlap));
-    }
     let language = normalise_language(&opts.language).map_err(PackError::Language)?;
     let who = reviewer(store, &opts.reviewer)?;
     if !reads(&who, &language) {
@@ -185,28 +181,38 @@ pub fn export_pack(store: &Store, opts: &PackOptions) -> Result<PackReport, Pack
         .map(|r| r.name)
         .collect();
     let conn = store.conn();
-    let mut stmt = conn.prepare(
-        "SELECT s.id FROM samples AS s
-         WHERE s.language = ?1
-           AND EXISTS (SELECT 1 FROM triage_reasons AS t WHERE t.sample_id = s.id)
-           AND NOT EXISTS (SELECT 1 FROM annotations AS a
-                           WHERE a.sample_id = s.id AND a.reviewer_id = ?2)
-         ORDER BY s.id",
+    let waiting = queue::list(
+        conn,
+        &QueueQuery {
+            reviewer: Some(who.name.clone()),
+            language: Some(language.clone()),
+            ..QueueQuery::default()
+        },
     )?;
-    let waiting: Vec<i64> = stmt
-        .query_map(params![language, who.id], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    // Per sample: the answers the team settings ask for, and who has answered already.
+    let mut answered = conn.prepare(&format!(
+        "SELECT {}, (SELECT json_group_array(r.name) FROM reviewers AS r WHERE r.id IN
+                     (SELECT a.reviewer_id FROM annotations AS a WHERE a.sample_id = ?1))",
+        audit_config(conn)?.needed_sql("?1")
+    ))?;
     let mut samples = Vec::new();
     let mut shared = 0;
-    for id in waiting {
-        let to = assignees(opts.seed, opts.overlap, id, &team);
-        if !to.contains(&who.name.as_str()) {
+    for item in waiting {
+        let (needed, by): (i64, String) =
+            answered.query_row([item.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let by: Vec<String> = serde_json::from_str(&by).expect("json_group_array is a list");
+        let open: Vec<String> = team.iter().filter(|n| !by.contains(n)).cloned().collect();
+        let short = usize::try_from(needed)
+            .unwrap_or(0)
+            .saturating_sub(by.len());
+        if !assignees(opts.seed, item.id, &open, short).contains(&who.name.as_str()) {
             continue;
         }
-        shared += usize::from(to.len() == 2);
-        let (dataset, ext_id, sha256) = identity(conn, id)?.expect("the sample was just listed");
+        shared += usize::from(needed > 1);
+        let (dataset, ext_id, sha256) =
+            identity(conn, item.id)?.expect("the queue lists samples of this project");
         samples.push(ManifestSample {
-            id,
+            id: item.id,
             dataset,
             ext_id,
             sha256,
@@ -227,7 +233,6 @@ pub fn export_pack(store: &Store, opts: &PackOptions) -> Result<PackReport, Pack
         pack_id: pack_id.clone(),
         reviewer: who.name.clone(),
         language: language.clone(),
-        overlap: opts.overlap,
         seed: opts.seed,
         samples,
     };
@@ -472,25 +477,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn assignment_is_seeded_and_shares_about_the_overlap() {
+    fn assignment_is_seeded_balanced_and_moves_only_what_a_newcomer_wins() {
         let names: Vec<String> = ["ana", "jan", "ola"].map(String::from).to_vec();
-        let mut shared = 0;
+        let mut with_eva = names.clone();
+        with_eva.push("eva".into());
         let mut load = BTreeMap::new();
         for id in 0..3000 {
-            let to = assignees(7, 0.2, id, &names);
-            assert_eq!(to, assignees(7, 0.2, id, &names), "deterministic");
-            shared += usize::from(to.len() == 2);
-            for n in to {
-                *load.entry(n).or_insert(0) += 1;
+            let to = assignees(7, id, &names, 2);
+            assert_eq!(to, assignees(7, id, &names, 2), "deterministic");
+            assert!(to.len() == 2 && to[0] != to[1], "{to:?}");
+            for n in &to {
+                *load.entry(*n).or_insert(0) += 1;
             }
+            let one = assignees(7, id, &names, 1);
+            let now = assignees(7, id, &with_eva, 1);
+            assert!(now == one || now == ["eva"], "{one:?} → {now:?}");
         }
-        assert!((500..700).contains(&shared), "{shared} shared of 3000");
-        assert!(load.values().all(|n| (1100..1300).contains(n)), "{load:?}");
-        let alone = [names[0].clone()];
+        assert!(load.values().all(|n| (1900..2100).contains(n)), "{load:?}");
         assert_eq!(
-            assignees(7, 1.0, 5, &alone),
+            assignees(7, 5, &names[..1], 2),
             ["ana"],
-            "one reviewer gets all"
+            "fewer than asked for"
         );
+        assert!(assignees(7, 5, &names, 0).is_empty(), "nothing short");
     }
 }

@@ -70,6 +70,36 @@ pub struct Chart {
     pub svg: String,
     /// Nothing to draw under this filter (no answers, no guard runs): a viewer says so in words.
     pub empty: bool,
+    /// What the chart is drawn from, in words, for saying why it is empty.
+    pub needs: String,
+}
+
+/// What the chart called `name` is drawn from.
+fn needs(name: &str) -> &'static str {
+    if name.starts_with("kappa") {
+        "two raters' answers on the same samples"
+    } else if name.starts_with("asr") {
+        "model responses judged by guards or reviewers"
+    } else if name.starts_with("guard_confusion") {
+        "reviewers' verdicts on texts this guard judged"
+    } else {
+        "reviewers' answers"
+    }
+}
+
+impl Chart {
+    /// The chart as the HTML report shows it: the drawing, or in words why there is none.
+    fn html(&self) -> String {
+        if self.empty {
+            format!(
+                "<figure class=\"empty\"><figcaption>{}</figcaption><p>No data to draw: this chart needs {}.</p></figure>",
+                escape(&self.name),
+                self.needs
+            )
+        } else {
+            format!("<figure>{}</figure>", self.svg)
+        }
+    }
 }
 
 /// Everything the report shows: the tables (results, agreement, ASR, progress) and charts.
@@ -236,7 +266,13 @@ pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureErro
                 &["guard", "reading", "language"],
                 &[
                     &p_head[..],
-                    &["safe_safe", "safe_unsafe", "unsafe_safe", "unsafe_unsafe"],
+                    &[
+                        "safe_safe",
+                        "safe_unsafe",
+                        "unsafe_safe",
+                        "unsafe_unsafe",
+                        "pending",
+                    ],
                 ]
                 .concat(),
             ),
@@ -247,6 +283,7 @@ pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureErro
                     let mut r = vec![g.guard.clone(), reading(g.reading), language(&g.language)];
                     r.extend(share_cells(&g.accuracy));
                     r.extend(g.confusion.iter().flatten().map(u64::to_string));
+                    r.push(g.pending.to_string());
                     r
                 })
                 .collect(),
@@ -394,7 +431,12 @@ pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureErro
         tables,
         charts: charts_out
             .into_iter()
-            .map(|(name, svg, empty)| Chart { name, svg, empty })
+            .map(|(name, svg, empty)| Chart {
+                needs: needs(&name).into(),
+                name,
+                svg,
+                empty,
+            })
             .collect(),
     })
 }
@@ -432,15 +474,12 @@ pub fn write_report(
         })?;
         names.push(write(format!("{}.png", c.name), &png)?);
     }
-    let figures: String = charts
-        .iter()
-        .map(|c| format!("<figure>{}</figure>", c.svg))
-        .collect();
+    let figures: String = charts.iter().map(Chart::html).collect();
     let body: String = tables.iter().map(Table::html).collect();
     let html = format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Verdikt audit report</title>\
          <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;font-size:12px}}\
-         td,th{{border:1px solid #ccc;padding:2px 6px}}figure{{margin:1em 0}}</style></head>\
+         td,th{{border:1px solid #ccc;padding:2px 6px}}figure{{margin:1em 0}}.empty p{{color:#666;border:1px dashed #ccc;padding:.6em .8em;max-width:640px}}</style></head>\
          <body><h1>Verdikt audit report</h1>{figures}{body}</body></html>"
     );
     names.push(write("index.html".into(), html.as_bytes())?);

@@ -1,12 +1,12 @@
 //! Audit results: per language, the share of audited samples passing Q1–Q3 with 95% Wilson
 //! intervals (the table the RefusEU paper reports), each guard's accuracy against the
-//! reviewers, and the language consistency of the chosen answers.
+//! reviewers' final verdicts, and the language consistency of the chosen answers.
 //!
-//! Pass rates read final answers: a sample passes a question when its adjudicated final answer
-//! says `yes`, or, without one, when every reviewer's current answer says `yes`. Reviewers who
-//! differ leave the question pending until an adjudicator decides (one reviewer's `no` is a
-//! finding an audit must not average away); Q3 `na` leaves the sample out of Q3. Time per item
-//! is the median of each reviewer's timed answers per language.
+//! Pass rates and guard accuracy read final answers: an adjudicated final answer where one
+//! exists, or, without one, what every reviewer's current answer says. Reviewers who differ
+//! leave the question or text pending until an adjudicator decides (one reviewer's `no` is a
+//! finding an audit must not average away, nor outvote); Q3 `na` leaves the sample out of Q3.
+//! Time per item is the median of each reviewer's timed answers per language.
 
 use std::collections::BTreeMap;
 
@@ -105,7 +105,7 @@ pub struct QuestionRow {
     pub q3: Proportion,
 }
 
-/// One guard against the reviewers' majority verdict on the same texts.
+/// One guard against the reviewers' final verdicts on the same texts.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GuardAccuracy {
     pub guard: String,
@@ -114,8 +114,10 @@ pub struct GuardAccuracy {
     pub reading: Option<Reading>,
     pub language: Option<String>,
     pub accuracy: Proportion,
-    /// Rows: the guard's verdict (safe, unsafe); columns: the reviewers'.
+    /// Rows: the guard's verdict (safe, unsafe); columns: the reviewers' final verdict.
     pub confusion: [[u64; 2]; 2],
+    /// Texts the guard judged where reviewers differ and no adjudicator has decided (left out).
+    pub pending: u64,
 }
 
 /// The share of chosen answers written in the prompt's language.
@@ -155,17 +157,6 @@ pub fn same_language(a: &str, b: &str) -> bool {
             .to_ascii_lowercase()
     };
     primary(a) == primary(b)
-}
-
-/// The reviewers' majority class of a row, `None` when there is no answer or a tie.
-fn human_majority(row: &[u8], humans: usize, k: usize) -> Option<u8> {
-    let mut counts = [0u32; 3];
-    for &v in row[..humans].iter().filter(|&&v| v != MISSING) {
-        counts[v as usize] += 1;
-    }
-    let best = (0..k).max_by_key(|&c| counts[c])?;
-    let top = counts[best];
-    (top > 0 && counts[..k].iter().filter(|&&c| c == top).count() == 1).then_some(best as u8)
 }
 
 fn questions(ratings: &Ratings) -> Vec<QuestionRow> {
@@ -221,19 +212,19 @@ fn guard_accuracy(ratings: &Ratings) -> Vec<GuardAccuracy> {
         };
         for reading in readings {
             let m = ratings.verdicts_read(reading);
-            let mut per = PerLanguage::<[[u64; 2]; 2]>::new();
+            let mut per = PerLanguage::<([[u64; 2]; 2], u64)>::new();
             for (row, values) in m.rows() {
-                let guard = values[g];
-                let Some(human) = human_majority(values, ratings.humans, 2) else {
-                    continue;
-                };
-                if guard == MISSING {
+                let (guard, human) = (values[g], ratings.finals.verdicts[row]);
+                if guard == MISSING || human == MISSING {
                     continue;
                 }
                 let language = ratings.samples.language.get(row / per_sample);
-                per.both(language, |c| c[guard as usize][human as usize] += 1);
+                per.both(language, |(c, pending)| match human {
+                    PENDING => *pending += 1,
+                    h => c[guard as usize][h as usize] += 1,
+                });
             }
-            out.extend(per.rows().map(|(language, confusion)| {
+            out.extend(per.rows().map(|(language, (confusion, pending))| {
                 let agree = confusion[0][0] + confusion[1][1];
                 let n = agree + confusion[0][1] + confusion[1][0];
                 GuardAccuracy {
@@ -242,6 +233,7 @@ fn guard_accuracy(ratings: &Ratings) -> Vec<GuardAccuracy> {
                     language,
                     accuracy: Proportion::wilson(agree, n),
                     confusion,
+                    pending,
                 }
             }));
         }
@@ -367,12 +359,5 @@ mod tests {
         assert!(same_language("pt-BR", "pt"));
         assert!(same_language("PL", "pl"));
         assert!(!same_language("sk", "cs"));
-    }
-
-    #[test]
-    fn majority_needs_a_single_top_class() {
-        assert_eq!(human_majority(&[0, 0, 1, 1], 3, 2), Some(0));
-        assert_eq!(human_majority(&[0, 1, MISSING], 3, 2), None);
-        assert_eq!(human_majority(&[MISSING, MISSING, 0], 2, 2), None);
     }
 }
