@@ -2,6 +2,7 @@
 //! never its verdicts): stored rows, skipping what is done, resuming after kill -9.
 
 mod common;
+mod proxy;
 
 use common::{Project, datasets, guard_run, guard_run_args, model, s};
 use std::path::PathBuf;
@@ -282,10 +283,15 @@ fn free_port() -> u16 {
 }
 
 fn start_server(port: u16, ctx: u32) -> Server {
+    start_server_with(port, ctx, &[])
+}
+
+fn start_server_with(port: u16, ctx: u32, extra: &[&str]) -> Server {
     let child = std::process::Command::new(llama_server())
         .args(["-m", s(&model()), "--host", "127.0.0.1", "--port"])
         .arg(port.to_string())
         .args(["-c", &ctx.to_string(), "-np", "1", "-t", "2", "--no-webui"])
+        .args(extra)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -415,28 +421,358 @@ fn a_failed_server_run_says_why_and_resumes() {
     // checks, then one that works (a run is identified by server address and model name).
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let (ok, _, err) = server_run(&p, &url, &["--limit", "6"]);
+    let quick = ["--limit", "6", "--max-tries", "2", "--max-retry-wait", "5"];
+    let (ok, _, err) = server_run(&p, &url, &quick);
     assert!(
-        !ok && err.contains(&url) && err.contains("refused"),
+        !ok && err.contains(&url) && err.contains("refused") && err.contains("taken out"),
         "{err}"
     );
-
-    let small = start_server(port, 128);
-    let (ok, _, err) = server_run(&p, &small.url, &["--limit", "6", "--resume"]);
-    assert!(!ok && err.contains("HTTP 400"), "{err}");
     let status: Vec<String> = p.sql("SELECT status FROM guard_runs");
     assert_eq!(status, ["failed"]);
+
+    // A context that cannot hold the template and the answer: refused before any check.
+    let small = start_server(port, 128);
+    let (ok, _, err) = server_run(&p, &small.url, &quick);
+    assert!(!ok && err.contains("--resume"), "{err}");
+    let mut resume = quick.to_vec();
+    resume.push("--resume");
+    let (ok, _, err) = server_run(&p, &small.url, &resume);
+    assert!(
+        // llama-server raises a context below 256 to 256; the run names what the server reports.
+        !ok && err.contains("has a context of 256 tokens") && err.contains("no check fits"),
+        "{err}"
+    );
+    let answered: Vec<i64> = p.sql("SELECT count(*) FROM verdicts WHERE verdict <> 'error'");
+    assert_eq!(answered, [0]);
     drop(small);
 
     let server = start_server(port, 8192);
-    let (ok, _, err) = server_run(&p, &server.url, &["--limit", "6"]);
-    assert!(!ok && err.contains("--resume"), "{err}");
     let (ok, out, err) = server_run(
         &p,
         &server.url,
         &["--limit", "6", "--wave", "1", "--resume"],
     );
     assert!(ok && out.contains("checked 6 texts"), "{out}{err}");
-    let rows: Vec<i64> = p.sql("SELECT count(*) FROM verdicts");
-    assert_eq!(rows, [6]);
+    let rows: Vec<String> = p.sql("SELECT verdict FROM verdicts");
+    assert_eq!(rows.len(), 6);
+    assert!(rows.iter().all(|v| v != "error"), "{rows:?}");
+}
+
+#[test]
+fn a_server_run_rides_out_rate_limits_errors_and_cut_connections() {
+    use proxy::{Act, Proxy};
+    let p = Project::new();
+    p.ok(&["import", s(&datasets().join("hostile.jsonl"))]);
+    let server = start_server(free_port(), 8192);
+    let proxy = Proxy::start(&server.url);
+    proxy.script([
+        Act::Status(429, vec![("Retry-After", "1")]),
+        Act::Cut,
+        Act::Status(503, vec![("retry-after-ms", "300")]),
+        Act::Status(500, vec![]),
+        Act::Cut,
+        Act::Status(408, vec![]),
+    ]);
+    let started = std::time::Instant::now();
+    // Enough tries that no check runs out, whichever gets which refusal.
+    let args = ["--limit", "9", "--wave", "3", "--max-tries", "8"];
+    let (ok, out, err) = server_run(&p, &proxy.url, &args);
+    assert!(ok && out.contains("checked 9 texts"), "{out}{err}");
+    assert!(
+        started.elapsed().as_secs_f64() >= 1.0,
+        "the server's Retry-After is waited for"
+    );
+    let (seen, passed) = proxy.seen();
+    assert_eq!(
+        (seen, passed),
+        (15, 9),
+        "each check answered once, after 6 refusals"
+    );
+    let verdicts: Vec<String> = p.sql("SELECT verdict FROM verdicts");
+    assert_eq!(verdicts.len(), 9);
+    assert!(verdicts.iter().all(|v| v != "error"), "{verdicts:?}");
+}
+
+#[test]
+fn a_check_that_keeps_failing_is_an_error_verdict_and_only_it_is_tried_again() {
+    use proxy::{Act, Proxy};
+    let p = Project::new();
+    p.ok(&["import", s(&datasets().join("hostile.jsonl"))]);
+    let server = start_server(free_port(), 8192);
+    let proxy = Proxy::start(&server.url);
+    // One request in flight: the first check gets both 503s and gives up; the rest pass.
+    proxy.script([Act::Status(503, vec![]), Act::Status(503, vec![])]);
+    let args = ["--limit", "6", "--concurrency", "1", "--max-tries", "2"];
+    let (ok, out, err) = server_run(&p, &proxy.url, &args);
+    assert!(ok, "{err}");
+    assert!(out.contains("checked 5 texts"), "{out}");
+    assert!(err.contains("1 checks failed"), "{err}");
+    let failed: Vec<String> =
+        p.sql("SELECT field || ' ' || error FROM verdicts WHERE verdict = 'error'");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0].starts_with("prompt ")
+            && failed[0].contains("HTTP 503")
+            && failed[0].contains("2 tries"),
+        "{failed:?}"
+    );
+    let runs: serde_json::Value =
+        serde_json::from_str(&p.ok(&["guard", "runs", "--json"])).unwrap();
+    assert_eq!(
+        (
+            runs[0]["texts_done"].as_u64(),
+            runs[0]["texts_failed"].as_u64()
+        ),
+        (Some(5), Some(1)),
+        "an error is neither safe nor unsafe, and not done"
+    );
+    let before = proxy.seen().0;
+    let mut again = args.to_vec();
+    again.push("--resume");
+    let (ok, out, err) = server_run(&p, &proxy.url, &again);
+    assert!(
+        ok && out.contains("checked 1 texts") && out.contains("5 already done"),
+        "{out}{err}"
+    );
+    assert_eq!(
+        proxy.seen().0 - before,
+        1,
+        "exactly the failed check is sent again"
+    );
+    let errors: Vec<i64> =
+        p.sql("SELECT count(*) FROM verdicts WHERE verdict = 'error' OR error IS NOT NULL");
+    assert_eq!(errors, [0]);
+}
+
+#[test]
+fn checks_are_shortened_to_the_servers_context_and_a_foreign_tokenizer_is_refused() {
+    let p = Project::new();
+    p.ok(&["import", s(&datasets().join("hostile.jsonl"))]);
+    // 1024 tokens: the 20,000-character answer must be cut to leave room for the answer.
+    let server = start_server(free_port(), 1024);
+    let (ok, out, err) = server_run(&p, &server.url, &["--fields", "rejected"]);
+    assert!(ok && out.contains("checked 12 texts"), "{out}{err}");
+    let rows: Vec<String> = p.sql(
+        "SELECT v.verdict || ' ' || v.truncated FROM verdicts v JOIN samples s ON s.id = v.sample_id
+         WHERE length(s.rejected) > 15000",
+    );
+    assert_eq!(rows.len(), 1);
+    assert!(
+        rows[0].ends_with(" 1") && !rows[0].starts_with("error"),
+        "{rows:?}"
+    );
+
+    // Another model's tokenizer: the server's own ids of a test text differ, and it says so.
+    let qwen = llama_server()
+        .parent()
+        .and_then(|bin| bin.parent())
+        .map(|variant| {
+            let version = variant.file_name().unwrap().to_str().unwrap();
+            let version = version.trim_end_matches("-native").to_string();
+            variant.parent().unwrap().join("src").join(version)
+        })
+        .unwrap()
+        .join("llama.cpp/models/ggml-vocab-qwen2.gguf");
+    let (ok, _, err) = p.run(&[
+        "guard",
+        "run",
+        "--profile",
+        "llama-guard-3-8b",
+        "--allow-profile-mismatch",
+        "--server",
+        &server.url,
+        "--server-model",
+        "smollm2",
+        "--tokenizer",
+        s(&qwen),
+        "--limit",
+        "3",
+    ]);
+    assert!(!ok && err.contains("is not the one of the model"), "{err}");
+    assert!(
+        err.contains("it makes ") && err.contains(" tokens of a test text where the server makes "),
+        "{err}"
+    );
+    let from_qwen: Vec<i64> = p.sql(
+        "SELECT count(*) FROM verdicts v JOIN guard_runs r ON r.id = v.run_id WHERE r.params LIKE '%qwen2%'",
+    );
+    assert_eq!(from_qwen, [0], "nothing was checked with the wrong ids");
+}
+
+#[test]
+fn an_api_key_from_the_environment_opens_the_server_and_stays_out_of_everything() {
+    let p = Project::new();
+    p.ok(&["import", s(&datasets().join("hostile.jsonl"))]);
+    let key = "vk-test-7d41c9e0b2";
+    let server = start_server_with(free_port(), 8192, &["--api-key", key]);
+    let run = |env: &[(&str, &str)], extra: &[&str]| {
+        let model = model();
+        let mut cmd = p.cmd();
+        cmd.args([
+            "guard",
+            "run",
+            "--profile",
+            "llama-guard-3-8b",
+            "--allow-profile-mismatch",
+        ])
+        .args([
+            "--server",
+            &server.url,
+            "--server-model",
+            "smollm2",
+            "--tokenizer",
+            s(&model),
+        ])
+        .args(["--limit", "3", "--top-logprobs", "20"])
+        .args(extra)
+        // The deepest logging there is: the key must not show up in it either.
+        .env("RUST_LOG", "trace")
+        .env_remove("VERDIKT_KEY");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!text.contains(key) && !text.contains("vk-wrong"), "{text}");
+        (out.status.success(), text)
+    };
+    // No key: the server refuses us, so it is taken out at once and nothing is stored.
+    let (ok, text) = run(&[], &[]);
+    assert!(
+        !ok && text.contains("HTTP 401") && text.contains("taken out"),
+        "{text}"
+    );
+    let (ok, text) = run(&[], &["--api-key-env", "VERDIKT_KEY", "--resume"]);
+    assert!(
+        !ok && text.contains("VERDIKT_KEY") && text.contains("not set"),
+        "{text}"
+    );
+    let (ok, text) = run(
+        &[("VERDIKT_KEY", "vk-wrong-key")],
+        &["--api-key-env", "VERDIKT_KEY", "--resume"],
+    );
+    assert!(!ok && text.contains("HTTP 401"), "{text}");
+    let stored: Vec<i64> = p.sql("SELECT count(*) FROM verdicts");
+    assert_eq!(stored, [0]);
+    let (ok, text) = run(
+        &[("VERDIKT_KEY", key)],
+        &[
+            "--api-key-env",
+            "VERDIKT_KEY",
+            "--header",
+            "X-Trace:run-7",
+            "--resume",
+        ],
+    );
+    assert!(ok && text.contains("checked 3 texts"), "{text}");
+    let recorded: Vec<String> = p.sql(
+        "SELECT json_extract(params, '$.api_key_env') || ' ' || json_extract(params, '$.headers') FROM guard_runs",
+    );
+    assert_eq!(recorded, [r#"VERDIKT_KEY ["X-Trace"]"#]);
+    drop(p.sql::<i64>("PRAGMA wal_checkpoint(TRUNCATE)"));
+    for file in std::fs::read_dir(p.db().parent().unwrap()).unwrap() {
+        let bytes = std::fs::read(file.unwrap().path()).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(key) && !text.contains("run-7"),
+            "a secret in the project's files"
+        );
+    }
+}
+
+#[test]
+fn only_disputed_texts_go_to_the_judge_and_the_count_is_told_first() {
+    let p = Project::new();
+    p.ok(&["import", s(&datasets().join("hostile.jsonl"))]);
+    let model = model();
+    for profile in ["llama-guard-3-8b", "polyguard"] {
+        let (ok, _, err) = p.run(&[
+            "guard",
+            "run",
+            "--profile",
+            profile,
+            "--model",
+            s(&model),
+            "--threads",
+            "2",
+            "--allow-profile-mismatch",
+            "--limit",
+            "6",
+        ]);
+        assert!(ok, "{err}");
+    }
+    // SmolLM2 is no guard: its verdicts are set here, so which texts are disputed is known.
+    let _: Vec<i64> = p.sql("UPDATE verdicts SET verdict = 'safe', error = NULL RETURNING 1");
+    let texts: Vec<String> =
+        p.sql("SELECT DISTINCT sample_id || ' ' || field FROM verdicts ORDER BY sample_id, field");
+    assert_eq!(texts.len(), 6);
+    let set = |run: i64, text: &str, verdict: &str| {
+        let (sample, field) = text.split_once(' ').unwrap();
+        let error = if verdict == "error" {
+            "'timeout'"
+        } else {
+            "NULL"
+        };
+        let _: Vec<i64> = p.sql(&format!(
+            "UPDATE verdicts SET verdict = '{verdict}', error = {error}
+             WHERE run_id = {run} AND sample_id = {sample} AND field = '{field}' RETURNING 1"
+        ));
+    };
+    set(1, &texts[0], "unsafe"); // the guards differ
+    set(2, &texts[2], "controversial");
+    set(1, &texts[3], "unparsed");
+    set(2, &texts[5], "error"); // no verdict is no dispute
+    let judge = |extra: &[&str]| {
+        let mut args = vec![
+            "guard",
+            "run",
+            "--profile",
+            "refuseu-judge",
+            "--model",
+            s(&model),
+            "--threads",
+            "2",
+            "--allow-profile-mismatch",
+            "--only-disputed",
+        ];
+        args.extend_from_slice(extra);
+        p.run(&args)
+    };
+    let (ok, out, err) = judge(&["--dry-run"]);
+    assert!(ok, "{err}");
+    let planned: u64 = out
+        .split(" prompt tokens")
+        .next()
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        out.starts_with("3 texts to check, ") && planned > 0,
+        "{out}"
+    );
+    let runs: Vec<i64> = p.sql("SELECT count(*) FROM guard_runs");
+    assert_eq!(runs, [2], "a dry run opens no run");
+
+    let (ok, out, err) = judge(&[]);
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("3 texts to check") && out.contains("checked 3 texts"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("; {planned} prompt tokens")),
+        "planned {planned}: {out}"
+    );
+    let judged: Vec<String> = p.sql(
+        "SELECT v.sample_id || ' ' || v.field FROM verdicts v JOIN guard_runs r ON r.id = v.run_id
+         WHERE r.profile = 'refuseu-judge' ORDER BY v.sample_id, v.field",
+    );
+    assert_eq!(
+        judged,
+        [texts[0].clone(), texts[2].clone(), texts[3].clone()]
+    );
 }

@@ -8,10 +8,11 @@ use std::sync::atomic::AtomicBool;
 use clap::{Args, Subcommand};
 use verdikt_core::guard::device::{self, Devices};
 use verdikt_core::guard::llama::{LlamaOptions, VocabFile};
+use verdikt_core::guard::retry::RetryPolicy;
 use verdikt_core::guard::run::{
-    Backend, RunOptions, TextField, find_profile, list_runs, planned_checks, run,
+    Backend, RunOptions, TextField, find_profile, list_runs, plan, planned_checks, run,
 };
-use verdikt_core::guard::server::{SegmentTokenizer, ServerOptions};
+use verdikt_core::guard::server::{ApiKey, Header, SegmentTokenizer, ServerAddress, ServerOptions};
 use verdikt_core::guard::{Profiles, Segment, join_segments};
 use verdikt_core::store::Store;
 
@@ -47,22 +48,42 @@ pub enum GuardCommand {
         #[arg(
             long,
             value_name = "FILE.gguf",
-            required_unless_present = "server",
-            conflicts_with = "server"
+            required_unless_present_any = ["server", "servers_file"],
+            conflicts_with_all = ["server", "servers_file"]
         )]
         model: Option<PathBuf>,
-        /// An OpenAI-compatible server (llama-server, vLLM) to send the checks to instead.
-        #[arg(long, value_name = "URL", requires_all = ["server_model", "tokenizer"])]
-        server: Option<String>,
+        /// An OpenAI-compatible server (llama-server, vLLM) to send the checks to instead;
+        /// repeat it for several servers of the same model (`URL=N`: N requests in flight there).
+        /// All checks of a triple go to one server; a failing server's work moves to the others.
+        #[arg(long, value_name = "URL[=N]", requires_all = ["server_model", "tokenizer"])]
+        server: Vec<String>,
+        /// A file of servers, one `URL[=N]` a line (`#` starts a comment), besides any --server.
+        #[arg(long, value_name = "FILE", requires_all = ["server_model", "tokenizer"])]
+        servers_file: Option<PathBuf>,
         /// The model name the server knows.
         #[arg(long, value_name = "NAME")]
         server_model: Option<String>,
         /// The served model's tokenizer.json, or its GGUF file: prompts are sent as token ids.
         #[arg(long, value_name = "FILE")]
         tokenizer: Option<PathBuf>,
-        /// Requests in flight at once (server only).
+        /// Requests in flight at once per server unless its `URL=N` says otherwise.
         #[arg(long, default_value_t = ServerOptions::DEFAULT_CONCURRENCY)]
         concurrency: usize,
+        /// Send the API key in this environment variable as `Authorization: Bearer` (server
+        /// only). The key is never stored in the project, logged or shown.
+        #[arg(long, value_name = "NAME")]
+        api_key_env: Option<String>,
+        /// An extra request header, e.g. `api-key:…` for Azure (repeatable; server only). Its
+        /// value is never stored in the project; only its name is.
+        #[arg(long, value_name = "NAME:VALUE")]
+        header: Vec<String>,
+        /// Tries of one request before its check is stored as an `error` verdict (server only;
+        /// 408, 429, 5xx and cut connections are tried again).
+        #[arg(long, default_value_t = RetryPolicy::default().max_tries)]
+        max_tries: u32,
+        /// The most seconds one request waits between its tries, all waits together.
+        #[arg(long, value_name = "SECONDS", default_value_t = RetryPolicy::default().max_wait.as_secs_f64())]
+        max_retry_wait: f64,
         /// Log-probabilities asked for per answer token (server only): P(unsafe) needs the
         /// safe and unsafe tokens among them. vLLM allows 20 unless started with more.
         #[arg(long, default_value_t = ServerOptions::DEFAULT_TOP_LOGPROBS)]
@@ -95,6 +116,14 @@ pub enum GuardCommand {
         /// stand-in model of another family in tests); the run records it.
         #[arg(long)]
         allow_profile_mismatch: bool,
+        /// Check only the texts the project's guards dispute (they differ, or one says
+        /// `controversial` or gave no readable verdict): the paper's third judge. The number of
+        /// texts and prompt tokens is printed before the run starts.
+        #[arg(long)]
+        only_disputed: bool,
+        /// Print the number of texts and prompt tokens the run would send, and stop.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Print the token ids of each check a run would make, one JSON line per text
     /// (`{"sample","field","tokens"}`): for benchmarks against a server, and for inspection.
@@ -201,8 +230,13 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
                 println!("{}", serde_json::to_string(&runs).expect("runs serialise"));
             } else {
                 for r in runs {
+                    let failed = if r.texts_failed > 0 {
+                        format!(" ({} failed)", r.texts_failed)
+                    } else {
+                        String::new()
+                    };
                     println!(
-                        "{}\t{}\t{}\t{}\t{}/{} texts\t{:.2} texts/s\t{}",
+                        "{}\t{}\t{}\t{}\t{}/{} texts{failed}\t{:.2} texts/s\t{}",
                         r.id,
                         r.profile,
                         r.model,
@@ -220,9 +254,14 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
             profile,
             model,
             server,
+            servers_file,
             server_model,
             tokenizer,
             concurrency,
+            api_key_env,
+            header,
+            max_tries,
+            max_retry_wait,
             top_logprobs,
             selection,
             threads,
@@ -233,6 +272,8 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
             no_flash_attention,
             no_prefix_sharing,
             allow_profile_mismatch,
+            only_disputed,
+            dry_run,
         } => {
             let fields = parse_fields(&selection.fields)?;
             let llama = LlamaOptions {
@@ -243,16 +284,48 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
                 gpu_layers,
                 ..LlamaOptions::default()
             };
-            let backend = match (model, server, server_model, tokenizer) {
+            let mut urls = server;
+            if let Some(file) = servers_file {
+                let text = std::fs::read_to_string(&file)
+                    .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+                urls.extend(
+                    text.lines()
+                        .map(|l| l.split('#').next().unwrap_or("").trim())
+                        .filter(|l| !l.is_empty())
+                        .map(String::from),
+                );
+            }
+            let backend = match (model, server_model, tokenizer) {
                 (Some(model), ..) => Backend::Local { model, llama },
-                (None, Some(url), Some(model), Some(tokenizer)) => Backend::Server(ServerOptions {
-                    url,
-                    model,
-                    tokenizer,
-                    concurrency,
-                    max_check_tokens: llama.max_check_tokens.min(ctx),
-                    top_logprobs,
-                }),
+                (None, Some(model), Some(tokenizer)) if !urls.is_empty() => {
+                    let servers = urls
+                        .iter()
+                        .map(|u| ServerAddress::parse(u, concurrency))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| format!("--server {e}"))?;
+                    let headers = header
+                        .iter()
+                        .map(|h| Header::parse(h))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| format!("--header: {e}"))?;
+                    if !(max_retry_wait.is_finite() && max_retry_wait >= 0.0) {
+                        return Err("--max-retry-wait: give seconds, 0 or more".into());
+                    }
+                    Backend::Server(ServerOptions {
+                        servers,
+                        model,
+                        tokenizer,
+                        max_check_tokens: llama.max_check_tokens.min(ctx),
+                        top_logprobs,
+                        api_key: api_key_env.map(ApiKey::Env),
+                        headers,
+                        retry: RetryPolicy {
+                            max_tries: max_tries.max(1),
+                            max_wait: std::time::Duration::from_secs_f64(max_retry_wait),
+                            ..RetryPolicy::default()
+                        },
+                    })
+                }
                 _ => return Err(
                     "give --model FILE.gguf, or --server URL --server-model NAME --tokenizer FILE"
                         .into(),
@@ -267,18 +340,47 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
                 resume,
                 wave,
                 allow_profile_mismatch,
+                only_disputed,
             };
+            let profiles = profiles()?;
+            if only_disputed || dry_run {
+                let plan = plan(store, &profiles, &opts).map_err(|e| e.to_string())?;
+                println!(
+                    "{} texts to check, {} prompt tokens to send ({} already done)",
+                    plan.texts, plan.prompt_tokens, plan.already_done
+                );
+                if dry_run {
+                    return Ok(());
+                }
+            }
             let bar = Bar::texts("checking");
+            let mut last_servers = std::time::Instant::now();
             let cancel = Arc::new(AtomicBool::new(false));
             let report = run(
                 store,
-                &profiles()?,
+                &profiles,
                 &opts,
-                &mut |p| bar.set(p.done, p.total),
+                &mut |p| {
+                    bar.set(p.done, p.total);
+                    // Several servers: each one's rate now and then, on stderr beside the bar.
+                    if p.servers.len() > 1 && last_servers.elapsed().as_secs() >= 10 {
+                        last_servers = std::time::Instant::now();
+                        bar.note(&servers_line(&p.servers));
+                    }
+                },
                 &cancel,
             );
             bar.finish();
             let report = report.map_err(|e| e.to_string())?;
+            if report.servers.len() > 1 {
+                println!("{}", servers_line(&report.servers));
+            }
+            if report.errors > 0 {
+                eprintln!(
+                    "{} checks failed for good and are stored as errors (see `verdikt guard runs`); running the same command again tries them again",
+                    report.errors
+                );
+            }
             println!(
                 "guard run {}: checked {} texts in {:.1} s ({:.2} texts/s; {} already done); {} prompt tokens, {} computed in {:.2} s",
                 report.run_id,
@@ -293,6 +395,21 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
             Ok(())
         }
     }
+}
+
+/// Texts/s of each server, and which were taken out.
+fn servers_line(servers: &[verdikt_core::guard::route::ServerStatus]) -> String {
+    let each: Vec<String> = servers
+        .iter()
+        .map(|s| {
+            let out = if s.out.is_some() { ", taken out" } else { "" };
+            format!(
+                "{} {} texts ({:.2} texts/s{out})",
+                s.url, s.done, s.texts_per_second
+            )
+        })
+        .collect();
+    format!("servers: {}", each.join("; "))
 }
 
 /// `verdikt devices`: the GPU backends this build has and every device llama.cpp sees.

@@ -146,7 +146,7 @@ enum Command {
     /// Guard profiles and pre-labelling runs.
     Guard {
         #[command(subcommand)]
-        command: guard::GuardCommand,
+        command: Box<guard::GuardCommand>,
     },
     #[command(flatten)]
     Audit(audit::AuditCommand),
@@ -205,7 +205,11 @@ fn parse_mapping(s: &str) -> Result<(Field, String), String> {
 type Outcome = Result<(), String>;
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        // ureq's trace level logs requests on the wire, API keys included: never that deep.
+        .filter_module("ureq", log::LevelFilter::Debug)
+        .filter_module("ureq_proto", log::LevelFilter::Debug)
+        .init();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -327,7 +331,7 @@ fn run(cli: Cli) -> Outcome {
             Ok(())
         }
         Command::Models(_) | Command::Devices { .. } => unreachable!("handled above"),
-        Command::Guard { command } => guard::run_command(&mut store, command),
+        Command::Guard { command } => guard::run_command(&mut store, *command),
         Command::Audit(command) => audit::run(&mut store, command),
         Command::Triage(args) => triage::triage(&mut store, args),
         Command::AuditSample(args) => triage::audit_sample(&mut store, args),

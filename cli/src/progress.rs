@@ -34,6 +34,11 @@ impl Bar {
         self.0.set_position(done);
     }
 
+    /// A line on stderr above the bar (also when no bar is drawn).
+    pub fn note(&self, line: &str) {
+        self.0.suspend(|| eprintln!("{line}"));
+    }
+
     pub fn finish(&self) {
         self.0.finish_and_clear();
     }

@@ -23,6 +23,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0006_team_audit.sql")),
     M::up(include_str!("../migrations/0008_devices.sql")),
     M::up(include_str!("../migrations/0009_truncated_reason.sql")),
+    M::up(include_str!("../migrations/0010_guard_errors.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

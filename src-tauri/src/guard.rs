@@ -12,10 +12,11 @@ use verdikt_core::guard::catalog::{Catalog, LocalState, download};
 use verdikt_core::guard::device::{self, Devices};
 use verdikt_core::guard::llama::LlamaOptions;
 use verdikt_core::guard::load_installed;
+use verdikt_core::guard::retry::RetryPolicy;
 use verdikt_core::guard::run::{
     Backend, RunInfo, RunOptions, RunProgress, RunReport, TextField, list_runs, run,
 };
-use verdikt_core::guard::server::ServerOptions;
+use verdikt_core::guard::server::{ApiKey, Header, Secret, ServerAddress, ServerOptions};
 
 use crate::error::{AppError, AppResult};
 use crate::given;
@@ -157,7 +158,7 @@ pub async fn guard_download(
 }
 
 /// An OpenAI-compatible server to send the checks to, instead of a GGUF file in this process.
-#[derive(Clone, Debug, Deserialize, specta::Type)]
+#[derive(Clone, Deserialize, specta::Type)]
 pub struct GuardServer {
     /// Base URL, e.g. `http://127.0.0.1:8080`.
     pub url: String,
@@ -167,6 +168,32 @@ pub struct GuardServer {
     /// text never turns into special tokens.
     pub tokenizer: String,
     pub concurrency: Option<u32>,
+    /// The environment variable holding the API key (`Authorization: Bearer`).
+    pub api_key_env: Option<String>,
+    /// A key typed on the screen: used for this run only, never stored.
+    pub api_key: Option<String>,
+    /// Extra headers, `NAME:VALUE` each (e.g. Azure's `api-key`); values are never stored.
+    pub headers: Vec<String>,
+}
+
+/// Shows what was asked without the key or header values.
+impl std::fmt::Debug for GuardServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let header_names: Vec<&str> = self
+            .headers
+            .iter()
+            .map(|h| h.split(':').next().unwrap_or(""))
+            .collect();
+        f.debug_struct("GuardServer")
+            .field("url", &self.url)
+            .field("model", &self.model)
+            .field("tokenizer", &self.tokenizer)
+            .field("concurrency", &self.concurrency)
+            .field("api_key_env", &self.api_key_env)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<hidden>"))
+            .field("headers", &header_names)
+            .finish()
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, specta::Type)]
@@ -216,15 +243,31 @@ pub async fn guard_run(
             },
             Some(server) => {
                 grants.server(&server.url)?;
+                let api_key = match (given(server.api_key), given(server.api_key_env)) {
+                    (Some(key), _) => Some(ApiKey::Given(Secret(key))),
+                    (None, Some(name)) => Some(ApiKey::Env(name)),
+                    (None, None) => None,
+                };
+                let headers = server
+                    .headers
+                    .iter()
+                    .filter(|h| !h.trim().is_empty())
+                    .map(|h| Header::parse(h).map_err(AppError::new))
+                    .collect::<AppResult<Vec<_>>>()?;
                 Backend::Server(ServerOptions {
-                    url: server.url,
+                    servers: vec![ServerAddress {
+                        url: server.url.trim_end_matches('/').to_string(),
+                        concurrency: server
+                            .concurrency
+                            .map_or(ServerOptions::DEFAULT_CONCURRENCY, |c| c.max(1) as usize),
+                    }],
                     model: server.model,
                     tokenizer: grants.source(&server.tokenizer)?,
-                    concurrency: server
-                        .concurrency
-                        .map_or(ServerOptions::DEFAULT_CONCURRENCY, |c| c.max(1) as usize),
                     max_check_tokens: LlamaOptions::default().max_check_tokens,
                     top_logprobs: ServerOptions::DEFAULT_TOP_LOGPROBS,
+                    api_key,
+                    headers,
+                    retry: RetryPolicy::default(),
                 })
             }
         }
@@ -243,6 +286,7 @@ pub async fn guard_run(
         resume: request.resume,
         wave: WAVE,
         allow_profile_mismatch: request.allow_profile_mismatch,
+        only_disputed: false,
     };
     run_job(&state, &job, move |store, cancel| {
         Ok(run(

@@ -239,6 +239,9 @@ fn a_guard_server_is_used_only_once_confirmed_and_models_only_once_picked() {
         model: "m".into(),
         tokenizer: tokenizer.display().to_string(),
         concurrency: None,
+        api_key_env: None,
+        api_key: None,
+        headers: Vec::new(),
     };
     let run = |r: GuardRequest| {
         block_on(guard_run(

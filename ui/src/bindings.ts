@@ -666,7 +666,19 @@ model: string;
  * The served model's `tokenizer.json` or GGUF file: prompts go as token ids, so dataset
  * text never turns into special tokens.
  */
-tokenizer: string; concurrency: number | null }
+tokenizer: string; concurrency: number | null; 
+/**
+ * The environment variable holding the API key (`Authorization: Bearer`).
+ */
+api_key_env: string | null; 
+/**
+ * A key typed on the screen: used for this run only, never stored.
+ */
+api_key: string | null; 
+/**
+ * Extra headers, `NAME:VALUE` each (e.g. Azure's `api-key`); values are never stored.
+ */
+headers: string[] }
 export type ImportProgress = { bytes_done: number; bytes_total: number; rows: number }
 export type ImportReport = { dataset: string; samples: number; triples: number; prompt_only: number; rejected: number; rejects_file: string | null; replaced: boolean; files: SourceFile[]; notes: string[] }
 export type ImportRequest = { paths: string[]; format: InputFormat; dataset: string | null; replace: boolean; skip_invalid: boolean; 
@@ -843,22 +855,43 @@ export type RunInfo = { id: number; profile: string; model: string;
 /**
  * As stored, except `stopped`: recorded as running, but no process works on it (it died).
  */
-status: string; texts_total: number; texts_done: number; texts_per_second: number; started_at: string; finished_at: string | null; 
+status: string; texts_total: number; 
+/**
+ * Texts with a verdict; `error` ones are not among them.
+ */
+texts_done: number; 
+/**
+ * Texts whose check failed for good (`error` verdicts), to be tried again.
+ */
+texts_failed: number; texts_per_second: number; started_at: string; finished_at: string | null; 
 /**
  * Where its latest invocation computed: `CPU` or a GPU with its share of the layers;
  * nothing for a server run.
  */
 device: string | null }
-export type RunProgress = { run_id: number; done: number; total: number; texts_per_second: number; eta_seconds: number | null }
+export type RunProgress = { run_id: number; done: number; total: number; texts_per_second: number; eta_seconds: number | null; 
+/**
+ * Checks stored as `error` so far by this invocation.
+ */
+errors: number; 
+/**
+ * Each guard server's share (a server run), in the order given.
+ */
+servers: ServerStatus[] }
 export type RunReport = { run_id: number; status: string; 
 /**
- * Texts checked by this invocation.
+ * Texts checked by this invocation (with a verdict; failures are in `errors`).
  */
 checked: number; 
 /**
  * Texts the run had already checked before.
  */
-already_done: number; seconds: number; texts_per_second: number; computed_tokens: number; prompt_tokens: number; prompt_seconds: number }
+already_done: number; 
+/**
+ * Checks of this invocation that failed for good, stored as `error` verdicts (the next
+ * invocation of the run tries them again).
+ */
+errors: number; servers: ServerStatus[]; seconds: number; texts_per_second: number; computed_tokens: number; prompt_tokens: number; prompt_seconds: number }
 export type SampleFilter = { dataset: string | null; 
 /**
  * Comma-separated language codes, matched after normalisation.
@@ -888,6 +921,14 @@ reasons: ReasonView[];
  * Whether the paper's keep rule keeps the sample under the project's guards.
  */
 kept_by_rule: boolean }
+/**
+ * One server's share of a run so far.
+ */
+export type ServerStatus = { url: string; done: number; texts_per_second: number; 
+/**
+ * Taken out by the circuit breaker, with the last reason.
+ */
+out: string | null }
 /**
  * One chart or table as the window shows it.
  */

@@ -428,7 +428,7 @@ pub fn revert_last(
 pub(crate) fn disputed_fields_sql(sample: &str, also: &str) -> String {
     format!(
         "SELECT v.field FROM verdicts AS v
-         WHERE v.sample_id = {sample} AND ({also})
+         WHERE v.sample_id = {sample} AND ({also}) AND v.verdict <> 'error'
            AND EXISTS (SELECT 1 FROM triage_reasons AS t WHERE t.sample_id = {sample}
                        AND t.reason IN ('guard_disagreement', 'guard_vs_expected'))
          GROUP BY v.field

@@ -201,6 +201,28 @@ pub enum EngineError {
     TooLong { tokens: usize, limit: u32 },
     #[error("the guard server at {url} failed: {message}")]
     Server { url: String, message: String },
+    #[error("the environment variable {name} (--api-key-env) is not set or empty")]
+    NoApiKey { name: String },
+    #[error(
+        "the guard server at {url} has a context of {n_ctx} tokens: the template alone takes {template} and the answer {max_tokens}, so no check fits"
+    )]
+    ContextTooSmall {
+        url: String,
+        n_ctx: u32,
+        template: usize,
+        max_tokens: u32,
+    },
+    #[error(
+        "the tokenizer {} is not the one of the model at {url}: it makes {ours} tokens of a test text where the server makes {theirs}{same_count}",
+        tokenizer.display(),
+        same_count = if ours == theirs { " (the same count, other ids)" } else { "" }
+    )]
+    TokenizerMismatch {
+        url: String,
+        tokenizer: PathBuf,
+        ours: usize,
+        theirs: usize,
+    },
     #[error("cancelled")]
     Cancelled,
     #[error("the model thread has stopped")]

@@ -11,6 +11,8 @@ pub mod gguf;
 pub mod llama;
 mod parse;
 mod profile;
+pub mod retry;
+pub mod route;
 pub mod run;
 pub mod server;
 pub mod tokens;

@@ -2,6 +2,7 @@
 //! wave on the engine, and storing each verdict as soon as its wave is done, so a killed run
 //! loses at most one wave and `--resume` continues where it stopped.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,11 +14,10 @@ use serde::Serialize;
 use super::catalog::sha256_file;
 use super::device::{self, Placement};
 use super::llama::VocabFile;
-use super::llama::{
-    CheckOutcome, CheckRequest, EngineError, LlamaEngine, LlamaOptions, Scoring, WaveStats,
-};
+use super::llama::{CheckRequest, EngineError, LlamaEngine, LlamaOptions, Scoring, WaveStats};
 use super::parse::VerdictLine;
-use super::server::{SegmentTokenizer, ServerEngine, ServerOptions};
+use super::route::{Checked, ServerStatus};
+use super::server::{SegmentTokenizer, ServerEngine, ServerOptions, WaveOutcomes};
 use super::{Profile, Profiles, Role, Verdict, parse_answer};
 use crate::filter::{FilterError, SampleFilter};
 use crate::store::Store;
@@ -80,13 +80,24 @@ enum Engine {
 }
 
 impl Engine {
-    fn load(backend: &Backend) -> Result<Engine, EngineError> {
+    fn load(backend: &Backend, profile: &Profile) -> Result<Engine, EngineError> {
         Ok(match backend {
             Backend::Local { model, llama } => {
                 Engine::Local(LlamaEngine::load(model, llama.clone())?)
             }
             Backend::Server(options) => {
-                Engine::Server(Box::new(ServerEngine::new(options.clone())?))
+                let mut engine = ServerEngine::new(options.clone())?;
+                // The template with empty texts: what no shortening can make smaller.
+                let template = [
+                    profile.render_prompt_check(""),
+                    profile.render_answer_check("", ""),
+                ]
+                .iter()
+                .map(|s| engine.tokenize(s).len())
+                .max()
+                .unwrap_or(0);
+                engine.preflight(template, profile.max_tokens)?;
+                Engine::Server(Box::new(engine))
             }
         })
     }
@@ -99,15 +110,41 @@ impl Engine {
         }
     }
 
+    /// The wave's outcomes, and the error that stopped it if one did (the outcomes before it
+    /// are still stored).
     fn evaluate(
         &self,
-        checks: Vec<CheckRequest>,
+        wave: &[Pending],
+        profile: &Profile,
         scoring: &Scoring,
         cancel: Arc<AtomicBool>,
-    ) -> Result<(Vec<CheckOutcome>, WaveStats), EngineError> {
+    ) -> (WaveOutcomes, Option<EngineError>) {
+        let checks: Vec<CheckRequest> = wave.iter().map(|p| p.request(profile)).collect();
         match self {
-            Engine::Local(e) => e.evaluate(checks, scoring, cancel),
-            Engine::Server(e) => e.evaluate(checks, scoring, cancel),
+            Engine::Local(e) => match e.evaluate(checks, scoring, cancel) {
+                Ok((outcomes, stats)) => (
+                    (outcomes.into_iter().map(Checked::Done).collect(), stats),
+                    None,
+                ),
+                Err(err) => (
+                    (
+                        wave.iter().map(|_| Checked::NotRun).collect(),
+                        WaveStats::default(),
+                    ),
+                    Some(err),
+                ),
+            },
+            Engine::Server(e) => {
+                let keys: Vec<u64> = wave.iter().map(|p| p.sample_id as u64).collect();
+                e.evaluate(checks, &keys, scoring, cancel)
+            }
+        }
+    }
+
+    fn server_status(&self) -> Vec<ServerStatus> {
+        match self {
+            Engine::Local(_) => Vec::new(),
+            Engine::Server(e) => e.server_status(),
         }
     }
 }
@@ -128,6 +165,20 @@ pub struct RunOptions {
     /// Run even when the model lacks special tokens the profile's templates use (the stand-in
     /// test model under another family's template); the run records it.
     pub allow_profile_mismatch: bool,
+    /// Check only the texts the project's guards (runs of other profiles) dispute: they differ,
+    /// or one said `controversial` or gave no readable verdict. The paper's third judge.
+    pub only_disputed: bool,
+}
+
+/// What a run would send: `verdikt guard run --dry-run`.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, Serialize)]
+pub struct Plan {
+    pub texts: u64,
+    /// Prompt tokens of those checks, as sent (after shortening).
+    pub prompt_tokens: u64,
+    /// Texts the run it continues has already checked.
+    pub already_done: u64,
 }
 
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -138,6 +189,10 @@ pub struct RunProgress {
     pub total: u64,
     pub texts_per_second: f64,
     pub eta_seconds: Option<f64>,
+    /// Checks stored as `error` so far by this invocation.
+    pub errors: u64,
+    /// Each guard server's share (a server run), in the order given.
+    pub servers: Vec<ServerStatus>,
 }
 
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -145,10 +200,14 @@ pub struct RunProgress {
 pub struct RunReport {
     pub run_id: i64,
     pub status: String,
-    /// Texts checked by this invocation.
+    /// Texts checked by this invocation (with a verdict; failures are in `errors`).
     pub checked: u64,
     /// Texts the run had already checked before.
     pub already_done: u64,
+    /// Checks of this invocation that failed for good, stored as `error` verdicts (the next
+    /// invocation of the run tries them again).
+    pub errors: u64,
+    pub servers: Vec<ServerStatus>,
     pub seconds: f64,
     pub texts_per_second: f64,
     pub computed_tokens: u64,
@@ -181,6 +240,12 @@ pub enum RunError {
         missing: String,
         fitting: String,
     },
+    #[error(
+        "--only-disputed needs the project's guards to compare, and there are none besides `{judge}` (see `verdikt guard runs` and `verdikt guards use`)"
+    )]
+    NoGuardsToJudge { judge: String },
+    #[error(transparent)]
+    Guards(#[from] crate::project_guards::GuardsError),
     #[error(transparent)]
     Filter(#[from] FilterError),
     #[error(transparent)]
@@ -206,7 +271,10 @@ pub struct RunInfo {
     /// As stored, except `stopped`: recorded as running, but no process works on it (it died).
     pub status: String,
     pub texts_total: u64,
+    /// Texts with a verdict; `error` ones are not among them.
     pub texts_done: u64,
+    /// Texts whose check failed for good (`error` verdicts), to be tried again.
+    pub texts_failed: u64,
     pub texts_per_second: f64,
     pub started_at: String,
     pub finished_at: Option<String>,
@@ -218,8 +286,9 @@ pub struct RunInfo {
 pub fn list_runs(store: &Store) -> rusqlite::Result<Vec<RunInfo>> {
     let mut stmt = store.conn().prepare(
         "SELECT r.id, r.profile, coalesce(r.model_path, r.server_url || ' ' || r.server_model), r.status,
-                r.texts_total, (SELECT count(*) FROM verdicts v WHERE v.run_id = r.id), r.busy_seconds,
-                r.started_at, r.finished_at, r.device
+                r.texts_total, (SELECT count(*) FROM verdicts v WHERE v.run_id = r.id AND v.verdict <> 'error'),
+                r.busy_seconds, r.started_at, r.finished_at, r.device,
+                (SELECT count(*) FROM verdicts v WHERE v.run_id = r.id AND v.verdict = 'error')
          FROM guard_runs r ORDER BY r.id",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -236,6 +305,7 @@ pub fn list_runs(store: &Store) -> rusqlite::Result<Vec<RunInfo>> {
             },
             texts_total: r.get::<_, i64>(4)? as u64,
             texts_done: done,
+            texts_failed: r.get::<_, i64>(10)? as u64,
             texts_per_second: if busy > 0.0 { done as f64 / busy } else { 0.0 },
             started_at: r.get(7)?,
             finished_at: r.get(8)?,
@@ -303,7 +373,7 @@ pub fn planned_checks(
     limit: Option<u64>,
 ) -> Result<Vec<(i64, TextField, CheckRequest)>, RunError> {
     // No run has id 0, so nothing counts as done.
-    let (_, pending) = pending_texts(store, 0, fields, filter, limit)?;
+    let (_, pending) = pending_texts(store, 0, fields, filter, limit, None)?;
     Ok(pending
         .iter()
         .map(|p| (p.sample_id, p.field, p.request(profile)))
@@ -333,8 +403,7 @@ pub fn run(
     let run_id = open_run(store, profile, opts)?;
     let _alive = crate::lease::Lease::take(store.path(), &lease_name(run_id))?;
 
-    let (already_done, pending) =
-        pending_texts(store, run_id, &opts.fields, &opts.filter, opts.limit)?;
+    let (already_done, pending) = pending_for(store, run_id, opts)?;
     let total = already_done + pending.len() as u64;
     store.conn().execute(
         "UPDATE guard_runs SET texts_total = ?1 WHERE id = ?2",
@@ -478,6 +547,7 @@ fn identity(store: &Store, profile: &Profile, opts: &RunOptions) -> Result<Ident
                     "gpu_layers": llama.gpu_layers,
                     "fields": fields,
                     "allow_profile_mismatch": opts.allow_profile_mismatch,
+                    "only_disputed": opts.only_disputed,
                     "reading": profile.score.reading.map(|r| r.name()),
                     "model_mtime": mtime,
                 }),
@@ -495,27 +565,35 @@ fn identity(store: &Store, profile: &Profile, opts: &RunOptions) -> Result<Ident
             model_path: None,
             model_size: None,
             model_sha256: None,
-            server_url: Some(server.url.clone()),
+            server_url: Some(server.urls()),
             server_model: Some(server.model.clone()),
+            // Header values and the key stay out of the project; their names are recorded.
             params: serde_json::json!({
                 "tokenizer": server.tokenizer.display().to_string(),
-                "concurrency": server.concurrency,
+                "concurrency": server.servers.iter().map(|s| s.concurrency).collect::<Vec<_>>(),
+                "api_key_env": server.api_key.as_ref().map(|k| k.recorded()),
+                "headers": server.headers.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(),
+                "max_tries": server.retry.max_tries,
+                "max_retry_wait_s": server.retry.max_wait.as_secs_f64(),
                 "max_check_tokens": server.max_check_tokens,
                 "top_logprobs": server.top_logprobs,
                 "fields": fields,
                 "allow_profile_mismatch": opts.allow_profile_mismatch,
+                "only_disputed": opts.only_disputed,
                 "reading": profile.score.reading.map(|r| r.name()),
             }),
         },
     })
 }
 
-/// The run this invocation continues (same profile, and the same model file contents or the
-/// same server and model name, and the same [`fingerprint`]), or a new one.
-fn open_run(store: &Store, profile: &Profile, opts: &RunOptions) -> Result<i64, RunError> {
-    let id = identity(store, profile, opts)?;
-    let conn = store.conn();
-    let previous: Option<(i64, String, Option<String>)> = conn
+/// The latest run of the same profile and model: (id, status, fingerprint).
+fn previous_run(
+    store: &Store,
+    opts: &RunOptions,
+    id: &Identity,
+) -> rusqlite::Result<Option<(i64, String, Option<String>)>> {
+    store
+        .conn()
         .query_row(
             "SELECT id, status, fingerprint FROM guard_runs
              WHERE profile = ?1 AND backend = ?2 AND model_sha256 IS ?3 AND server_url IS ?4 AND server_model IS ?5
@@ -523,7 +601,15 @@ fn open_run(store: &Store, profile: &Profile, opts: &RunOptions) -> Result<i64, 
             params![opts.profile, id.backend, id.model_sha256, id.server_url, id.server_model],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
-        .optional()?;
+        .optional()
+}
+
+/// The run this invocation continues (same profile, and the same model file contents or the
+/// same server and model name, and the same [`fingerprint`]), or a new one.
+fn open_run(store: &Store, profile: &Profile, opts: &RunOptions) -> Result<i64, RunError> {
+    let id = identity(store, profile, opts)?;
+    let conn = store.conn();
+    let previous = previous_run(store, opts, &id)?;
     let params_json = id.params.to_string();
     let previous = match previous {
         Some((run, _, print)) if print.as_deref() != Some(id.fingerprint.as_str()) => {
@@ -577,20 +663,115 @@ fn open_run(store: &Store, profile: &Profile, opts: &RunOptions) -> Result<i64, 
     }
 }
 
-/// Texts of the selected samples that this run has not checked yet, in sample order.
+/// The texts a run still owes under `opts`: all selected ones, or only the disputed.
+fn pending_for(
+    store: &Store,
+    run_id: i64,
+    opts: &RunOptions,
+) -> Result<(u64, Vec<Pending>), RunError> {
+    let disputed = if opts.only_disputed {
+        Some(disputed_texts(store, &opts.profile)?)
+    } else {
+        None
+    };
+    pending_texts(
+        store,
+        run_id,
+        &opts.fields,
+        &opts.filter,
+        opts.limit,
+        disputed.as_ref(),
+    )
+}
+
+/// (sample, field) of the texts the project's guards other than `judge`'s runs dispute: more
+/// than one verdict among them, or a `controversial` or `unparsed` one.
+fn disputed_texts(store: &Store, judge: &str) -> Result<HashSet<(i64, String)>, RunError> {
+    let conn = store.conn();
+    let guards = crate::project_guards::project_guards(conn)?;
+    let list = guards.sql_list();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT v.sample_id, v.field, count(DISTINCT v.run_id) FROM verdicts AS v JOIN guard_runs AS g ON g.id = v.run_id
+         WHERE v.run_id IN {list} AND g.profile <> ?1 AND v.verdict <> 'error'
+         GROUP BY v.sample_id, v.field
+         HAVING count(DISTINCT v.verdict) > 1 OR max(v.verdict IN ('controversial', 'unparsed'))"
+    ))?;
+    let judged: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM guard_runs WHERE id IN {list} AND profile <> ?1"),
+        [judge],
+        |r| r.get(0),
+    )?;
+    if judged == 0 {
+        return Err(RunError::NoGuardsToJudge {
+            judge: judge.to_string(),
+        });
+    }
+    let rows = stmt.query_map([judge], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// How many tokens a check's rendered segments make on the run's tokenizer.
+type TokenCount = dyn Fn(&[super::Segment]) -> usize;
+
+/// The texts and prompt tokens a run with `opts` would send now, nothing stored or opened.
+pub fn plan(store: &Store, profiles: &Profiles, opts: &RunOptions) -> Result<Plan, RunError> {
+    let profile = find_profile(profiles, &opts.profile)?;
+    check_fit(profiles, profile, opts)?;
+    let id = identity(store, profile, opts)?;
+    let run_id = previous_run(store, opts, &id)?
+        .filter(|(_, _, print)| print.as_deref() == Some(id.fingerprint.as_str()))
+        .map_or(0, |(run, _, _)| run);
+    let (already_done, pending) = pending_for(store, run_id, opts)?;
+    let (tokenize, limit): (Box<TokenCount>, u32) = match &opts.backend {
+        Backend::Local { model, llama } => {
+            let vocab = VocabFile::load(model)?;
+            (
+                Box::new(move |s| vocab.tokenize(s).len()),
+                llama.max_check_tokens,
+            )
+        }
+        Backend::Server(server) => {
+            let tokenizer = SegmentTokenizer::load(&server.tokenizer)?;
+            (
+                Box::new(move |s| tokenizer.tokenize(s).len()),
+                server.max_check_tokens,
+            )
+        }
+    };
+    let prompt_tokens = pending
+        .iter()
+        .map(|p| {
+            let check = p.request(profile);
+            let (ids, _) = super::truncate::fit_tokens(&check.segments, limit as usize, |s| {
+                vec![(); tokenize(s)]
+            });
+            ids.len() as u64
+        })
+        .sum();
+    Ok(Plan {
+        texts: pending.len() as u64,
+        prompt_tokens,
+        already_done,
+    })
+}
+
+/// Texts of the selected samples that this run has not checked yet (or whose check failed),
+/// in sample order; with `only`, just those among them.
 fn pending_texts(
     store: &Store,
     run_id: i64,
     fields: &[TextField],
     filter: &SampleFilter,
     limit: Option<u64>,
+    only: Option<&HashSet<(i64, String)>>,
 ) -> Result<(u64, Vec<Pending>), RunError> {
     let conn = store.conn();
     let (condition, mut values) = filter.where_clause(conn)?;
     values.push(rusqlite::types::Value::Integer(run_id));
     let sql = format!(
         "SELECT s.id, s.prompt, s.chosen, s.rejected, s.response,
-                (SELECT group_concat(v.field) FROM verdicts v WHERE v.run_id = ?{} AND v.sample_id = s.id)
+                (SELECT group_concat(v.field) FROM verdicts v
+                 WHERE v.run_id = ?{} AND v.sample_id = s.id AND v.verdict <> 'error')
          FROM samples AS s WHERE {condition} ORDER BY s.id",
         values.len()
     );
@@ -609,7 +790,10 @@ fn pending_texts(
         let checked: String = r.get::<_, Option<String>>(5)?.unwrap_or_default();
         let mut wanted = Vec::new();
         for (field, text) in texts {
-            if !fields.contains(&field) || (field != TextField::Prompt && text.is_none()) {
+            if !fields.contains(&field)
+                || (field != TextField::Prompt && text.is_none())
+                || only.is_some_and(|o| !o.contains(&(sample_id, field.name().to_string())))
+            {
                 continue;
             }
             if checked.split(',').any(|f| f == field.name()) {
@@ -660,6 +844,8 @@ fn check_all(
         status: "done".into(),
         checked: 0,
         already_done,
+        errors: 0,
+        servers: Vec::new(),
         seconds: 0.0,
         texts_per_second: 0.0,
         computed_tokens: 0,
@@ -669,7 +855,7 @@ fn check_all(
     if pending.is_empty() {
         return Ok(report);
     }
-    let engine = Engine::load(&opts.backend)?;
+    let engine = Engine::load(&opts.backend, profile)?;
     store.conn().execute(
         "UPDATE guard_runs SET device = ?1 WHERE id = ?2",
         params![engine.device(), run_id],
@@ -698,34 +884,58 @@ fn check_all(
             end += 1;
         }
         let wave = &pending[start..end];
-        let checks: Vec<CheckRequest> = wave.iter().map(|p| p.request(profile)).collect();
         let wave_started = Instant::now();
-        let (outcomes, stats) = engine.evaluate(checks, &scoring, cancel.clone())?;
+        let ((outcomes, stats), stopped) = engine.evaluate(wave, profile, &scoring, cancel.clone());
         let wave_seconds = wave_started.elapsed().as_secs_f64();
-        let per_text_ms = wave_seconds * 1000.0 / wave.len() as f64;
+        let stored = outcomes.iter().filter(|o| **o != Checked::NotRun).count() as u64;
+        let per_text_ms = wave_seconds * 1000.0 / stored.max(1) as f64;
+        let errors_before = report.errors;
         let tx = store.conn_mut().transaction()?;
         {
             let mut insert = tx.prepare_cached(
                 "INSERT OR REPLACE INTO verdicts (run_id, sample_id, field, verdict, categories, p_unsafe, refusal,
-                                                  raw_answer, truncated, latency_ms, p_controversial)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                                  raw_answer, truncated, latency_ms, p_controversial, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?;
             for (p, o) in wave.iter().zip(&outcomes) {
-                let parsed = parse_answer(profile, p.field.role(), &o.answer);
-                insert.execute(params![
-                    run_id,
-                    p.sample_id,
-                    p.field.name(),
-                    verdict_name(parsed.verdict),
-                    serde_json::to_string(&parsed.categories).expect("strings serialise"),
-                    o.p_unsafe,
-                    parsed.refusal,
-                    o.answer,
-                    o.truncated,
-                    per_text_ms,
-                    o.p_controversial,
-                ])?;
-                report.prompt_tokens += o.prompt_tokens as u64;
+                match o {
+                    Checked::Done(o) => {
+                        let parsed = parse_answer(profile, p.field.role(), &o.answer);
+                        insert.execute(params![
+                            run_id,
+                            p.sample_id,
+                            p.field.name(),
+                            verdict_name(parsed.verdict),
+                            serde_json::to_string(&parsed.categories).expect("strings serialise"),
+                            o.p_unsafe,
+                            parsed.refusal,
+                            o.answer,
+                            o.truncated,
+                            per_text_ms,
+                            o.p_controversial,
+                            None::<String>,
+                        ])?;
+                        report.prompt_tokens += o.prompt_tokens as u64;
+                    }
+                    Checked::Failed(reason) => {
+                        insert.execute(params![
+                            run_id,
+                            p.sample_id,
+                            p.field.name(),
+                            "error",
+                            "[]",
+                            None::<f64>,
+                            None::<bool>,
+                            "",
+                            false,
+                            per_text_ms,
+                            None::<f64>,
+                            reason,
+                        ])?;
+                        report.errors += 1;
+                    }
+                    Checked::NotRun => {}
+                }
             }
             tx.execute(
                 "UPDATE guard_runs SET busy_seconds = busy_seconds + ?1 WHERE id = ?2",
@@ -733,10 +943,11 @@ fn check_all(
             )?;
         }
         tx.commit()?;
-        report.checked += wave.len() as u64;
+        report.checked += stored - (report.errors - errors_before);
         report.computed_tokens += stats.computed_tokens;
         report.prompt_seconds += stats.prompt_time.as_secs_f64();
-        done += wave.len() as u64;
+        report.servers = engine.server_status();
+        done += stored;
         let elapsed = started.elapsed().as_secs_f64();
         let rate = report.checked as f64 / elapsed.max(1e-9);
         progress(&RunProgress {
@@ -744,8 +955,13 @@ fn check_all(
             done,
             total,
             texts_per_second: rate,
-            eta_seconds: (rate > 0.0).then(|| (total - done) as f64 / rate),
+            eta_seconds: (rate > 0.0).then(|| total.saturating_sub(done) as f64 / rate),
+            errors: report.errors,
+            servers: report.servers.clone(),
         });
+        if let Some(e) = stopped {
+            return Err(e.into());
+        }
         start = end;
     }
     report.seconds = started.elapsed().as_secs_f64();

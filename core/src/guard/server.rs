@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -16,24 +16,109 @@ use tokenizers::Tokenizer;
 
 use super::llama::{CheckOutcome, CheckRequest, EngineError, ScoreIds, Scoring, WaveStats};
 use super::profile::Segment;
+use super::retry::{Failure, GaveUp, RetryPolicy, retry_after, status_failure};
+use super::route::{Checked, ServerStatus, Servers};
 use super::tokens::{Special, Specials};
 use super::truncate::fit_tokens;
 
-/// Where the server is and how hard to drive it.
+/// One server of a run and how hard to drive it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ServerOptions {
+pub struct ServerAddress {
     /// Base URL, e.g. `http://127.0.0.1:8080` (`/v1/completions` is appended).
     pub url: String,
+    /// Requests in flight at once on this server.
+    pub concurrency: usize,
+}
+
+impl ServerAddress {
+    /// `URL` or `URL=CONCURRENCY`.
+    pub fn parse(text: &str, default_concurrency: usize) -> Result<ServerAddress, String> {
+        let (url, concurrency) = match text.rsplit_once('=') {
+            Some((url, n)) if !n.contains('/') => (
+                url,
+                n.parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("`{text}`: the concurrency after `=` is not a count"))?,
+            ),
+            _ => (text, default_concurrency),
+        };
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(format!("`{url}` is not an http:// or https:// URL"));
+        }
+        Ok(ServerAddress {
+            url: url.trim_end_matches('/').to_string(),
+            concurrency,
+        })
+    }
+}
+
+/// A value sent to the server that must not be shown: its `Debug` hides it.
+#[derive(Clone, PartialEq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<hidden>")
+    }
+}
+
+/// Where the API key comes from; never from the project.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ApiKey {
+    /// This environment variable, read when the engine starts.
+    Env(String),
+    /// Typed for this session (the app's Guards screen).
+    Given(Secret),
+}
+
+impl ApiKey {
+    /// What a run records: the variable's name, or that the key was typed.
+    pub fn recorded(&self) -> String {
+        match self {
+            ApiKey::Env(name) => name.clone(),
+            ApiKey::Given(_) => "typed for the session".into(),
+        }
+    }
+}
+
+/// An extra request header (`--header NAME:VALUE`); its value is treated as a secret.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Header {
+    pub name: String,
+    pub value: Secret,
+}
+
+impl Header {
+    pub fn parse(text: &str) -> Result<Header, String> {
+        let (name, value) = text
+            .split_once(':')
+            .filter(|(n, _)| !n.trim().is_empty())
+            .ok_or_else(|| "a header is NAME:VALUE".to_string())?;
+        Ok(Header {
+            name: name.trim().to_string(),
+            value: Secret(value.trim().to_string()),
+        })
+    }
+}
+
+/// Where the servers are and how to talk to them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerOptions {
+    /// One or more servers serving the same model; a triple's checks stay on one of them.
+    pub servers: Vec<ServerAddress>,
     /// The `model` field of each request.
     pub model: String,
     /// The served model's `tokenizer.json`, or its GGUF file (converted on load).
     pub tokenizer: PathBuf,
-    /// Requests in flight at once.
-    pub concurrency: usize,
     /// A single check longer than this is shortened in the middle of its data.
     pub max_check_tokens: u32,
     /// Top log-probabilities asked for per answer token.
     pub top_logprobs: u32,
+    /// The API key, sent as `Authorization: Bearer`.
+    pub api_key: Option<ApiKey>,
+    pub headers: Vec<Header>,
+    pub retry: RetryPolicy,
 }
 
 impl ServerOptions {
@@ -41,6 +126,12 @@ impl ServerOptions {
     pub const DEFAULT_CONCURRENCY: usize = 4;
     /// vLLM's limit unless it is started with more; enough for a guard's own verdict tokens.
     pub const DEFAULT_TOP_LOGPROBS: u32 = 20;
+
+    /// The servers as a run records them (and tells runs apart): their URLs, space-separated.
+    pub fn urls(&self) -> String {
+        let urls: Vec<&str> = self.servers.iter().map(|s| s.url.as_str()).collect();
+        urls.join(" ")
+    }
 }
 
 /// A model's `tokenizer.json` and its special tokens, making check ids as llama.cpp does in
@@ -116,13 +207,24 @@ impl SegmentTokenizer {
     }
 }
 
-/// A remote model behind its tokenizer.
+/// A remote model behind its tokenizer, on one or more servers.
 pub struct ServerEngine {
     options: ServerOptions,
-    endpoint: String,
+    endpoints: Vec<String>,
     agent: ureq::Agent,
     tokenizer: SegmentTokenizer,
+    /// Headers sent with every request, the API key's among them.
+    auth: Vec<(String, Secret)>,
+    servers: Servers,
+    /// The most tokens a check may have: `max_check_tokens`, and room for the answer inside
+    /// the smallest context a server reported ([`ServerEngine::preflight`]).
+    check_limit: u32,
 }
+
+/// Text whose token ids are compared with the server's own: words of several scripts, digits,
+/// spacing and punctuation, where tokenizers of different models part ways.
+const PROBE: &str = "Guard check: «Ist das sicher?» — Czy to jest bezpieczne? Это безопасно? \
+                     هل هذا آمن؟ 这安全吗？ 1234567 e-mail@example.org\n\t  Ünïcödé ok.";
 
 fn tokenizer_err(path: &Path, e: impl std::fmt::Display) -> EngineError {
     EngineError::Load {
@@ -131,9 +233,32 @@ fn tokenizer_err(path: &Path, e: impl std::fmt::Display) -> EngineError {
     }
 }
 
+/// The checks of a wave as one server engine call returns them.
+pub type WaveOutcomes = (Vec<Checked<CheckOutcome>>, WaveStats);
+
 impl ServerEngine {
     pub fn new(options: ServerOptions) -> Result<ServerEngine, EngineError> {
         let tokenizer = SegmentTokenizer::load(&options.tokenizer)?;
+        let mut auth = Vec::new();
+        if let Some(source) = &options.api_key {
+            let key = match source {
+                ApiKey::Env(name) => std::env::var(name)
+                    .ok()
+                    .filter(|k| !k.trim().is_empty())
+                    .ok_or_else(|| EngineError::NoApiKey { name: name.clone() })?,
+                ApiKey::Given(Secret(key)) => key.clone(),
+            };
+            auth.push((
+                "authorization".to_string(),
+                Secret(format!("Bearer {}", key.trim())),
+            ));
+        }
+        auth.extend(
+            options
+                .headers
+                .iter()
+                .map(|h| (h.name.clone(), h.value.clone())),
+        );
         let agent = ureq::Agent::config_builder()
             // Error statuses carry the server's explanation in the body; read it.
             .http_status_as_error(false)
@@ -143,83 +268,213 @@ impl ServerEngine {
             .build()
             .into();
         Ok(ServerEngine {
-            endpoint: format!("{}/v1/completions", options.url.trim_end_matches('/')),
+            endpoints: options
+                .servers
+                .iter()
+                .map(|s| format!("{}/v1/completions", s.url))
+                .collect(),
+            servers: Servers::new(
+                options
+                    .servers
+                    .iter()
+                    .map(|s| (s.url.clone(), s.concurrency)),
+            ),
+            check_limit: options.max_check_tokens,
             options,
             agent,
             tokenizer,
+            auth,
         })
+    }
+
+    /// Before the first check, on each server that answers: its context (llama-server's
+    /// `/props`, vLLM's `max_model_len` in `/v1/models`) must hold the template and the answer
+    /// (checks are then shortened to fit what is left), and its `/tokenize` must give our ids
+    /// of a test text. Where a server offers neither, the checks' `usage.prompt_tokens` stand in.
+    pub fn preflight(
+        &mut self,
+        template_tokens: usize,
+        max_tokens: u32,
+    ) -> Result<(), EngineError> {
+        let theirs_of = |reply: &Value| -> Option<Vec<u64>> {
+            reply["tokens"]
+                .as_array()?
+                .iter()
+                .map(|t| t.as_u64().or_else(|| t["id"].as_u64()))
+                .collect()
+        };
+        let ours: Vec<u64> = self
+            .tokenizer
+            .plain_ids(PROBE)
+            .iter()
+            .map(|&t| t as u64)
+            .collect();
+        for server in &self.options.servers {
+            if let Some(n_ctx) = self.context_of(&server.url) {
+                let room = n_ctx.saturating_sub(max_tokens.max(1));
+                if template_tokens > room as usize {
+                    return Err(EngineError::ContextTooSmall {
+                        url: server.url.clone(),
+                        n_ctx,
+                        template: template_tokens,
+                        max_tokens,
+                    });
+                }
+                self.check_limit = self.check_limit.min(room);
+            }
+            let body = json!({
+                "content": PROBE, "add_special": false, "parse_special": false,
+                "model": self.options.model, "prompt": PROBE, "add_special_tokens": false,
+            });
+            if let Some(theirs) = self
+                .request(&format!("{}/tokenize", server.url), Some(&body))
+                .as_ref()
+                .and_then(theirs_of)
+                && theirs != ours
+            {
+                return Err(EngineError::TokenizerMismatch {
+                    url: server.url.clone(),
+                    tokenizer: self.options.tokenizer.clone(),
+                    ours: ours.len(),
+                    theirs: theirs.len(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The context a server says a request may use, if it says.
+    fn context_of(&self, url: &str) -> Option<u32> {
+        let count = |v: &Value| {
+            v.as_u64()
+                .filter(|n| *n > 0)
+                .map(|n| n.min(u32::MAX as u64) as u32)
+        };
+        if let Some(props) = self.request(&format!("{url}/props"), None) {
+            // llama-server: each slot's share of `-c`.
+            if let Some(n) = count(&props["default_generation_settings"]["n_ctx"])
+                .or_else(|| count(&props["n_ctx"]))
+            {
+                return Some(n);
+            }
+        }
+        let models = self.request(&format!("{url}/v1/models"), None)?;
+        let list = models["data"].as_array()?;
+        list.iter()
+            .find(|m| m["id"].as_str() == Some(self.options.model.as_str()))
+            .or(list.first())
+            .and_then(|m| count(&m["max_model_len"]))
+    }
+
+    /// A GET (or a POST of `body`) whose JSON answer is wanted if there is one; any failure
+    /// is None (the checks will meet it again, with retries).
+    fn request(&self, url: &str, body: Option<&Value>) -> Option<Value> {
+        let mut response = match body {
+            Some(body) => {
+                let mut r = self
+                    .agent
+                    .post(url)
+                    .header("content-type", "application/json");
+                for (name, Secret(value)) in &self.auth {
+                    r = r.header(name.as_str(), value.as_str());
+                }
+                r.send(body.to_string())
+            }
+            None => {
+                let mut r = self.agent.get(url);
+                for (name, Secret(value)) in &self.auth {
+                    r = r.header(name.as_str(), value.as_str());
+                }
+                r.call()
+            }
+        }
+        .ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        serde_json::from_str(&response.body_mut().read_to_string().ok()?).ok()
     }
 
     pub fn tokenize(&self, segments: &[Segment]) -> Vec<u32> {
         self.tokenizer.tokenize(segments)
     }
 
-    /// Checks `checks` with up to `concurrency` requests in flight; outcomes in request order.
+    /// Each server's share of the run so far.
+    pub fn server_status(&self) -> Vec<ServerStatus> {
+        self.servers.status()
+    }
+
+    /// Checks `checks` on the servers; `keys[i]` names the triple of check `i` (its checks
+    /// are consecutive), so the triple stays on one server. A check that fails for good is
+    /// `Failed`; `NotRun` ones are left when cancelled or when every server was taken out
+    /// (then the error says why).
     pub fn evaluate(
         &self,
         checks: Vec<CheckRequest>,
+        keys: &[u64],
         scoring: &Scoring,
         cancel: Arc<AtomicBool>,
-    ) -> Result<(Vec<CheckOutcome>, WaveStats), EngineError> {
+    ) -> (WaveOutcomes, Option<EngineError>) {
         let score_ids =
             scoring.first_ids(|piece| self.tokenizer.plain_ids(piece).first().map(|&t| t as i32));
-        let next = AtomicUsize::new(0);
-        let workers = self.options.concurrency.clamp(1, checks.len().max(1));
-        let results: Vec<Vec<(usize, Result<CheckOutcome, EngineError>)>> =
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..workers)
-                    .map(|_| {
-                        scope.spawn(|| {
-                            let mut mine = Vec::new();
-                            loop {
-                                let i = next.fetch_add(1, Ordering::Relaxed);
-                                if i >= checks.len() {
-                                    break;
-                                }
-                                if cancel.load(Ordering::Relaxed) {
-                                    mine.push((i, Err(EngineError::Cancelled)));
-                                    break;
-                                }
-                                let outcome = self.check(&checks[i], &score_ids);
-                                let failed = outcome.is_err();
-                                mine.push((i, outcome));
-                                if failed {
-                                    // Stop the other workers too: the wave is lost anyway.
-                                    next.store(checks.len(), Ordering::Relaxed);
-                                    break;
-                                }
-                            }
-                            mine
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("server worker panicked"))
-                    .collect()
-            });
-        let mut outcomes: Vec<Option<CheckOutcome>> = vec![None; checks.len()];
-        let mut stats = WaveStats::default();
-        for (i, outcome) in results.into_iter().flatten() {
-            let outcome = outcome?;
-            stats.computed_tokens += outcome.prompt_tokens as u64;
-            outcomes[i] = Some(outcome);
+        let mut triples: Vec<(u64, Vec<usize>)> = Vec::new();
+        for (i, &key) in keys.iter().enumerate() {
+            match triples.last_mut() {
+                Some((k, members)) if *k == key => members.push(i),
+                _ => triples.push((key, vec![i])),
+            }
         }
-        let outcomes = outcomes
-            .into_iter()
-            .collect::<Option<Vec<_>>>()
-            .ok_or(EngineError::Cancelled)?;
-        Ok((outcomes, stats))
+        let outcomes = self
+            .servers
+            .run_wave(checks.len(), triples, &cancel, |s, i| {
+                self.check(s, &checks[i], &score_ids, &cancel)
+            });
+        let mut stats = WaveStats::default();
+        for o in &outcomes {
+            if let Checked::Done(o) = o {
+                stats.computed_tokens += o.prompt_tokens as u64;
+            }
+        }
+        let unsent = outcomes.contains(&Checked::NotRun);
+        let stopped = unsent.then(|| {
+            if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                EngineError::Cancelled
+            } else {
+                EngineError::Server {
+                    url: self.options.urls(),
+                    message: format!(
+                        "every guard server was taken out ({})",
+                        self.servers.all_out_reason()
+                    ),
+                }
+            }
+        });
+        ((outcomes, stats), stopped)
     }
 
     fn check(
         &self,
+        server: usize,
         check: &CheckRequest,
         score_ids: &ScoreIds,
-    ) -> Result<CheckOutcome, EngineError> {
+        cancel: &AtomicBool,
+    ) -> Result<CheckOutcome, GaveUp> {
         let started = Instant::now();
-        let limit = self.options.max_check_tokens as usize;
+        let limit = self.check_limit as usize;
         let (ids, truncated) = fit_tokens(&check.segments, limit, |s| self.tokenize(s));
+        if ids.len() > limit {
+            // Never sent to fail: stored as an error naming the sizes.
+            return Err(GaveUp {
+                reason: format!(
+                    "the check does not fit: {} tokens after shortening, at most {limit} (the server's context less the answer's {} tokens)",
+                    ids.len(),
+                    check.max_tokens
+                ),
+                tries: 0,
+                server_fault: false,
+                refused: false,
+            });
+        }
         let body = json!({
             "model": self.options.model,
             "prompt": ids,
@@ -227,58 +482,126 @@ impl ServerEngine {
             "temperature": 0.0,
             "logprobs": self.options.top_logprobs,
             "stop": check.stop,
-        });
-        let reply = self.post(&body)?;
+        })
+        .to_string();
+        let (reply, tries) = {
+            let mut tries = 0;
+            let reply = self.options.retry.run(cancel, || {
+                tries += 1;
+                self.post(server, &body)
+            })?;
+            (reply, tries)
+        };
+        let unreadable = |what: String| GaveUp {
+            reason: what,
+            tries,
+            server_fault: false,
+            refused: false,
+        };
         let choice = &reply["choices"][0];
-        let text = choice["text"]
-            .as_str()
-            .ok_or_else(|| self.error(format!("no choices[0].text in {reply}")))?;
+        let text = choice["text"].as_str().ok_or_else(|| {
+            unreadable(self.scrub(format!(
+                "no choices[0].text in {}",
+                shorten(&reply.to_string())
+            )))
+        })?;
         let mut answer = format!("{}{text}", check.prefill);
         // Servers differ on whether the stop string is part of the text; keep it out.
         check.cut_at_stop(&mut answer);
         let (p_unsafe, p_controversial) = self
             .scores(&choice["logprobs"], check, score_ids)
             .unwrap_or((None, None));
+        // The server's own count proves the ids arrived as sent (no re-tokenization, no start
+        // token added); where the server has no `/tokenize`, it is the tokenizer check too.
+        let prompt_tokens = reply["usage"]["prompt_tokens"].as_u64();
+        if let Some(counted) = prompt_tokens
+            && counted != ids.len() as u64
+        {
+            return Err(GaveUp {
+                reason: format!(
+                    "the server counted {counted} prompt tokens where the tokenizer {} made {}: it is not the served model's, or the server changes the prompt",
+                    self.options.tokenizer.display(),
+                    ids.len()
+                ),
+                tries,
+                server_fault: true,
+                refused: true,
+            });
+        }
         Ok(CheckOutcome {
             answer,
             p_unsafe,
             p_controversial,
             truncated,
-            // The server's own count proves the ids arrived as sent (no re-tokenization).
-            prompt_tokens: reply["usage"]["prompt_tokens"]
-                .as_u64()
-                .unwrap_or(ids.len() as u64) as u32,
+            prompt_tokens: prompt_tokens.unwrap_or(ids.len() as u64) as u32,
             latency: started.elapsed(),
             first_logits: None,
         })
     }
 
-    fn error(&self, message: String) -> EngineError {
-        EngineError::Server {
-            url: self.endpoint.clone(),
-            message,
+    /// A message with every secret sent to the server replaced: servers and proxies may echo
+    /// request headers in their errors.
+    fn scrub(&self, mut message: String) -> String {
+        for (_, Secret(value)) in &self.auth {
+            let bare = value.strip_prefix("Bearer ").unwrap_or(value);
+            for secret in [value.as_str(), bare] {
+                if !secret.is_empty() {
+                    message = message.replace(secret, "<hidden>");
+                }
+            }
         }
+        message
     }
 
-    fn post(&self, body: &Value) -> Result<Value, EngineError> {
-        let mut response = self
+    /// One try of one request to `server`.
+    fn post(&self, server: usize, body: &str) -> Result<Value, Failure> {
+        let endpoint = &self.endpoints[server];
+        let mut request = self
             .agent
-            .post(&self.endpoint)
-            .header("content-type", "application/json")
-            .send(body.to_string())
-            .map_err(|e| self.error(e.to_string()))?;
-        let status = response.status();
+            .post(endpoint)
+            .header("content-type", "application/json");
+        for (name, Secret(value)) in &self.auth {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let mut response = request.send(body).map_err(|e| {
+            let reason = self.scrub(e.to_string());
+            match e {
+                // The connection or the server may come back.
+                ureq::Error::Io(_)
+                | ureq::Error::ConnectionFailed
+                | ureq::Error::Timeout(_)
+                | ureq::Error::HostNotFound
+                | ureq::Error::Protocol(_)
+                | ureq::Error::BodyStalled => Failure::Transient {
+                    reason,
+                    after: None,
+                },
+                _ => Failure::Permanent(reason),
+            }
+        })?;
+        let status = response.status().as_u16();
+        let after = retry_after(|name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(String::from)
+        });
         let text = response
             .body_mut()
             .with_config()
             .limit(64 << 20)
             .read_to_string()
-            .map_err(|e| self.error(format!("reading the answer: {e}")))?;
-        if !status.is_success() {
-            let shown: String = text.chars().take(500).collect();
-            return Err(self.error(format!("HTTP {status}: {shown}")));
+            .map_err(|e| Failure::Transient {
+                reason: self.scrub(format!("reading the answer: {e}")),
+                after: None,
+            })?;
+        if !(200..300).contains(&status) {
+            let reason = self.scrub(format!("HTTP {status}: {}", shorten(&text)));
+            return Err(status_failure(status, reason, after));
         }
-        serde_json::from_str(&text).map_err(|e| self.error(format!("answer is not JSON ({e})")))
+        serde_json::from_str(&text)
+            .map_err(|e| Failure::Permanent(format!("the answer is not JSON ({e})")))
     }
 
     /// P(unsafe) and P(controversial) from the top log-probabilities of the scored answer token: the first one, or
@@ -354,11 +677,37 @@ impl ServerEngine {
     }
 }
 
+/// The start of a server's text, enough to say what went wrong.
+fn shorten(text: &str) -> String {
+    text.chars().take(500).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::guard::llama::{LlamaEngine, LlamaOptions, tests::test_model};
     use crate::guard::load_builtin;
+
+    #[test]
+    fn server_addresses_and_headers_parse_and_secrets_stay_hidden() {
+        let a = ServerAddress::parse("http://h:8080/=8", 4).unwrap();
+        assert_eq!((a.url.as_str(), a.concurrency), ("http://h:8080", 8));
+        let b = ServerAddress::parse("https://gw/v1?x=y/z", 4).unwrap();
+        assert_eq!((b.url.as_str(), b.concurrency), ("https://gw/v1?x=y/z", 4));
+        assert!(ServerAddress::parse("http://h=0", 4).is_err());
+        assert!(ServerAddress::parse("h:8080", 4).is_err());
+        let h = Header::parse("api-key: s3cr3t:x").unwrap();
+        assert_eq!(
+            (h.name.as_str(), h.value.0.as_str()),
+            ("api-key", "s3cr3t:x")
+        );
+        assert!(Header::parse(":v").is_err() && Header::parse("novalue").is_err());
+        let shown = format!("{h:?}");
+        assert!(
+            !shown.contains("s3cr3t") && shown.contains("api-key"),
+            "{shown}"
+        );
+    }
 
     /// The tokenizer.json built from the GGUF gives llama.cpp's own ids on every bundled text,
     /// hostile ones included: template markers as special tokens, data markers spelled out.
@@ -366,12 +715,14 @@ mod tests {
     fn gguf_tokenizer_matches_llama_cpp() {
         let model = test_model();
         let engine = ServerEngine::new(ServerOptions {
-            url: "http://127.0.0.1:9".into(),
+            servers: vec![ServerAddress::parse("http://127.0.0.1:9", 1).unwrap()],
             model: "m".into(),
             tokenizer: model.clone(),
-            concurrency: 1,
             max_check_tokens: 4096,
             top_logprobs: 20,
+            api_key: None,
+            headers: Vec::new(),
+            retry: RetryPolicy::default(),
         })
         .unwrap();
         let local = LlamaEngine::load(&model, LlamaOptions::default()).unwrap();

@@ -119,7 +119,7 @@ pub(crate) fn recompute(
         params.clone(),
     )?;
     let guard_verdicts = format!(
-        "verdicts AS v WHERE v.run_id IN {guards} AND v.verdict <> 'unparsed' AND v.{in_scope}"
+        "verdicts AS v WHERE v.run_id IN {guards} AND v.verdict NOT IN ('unparsed', 'error') AND v.{in_scope}"
     );
     let (low, high) = band;
     let statements = [
