@@ -502,8 +502,9 @@ fn a_check_that_keeps_failing_is_an_error_verdict_and_only_it_is_tried_again() {
     let proxy = Proxy::start(&server.url);
     // One request in flight: the first check gets both 503s and gives up; the rest pass.
     proxy.script([Act::Status(503, vec![]), Act::Status(503, vec![])]);
-    let args = ["--limit", "6", "--concurrency", "1", "--max-tries", "2"];
-    let (ok, out, err) = server_run(&p, &proxy.url, &args);
+    let args = ["--limit", "6", "--max-tries", "2"];
+    let url = format!("{}=1", proxy.url);
+    let (ok, out, err) = server_run(&p, &url, &args);
     assert!(ok, "{err}");
     assert!(out.contains("checked 5 texts"), "{out}");
     assert!(err.contains("1 checks failed"), "{err}");
@@ -529,7 +530,7 @@ fn a_check_that_keeps_failing_is_an_error_verdict_and_only_it_is_tried_again() {
     let before = proxy.seen().0;
     let mut again = args.to_vec();
     again.push("--resume");
-    let (ok, out, err) = server_run(&p, &proxy.url, &again);
+    let (ok, out, err) = server_run(&p, &url, &again);
     assert!(
         ok && out.contains("checked 1 texts") && out.contains("5 already done"),
         "{out}{err}"
