@@ -1,12 +1,14 @@
 //! End to end in the real window: the app binary (UI embedded) under Xvfb, driven through
 //! tauri-driver and WebKitWebDriver. Imports the sample, runs a guard with the test model,
 //! reviews three samples with the keyboard only, exports, checks the hostile sample shows as
-//! text, and saves a screenshot of each screen in `target/e2e-artifacts/`.
+//! text, closes the window while a job runs (it asks first), and saves a screenshot of each
+//! screen in `target/e2e-artifacts/`.
 //!
 //! Needs Xvfb, WebKitWebDriver and tauri-driver (scripts/setup installs them) and the test
 //! model; `scripts/test` runs it with `--ignored`.
 
 mod webdriver;
+mod x11;
 
 use std::path::{Path, PathBuf};
 
@@ -95,15 +97,7 @@ fn the_whole_workflow_in_the_real_window() {
 
     // Guards: the test model on a few texts.
     nav(&s, "guards");
-    s.wait_for("[data-testid='guard-profile']", 10)
-        .select("llama-guard-3-1b");
-    s.wait_for("[data-testid='guard-model']", 5)
-        .fill(model.to_str().unwrap());
-    s.wait_for("[data-testid='guard-limit']", 5).fill("6");
-    // SmolLM2 stands in for Llama Guard, whose header tokens its vocabulary lacks.
-    s.wait_for("[data-testid='guard-allow-mismatch']", 5)
-        .click();
-    s.wait_for("[data-testid='guard-start']", 5).click();
+    start_guard_run(&s, &model, Some("6"));
     let report = s.wait_for("[data-testid='guard-report']", 300).text();
     assert!(report.contains("done"), "{report}");
     s.shot("04-guards");
@@ -167,6 +161,20 @@ fn the_whole_workflow_in_the_real_window() {
     nav(&s, "results");
     s.shot("07-results");
     s.close();
+}
+
+/// Starts a guard run on the Guards screen with the test model, on `limit` texts or all.
+fn start_guard_run(s: &Session, model: &Path, limit: Option<&str>) {
+    s.wait_for("[data-testid='guard-profile']", 10)
+        .select("llama-guard-3-1b");
+    s.wait_for("[data-testid='guard-model']", 5).fill(s_(model));
+    if let Some(limit) = limit {
+        s.wait_for("[data-testid='guard-limit']", 5).fill(limit);
+    }
+    // SmolLM2 stands in for Llama Guard, whose header tokens its vocabulary lacks.
+    s.wait_for("[data-testid='guard-allow-mismatch']", 5)
+        .click();
+    s.wait_for("[data-testid='guard-start']", 5).click();
 }
 
 /// The current answer (highest version) of reviewer `e2e` to a sample, as `q1 q2 q3 exclude`.
@@ -608,5 +616,76 @@ fn team_audit_with_adjudication_in_the_real_window() {
     assert_eq!(count(&db, timed), 3);
     assert_eq!(shown_cell(&s, "time_per_item", "ana", "answers"), "3");
     s.shot("12-results-team");
+    s.close();
+}
+
+/// Closing the window while a guard run works asks first and closes nothing; the question is
+/// a native window, so it is found on the X display, and the close is sent as a window
+/// manager sends it. Once nothing runs, the same request closes the window at once.
+#[test]
+#[ignore = "drives the real window: needs Xvfb, tauri-driver and the test model (scripts/test runs it)"]
+fn closing_the_window_while_a_job_runs_asks_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let display = xvfb();
+    let (_driver, url) = tauri_driver(&display, &[("VERDIKT_HOME", &home)]);
+    let model = test_model();
+    // The first launch opens the bundled sample; the model counts as the user's choice.
+    let s = Session::start(&url, &display, Path::new(APP), &[s_(&model)]);
+    s.wait_for("[data-ready]", 20);
+    let x = x11::X::open(&display.name);
+    let window = x.wait_for("Verdikt", 10).expect("the app's window");
+
+    // A guard run over every text of the sample: long enough to close the window during it.
+    nav(&s, "guards");
+    start_guard_run(&s, &model, None);
+    s.wait_for("[data-testid='job-guard']", 10);
+    let db = home.join("verdikt.sqlite");
+    let running = "SELECT count(*) FROM guard_runs WHERE status = 'running'";
+    assert_eq!(count(&db, running), 1);
+
+    x.request_close(window);
+    let question = "Verdikt is still working";
+    assert!(
+        x.wait_for(question, 10).is_some(),
+        "closing during a guard run asks first"
+    );
+    s.shot("13-close-asks");
+    assert_eq!(x.windows("Verdikt"), [window], "the window stays open");
+    s.wait_for("[data-testid='job-guard']", 5);
+    assert_eq!(
+        count(&db, running),
+        1,
+        "the run goes on while the window asks"
+    );
+
+    // Nothing running: the window closes without a second question.
+    s.wait_for("[data-testid='job-cancel-guard']", 5).click();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let listed = || {
+        s.exec(
+            "return document.querySelector(\"[data-testid='job-guard']\") !== null",
+            serde_json::json!([]),
+        ) == serde_json::Value::Bool(true)
+    };
+    while listed() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never stopped"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(count(&db, running), 0);
+    let questions = x.windows(question).len();
+    x.request_close(window);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !x.windows("Verdikt").is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the window did not close"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(x.windows(question).len() <= questions, "no new question");
     s.close();
 }
