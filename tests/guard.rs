@@ -493,6 +493,76 @@ fn a_server_run_rides_out_rate_limits_errors_and_cut_connections() {
     assert!(verdicts.iter().all(|v| v != "error"), "{verdicts:?}");
 }
 
+/// One of two servers dies mid-run: the breaker takes it out, its unfinished checks move to
+/// the other, and the run ends with one verdict per text, none an error and none twice.
+#[test]
+fn a_run_on_two_servers_finishes_on_one_when_the_other_is_killed() {
+    let p = Project::new();
+    p.ok(&["import", s(&datasets().join("refuseu-sample.jsonl"))]);
+    let mut doomed = start_server(free_port(), 8192);
+    let survivor = start_server(free_port(), 8192);
+    let texts = 18;
+    let mut run = p
+        .cmd()
+        .args([
+            "guard",
+            "run",
+            "--profile",
+            "llama-guard-3-8b",
+            "--server-model",
+            "smollm2",
+            "--tokenizer",
+            s(&model()),
+            "--top-logprobs",
+            "1000",
+            "--allow-profile-mismatch",
+            "--server",
+            &format!("{}=1", doomed.url),
+            "--server",
+            &format!("{}=1", survivor.url),
+            "--wave",
+            "3",
+            "--max-tries",
+            "2",
+            "--max-retry-wait",
+            "5",
+            "--language",
+            "pl",
+        ])
+        .args(["--limit", &texts.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while p.sql::<i64>("SELECT count(*) FROM verdicts")[0] < 3 {
+        assert!(
+            run.try_wait().unwrap().is_none(),
+            "the run ended before a server could be killed"
+        );
+        assert!(start.elapsed().as_secs() < 600, "no verdict was stored");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    doomed.child.kill().unwrap();
+    doomed.child.wait().unwrap();
+    let out = run.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!("checked {texts} texts")) && stdout.contains("taken out"),
+        "{stdout}{stderr}"
+    );
+    let per_text: Vec<i64> =
+        p.sql("SELECT count(*) FROM verdicts GROUP BY sample_id, field ORDER BY 1 DESC");
+    assert_eq!(per_text.len(), texts, "every text has a verdict");
+    assert_eq!(per_text[0], 1, "no text was checked twice");
+    let errors: Vec<i64> = p.sql("SELECT count(*) FROM verdicts WHERE verdict = 'error'");
+    assert_eq!(errors, [0], "the dead server's checks were done on the other");
+}
+
 #[test]
 fn a_check_that_keeps_failing_is_an_error_verdict_and_only_it_is_tried_again() {
     use proxy::{Act, Proxy};

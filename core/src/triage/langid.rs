@@ -1,10 +1,14 @@
-//! Which language each text is written in, with lingua restricted to the languages present in
-//! the project plus English (the usual leftover of machine translation). Lingua is chosen over
-//! whatlang for its accuracy on short texts (refusals are often one sentence) and on close
-//! pairs (cs/sk, sl/hr) that the audited languages contain. Texts too short or too close to
-//! call are stored as unsure (NULL), never as a mismatch; a sample whose language lingua does
-//! not know is unsure too. Results are facts about immutable texts, so texts already
-//! identified are skipped and each batch is committed on its own: a killed triage resumes.
+//! Which language each text is written in, restricted to the languages present in the project
+//! plus English (the usual leftover of machine translation). Two detectors, cheapest first:
+//! whatlang (trigrams only, about 15× faster) confirms the texts it reliably finds in their
+//! sample's own language, which is nearly all of them; every other text (another language, a
+//! close pair such as cs/sk too near to call, short or mixed text) goes to lingua, chosen for its
+//! accuracy on short texts and close pairs. So every mismatch and every unsure text is lingua's
+//! finding, and a first triage of a RefusEU-size project takes seconds instead of minutes.
+//! Texts too short or too close to call are stored as unsure (NULL), never as a mismatch; a
+//! sample whose language lingua does not know is unsure too. Results are facts about immutable
+//! texts, so texts already identified are skipped and each batch is committed on its own: a
+//! killed triage resumes.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,6 +44,8 @@ pub(crate) fn primary(code: &str) -> String {
 
 struct Detector {
     lingua: LanguageDetector,
+    /// The first look, over the same languages (where whatlang knows them).
+    whatlang: whatlang::Detector,
     known: HashMap<String, Language>,
 }
 
@@ -55,10 +61,17 @@ impl Detector {
         if languages.is_empty() {
             return None;
         }
+        let whatlang = whatlang::Detector::with_allowlist(
+            languages
+                .iter()
+                .filter_map(|l| whatlang::Lang::from_code(l.iso_code_639_3().to_string()))
+                .collect(),
+        );
         Some(Detector {
             lingua: LanguageDetectorBuilder::from_languages(&languages)
                 .with_preloaded_language_models()
                 .build(),
+            whatlang,
             known,
         })
     }
@@ -81,22 +94,37 @@ impl Detector {
         Some(&text[..end])
     }
 
+    /// whatlang's confidence when it reliably finds `text` in the sample's own language.
+    fn confirmed(&self, text: &str, sample_language: &str) -> Option<f64> {
+        let info = self.whatlang.detect(text)?;
+        let own = self.known.get(sample_language)?.iso_code_639_3().to_string();
+        (info.is_reliable() && info.lang().code() == own).then(|| info.confidence())
+    }
+
     /// For each (text, sample language): the detected code or unsure, and the confidence of
-    /// the top language. The texts are spread over every core by lingua's own parallel
-    /// detection.
+    /// the top language. Both detectors spread the texts over every core.
     fn identify_all(&self, texts: &[(&str, &str)]) -> Vec<(Option<String>, Option<f64>)> {
         let evidence: Vec<Option<&str>> = texts
             .iter()
             .map(|(text, language)| self.evidence(text, language))
             .collect();
-        let decidable: Vec<&str> = evidence.iter().flatten().copied().collect();
+        let confirmed = self.confirm_all(texts, &evidence);
+        let for_lingua: Vec<&str> = evidence
+            .iter()
+            .zip(&confirmed)
+            .filter_map(|(e, c)| e.filter(|_| c.is_none()))
+            .collect();
         let mut values = self
             .lingua
-            .compute_language_confidence_values_in_parallel(&decidable)
+            .compute_language_confidence_values_in_parallel(&for_lingua)
             .into_iter();
-        evidence
+        texts
             .iter()
-            .map(|e| {
+            .zip(evidence.iter().zip(&confirmed))
+            .map(|((_, language), (e, confirmed))| {
+                if let Some(confidence) = confirmed {
+                    return (Some(language.to_string()), Some(*confidence));
+                }
                 let Some(values) = e.and_then(|_| values.next()) else {
                     return (None, None);
                 };
@@ -110,6 +138,31 @@ impl Detector {
                 }
             })
             .collect()
+    }
+
+    /// [`Detector::confirmed`] for every text with evidence, one share of the texts per core.
+    fn confirm_all(&self, texts: &[(&str, &str)], evidence: &[Option<&str>]) -> Vec<Option<f64>> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let share = texts.len().div_ceil(cores).max(1);
+        std::thread::scope(|scope| {
+            let shares: Vec<_> = texts
+                .chunks(share)
+                .zip(evidence.chunks(share))
+                .map(|(texts, evidence)| {
+                    scope.spawn(move || {
+                        texts
+                            .iter()
+                            .zip(evidence)
+                            .map(|((_, language), e)| e.and_then(|e| self.confirmed(e, language)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            shares
+                .into_iter()
+                .flat_map(|h| h.join().expect("language identification does not panic"))
+                .collect()
+        })
     }
 }
 
@@ -284,6 +337,19 @@ mod tests {
             .as_deref(),
             Some("cs")
         );
+        assert_eq!(
+            identify(
+                "Nemôžem vám s tým pomôcť, pretože by to mohlo ublížiť iným ľuďom.",
+                "cs"
+            )
+            .0
+            .as_deref(),
+            Some("sk"),
+            "a close pair is not confirmed by the first look"
+        );
+        let polish = "Nie mogę ci w tym pomóc, ponieważ mogłoby to zaszkodzić innym ludziom.";
+        assert!(d.confirmed(polish, "pl").is_some(), "the first look confirms");
+        assert_eq!(identify(polish, "pl").0.as_deref(), Some("pl"));
         assert_eq!(identify("Nein.", "de"), (None, None), "too short");
         assert_eq!(
             identify("Dit is een Nederlandse zin die lang genoeg is.", "nl"),
