@@ -560,7 +560,11 @@ fn a_run_on_two_servers_finishes_on_one_when_the_other_is_killed() {
     assert_eq!(per_text.len(), texts, "every text has a verdict");
     assert_eq!(per_text[0], 1, "no text was checked twice");
     let errors: Vec<i64> = p.sql("SELECT count(*) FROM verdicts WHERE verdict = 'error'");
-    assert_eq!(errors, [0], "the dead server's checks were done on the other");
+    assert_eq!(
+        errors,
+        [0],
+        "the dead server's checks were done on the other"
+    );
 }
 
 #[test]

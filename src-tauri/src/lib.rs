@@ -126,8 +126,9 @@ fn ask_before_closing_on_running_jobs(window: &tauri::Window, event: &tauri::Win
     window
         .dialog()
         .message(format!(
-            "{} still running. Closing the window stops it: a guard run can be resumed later, an unfinished import stores nothing. Close anyway?",
-            running.join(", ")
+            "{} {} still running. Closing the window stops it: a guard run can be resumed later, an unfinished import stores nothing. Close anyway?",
+            capitalised(&running.join(" and ")),
+            if running.len() == 1 { "is" } else { "are" }
         ))
         .title("Verdikt is still working")
         .buttons(MessageDialogButtons::OkCancelCustom(
@@ -139,6 +140,13 @@ fn ask_before_closing_on_running_jobs(window: &tauri::Window, event: &tauri::Win
                 let _ = window.destroy();
             }
         });
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 pub fn run() {

@@ -97,7 +97,11 @@ impl Detector {
     /// whatlang's confidence when it reliably finds `text` in the sample's own language.
     fn confirmed(&self, text: &str, sample_language: &str) -> Option<f64> {
         let info = self.whatlang.detect(text)?;
-        let own = self.known.get(sample_language)?.iso_code_639_3().to_string();
+        let own = self
+            .known
+            .get(sample_language)?
+            .iso_code_639_3()
+            .to_string();
         (info.is_reliable() && info.lang().code() == own).then(|| info.confidence())
     }
 
@@ -348,7 +352,10 @@ mod tests {
             "a close pair is not confirmed by the first look"
         );
         let polish = "Nie mogę ci w tym pomóc, ponieważ mogłoby to zaszkodzić innym ludziom.";
-        assert!(d.confirmed(polish, "pl").is_some(), "the first look confirms");
+        assert!(
+            d.confirmed(polish, "pl").is_some(),
+            "the first look confirms"
+        );
         assert_eq!(identify(polish, "pl").0.as_deref(), Some("pl"));
         assert_eq!(identify("Nein.", "de"), (None, None), "too short");
         assert_eq!(
