@@ -14,7 +14,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use verdikt_core::audit::set_config;
-use verdikt_core::import::{ImportOptions, InputFormat, import};
+use verdikt_core::import::{ImportOptions, import};
 use verdikt_core::queue::{self, QueueQuery};
 use verdikt_core::review::review_view;
 use verdikt_core::sample::STYLES;
@@ -71,14 +71,7 @@ fn main() {
         &[jsonl],
         &ImportOptions {
             dataset: Some("bench".into()),
-            format: InputFormat::Auto,
-            language: None,
-            split: None,
-            mappings: Vec::new(),
-            skip_invalid: false,
-            rejects: None,
-            force: false,
-            replace: false,
+            ..ImportOptions::default()
         },
         &mut |_| {},
         &AtomicBool::new(false),

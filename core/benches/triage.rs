@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use verdikt_core::import::{ImportOptions, InputFormat, import};
+use verdikt_core::import::{ImportOptions, import};
 use verdikt_core::store::Store;
 use verdikt_core::triage::{TriageOptions, triage};
 
@@ -76,14 +76,7 @@ fn import_file(store: &mut Store, path: std::path::PathBuf, dataset: &str) {
         &[path],
         &ImportOptions {
             dataset: Some(dataset.into()),
-            format: InputFormat::Auto,
-            language: None,
-            split: None,
-            mappings: Vec::new(),
-            skip_invalid: false,
-            rejects: None,
-            replace: false,
-            force: false,
+            ..ImportOptions::default()
         },
         &mut |_| {},
         &AtomicBool::new(false),

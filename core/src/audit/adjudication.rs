@@ -5,12 +5,11 @@
 //! individual answers for agreement and final answers (adjudicated, else agreeing) for pass
 //! rates, `--only-passed` and ASR.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
 use super::AuditError;
-use super::answer::{Answer, AnswerRecord, must_read, record, records, sample_info};
-use super::reviewers::reviewer;
+use super::answer::{Answer, AnswerRecord, begin_answer, must_read, record, records};
 use crate::store::Store;
 use crate::triage::Reason;
 use crate::triage::reasons::reviewers_disagree;
@@ -91,11 +90,7 @@ pub fn adjudicate(
     adjudicator: &str,
     answer: &Answer,
 ) -> Result<AnswerRecord, AuditError> {
-    let who = reviewer(store, adjudicator)?;
-    let tx = store
-        .conn_mut()
-        .transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let info = sample_info(&tx, sample_id)?;
+    let (who, tx, info) = begin_answer(store, sample_id, adjudicator)?;
     let refuse = |field: &str, message: String| AuditError::InvalidAnswer {
         sample: info.ext_id.clone(),
         field: field.into(),

@@ -222,6 +222,21 @@ pub(super) fn must_read(who: &Reviewer, info: &SampleInfo, verb: &str) -> Result
     })
 }
 
+/// The reviewer by name, an immediate transaction (answers are appended under it, so two
+/// writers never take the same version), and the sample as validation needs it.
+pub(super) fn begin_answer<'s>(
+    store: &'s mut Store,
+    sample_id: i64,
+    reviewer_name: &str,
+) -> Result<(Reviewer, Transaction<'s>, SampleInfo), AuditError> {
+    let who = reviewer(store, reviewer_name)?;
+    let tx = store
+        .conn_mut()
+        .transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let info = sample_info(&tx, sample_id)?;
+    Ok((who, tx, info))
+}
+
 /// Appends `answer` as the next version of (sample, reviewer) and returns the stored record.
 pub fn annotate(
     store: &mut Store,
@@ -229,11 +244,7 @@ pub fn annotate(
     reviewer_name: &str,
     answer: &Answer,
 ) -> Result<AnswerRecord, AuditError> {
-    let who = reviewer(store, reviewer_name)?;
-    let tx = store
-        .conn_mut()
-        .transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let info = sample_info(&tx, sample_id)?;
+    let (who, tx, info) = begin_answer(store, sample_id, reviewer_name)?;
     must_read(&who, &info, "reads")?;
     let answer = answer.validated(&info)?;
     let id = append(&tx, sample_id, who.id, &answer, "local", None)?;
