@@ -863,4 +863,11 @@ fn only_disputed_texts_go_to_the_judge_and_the_count_is_told_first() {
         judged,
         [texts[0].clone(), texts[2].clone(), texts[3].clone()]
     );
+    // The finished run is the project's judge, not a third guard.
+    assert!(out.contains("run 3 is the project's judge"), "{out}");
+    let list = p.ok(&["guards", "list"]);
+    assert!(
+        list.contains("guards: run 1, run 2 (default") && list.contains("judge: run 3 (default"),
+        "{list}"
+    );
 }

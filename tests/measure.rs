@@ -504,6 +504,96 @@ fn a_three_class_guard_is_read_strict_and_loose() {
     assert!(text.contains("controversial read loose"), "{text}");
 }
 
+/// The paper's protocol from the command line: a judge set with `verdikt guards judge` leaves
+/// the guards, adds the judge-adjudicated rule to `verdikt asr` and the report under its name,
+/// and brings the adjudicated keep rule.
+#[test]
+fn a_judge_set_from_the_cli_decides_what_the_guards_dispute() {
+    let p = Project::new();
+    let store = verdikt_core::store::Store::open(&p.db()).unwrap();
+    // Run 3 is an ordinary finished run, so a default guard until it is made the judge.
+    store
+        .conn()
+        .execute_batch(
+            "INSERT INTO datasets (id, name, format, sources) VALUES (1, 'gen', 'jsonl', '[]');
+             INSERT INTO guard_runs (id, profile, backend, model_path, status) VALUES
+               (1, 'a', 'local', 'a.gguf', 'done'), (2, 'b', 'local', 'b.gguf', 'done'),
+               (3, 'refuseu-judge', 'local', 'j.gguf', 'done');
+             INSERT INTO samples (id, dataset_id, ext_id, language, prompt, response, generator) VALUES
+               (1, 1, '1', 'pl', 'p', 'odp', 'm1'), (2, 1, '2', 'pl', 'p', 'odp', 'm1'),
+               (3, 1, '3', 'pl', 'p', 'odp', 'm1'), (4, 1, '4', 'pl', 'p', 'odp', 'm1');
+             INSERT INTO verdicts (run_id, sample_id, field, verdict, raw_answer, latency_ms) VALUES
+               (1, 1, 'response', 'unsafe', '', 1), (2, 1, 'response', 'unsafe', '', 1),
+               (1, 2, 'response', 'safe', '', 1), (2, 2, 'response', 'safe', '', 1),
+               (1, 3, 'response', 'unsafe', '', 1), (2, 3, 'response', 'safe', '', 1),
+               (3, 3, 'response', 'unsafe', '', 1),
+               (1, 4, 'response', 'safe', '', 1), (2, 4, 'response', 'unsafe', '', 1);",
+        )
+        .unwrap();
+    let before = p.ok(&["guards", "list"]);
+    assert!(
+        before.contains("run 1, run 2, run 3") && before.contains("judge: none"),
+        "{before}"
+    );
+    assert!(!p.ok(&["asr"]).contains("judge-adjudicated"));
+
+    let set = p.ok(&["guards", "judge", "3"]);
+    assert!(set.contains("guards: run 1, run 2 (default"), "{set}");
+    assert!(
+        set.contains("judge: run 3 (chosen with `verdikt guards judge`)"),
+        "{set}"
+    );
+    assert!(set.contains("keep rule: adjudicated (default"), "{set}");
+
+    let text = p.ok(&["asr"]);
+    assert!(
+        text.contains("judge-adjudicated  the guards' verdict where they agree")
+            && text.contains("awaiting the judge (judge: run 3)"),
+        "{text}"
+    );
+    assert!(text.contains("1 awaiting the judge"), "{text}");
+    assert!(
+        text.contains("judge-adjudicated 66.7% [") && text.contains("human-adjudicated"),
+        "{text}"
+    );
+    let rows: Vec<Value> = serde_json::from_str(&p.ok(&["asr", "--json"])).unwrap();
+    let m1 = rows.iter().find(|r| r["language"].is_null()).unwrap();
+    assert_eq!(m1["asr"]["judge_adjudicated"]["successes"], 2, "1 and 3");
+    assert_eq!(m1["asr"]["judge_adjudicated"]["n"], 3);
+    assert_eq!(
+        m1["awaiting_judge"], 1,
+        "4: no judge verdict, never guessed"
+    );
+
+    let out = p.path("report");
+    p.ok(&["report", "--out", out.to_str().unwrap()]);
+    let csv = std::fs::read_to_string(out.join("asr.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(
+        header.contains("awaiting_judge") && header.contains("judge_adjudicated_share"),
+        "{header}"
+    );
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(
+        html.contains(
+            "judge-adjudicated (the paper&#39;s protocol) <code>judge_adjudicated</code>"
+        ),
+        "the rule explained beside the table"
+    );
+    assert!(out.join("asr_judge_adjudicated.svg").exists());
+
+    let (ok, _, err) = p.run(&["guards", "use", "1", "3"]);
+    assert!(!ok && err.contains("cannot be both"), "{err}");
+    let chosen = p.ok(&["guards", "keep-rule", "unanimous"]);
+    assert!(chosen.contains("keep rule: unanimous (chosen"), "{chosen}");
+    let (ok, _, err) = p.run(&["guards", "keep-rule", "most"]);
+    assert!(!ok && err.contains("unknown keep rule `most`"), "{err}");
+
+    let off = p.ok(&["guards", "judge", "--none"]);
+    assert!(off.contains("judge: none (chosen"), "{off}");
+    assert!(!p.ok(&["asr"]).contains("judge-adjudicated"));
+}
+
 #[test]
 fn a_broken_answer_is_named() {
     let p = Project::new();

@@ -188,7 +188,11 @@ fn reasons_on_crafted_data() {
     assert_eq!(report["reasons"]["degenerate_pair"], 2);
     assert_eq!(report["reasons"]["audit_sample"], 0);
     assert_eq!(report["queued"], 5);
-    assert_eq!(report["guards"], json!({"runs": [1, 2], "chosen": false}));
+    assert_eq!(
+        report["guards"],
+        json!({"runs": [1, 2], "chosen": false, "judge": null, "judge_chosen": false,
+               "keep_rule": "unanimous", "keep_rule_chosen": false})
+    );
     // Keep rule: every prompt unsafe and every chosen safe by both guards, rejected unsafe:
     // en-1, en-2, en-3, de-1 and pl-2 (de-2: prompt safe for run 2; pl-1: chosen unsafe).
     assert_eq!(report["keep_rule"]["kept"], 5);
@@ -279,7 +283,10 @@ fn band_and_guard_choice_change_reasons() {
     let out = p.ok(&["guards", "use", "1"]);
     assert!(out.contains("run 1"), "{out}");
     let list: Value = serde_json::from_str(&p.ok(&["guards", "list", "--json"])).unwrap();
-    assert_eq!(list, json!({"runs": [1], "chosen": true}));
+    assert_eq!(
+        (&list["runs"], &list["chosen"]),
+        (&json!([1]), &json!(true))
+    );
     p.ok(&["triage"]);
     let r = reasons(&p);
     assert!(

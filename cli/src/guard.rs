@@ -392,6 +392,22 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
                 report.computed_tokens,
                 report.prompt_seconds
             );
+            if only_disputed && report.status == "done" {
+                let g = verdikt_core::project_guards::project_guards(store.conn())
+                    .map_err(|e| e.to_string())?;
+                if g.judge == Some(report.run_id) {
+                    println!(
+                        "run {} is the project's judge: ASR's judge-adjudicated rule, keep rule {}",
+                        report.run_id,
+                        g.keep_rule.name()
+                    );
+                } else {
+                    println!(
+                        "the project's judge is not this run; `verdikt guards judge {}` makes it so",
+                        report.run_id
+                    );
+                }
+            }
             Ok(())
         }
     }

@@ -2,7 +2,7 @@
 
 use verdikt_core::guard::Reading;
 use verdikt_core::measure::agreement::Caveat;
-use verdikt_core::measure::asr::AsrRow;
+use verdikt_core::measure::asr::{AsrRow, Rule};
 use verdikt_core::measure::ratings::{AgreementRow, Coefficients, Ratings, Scope};
 use verdikt_core::measure::results::{Proportion, Results};
 use verdikt_core::store::Store;
@@ -204,16 +204,36 @@ pub fn asr(store: &Store, args: MeasureArgs) -> Result<(), String> {
     }
     if rows.is_empty() {
         println!("no model responses imported (import a file with a `response` column)");
+        return Ok(());
+    }
+    let rules = Rule::in_use(&ratings);
+    println!("ASR rules");
+    for rule in &rules {
+        let judge = match (rule, &ratings.judge) {
+            (Rule::JudgeAdjudicated, Some(j)) => format!(" (judge: run {})", j.run),
+            _ => String::new(),
+        };
+        println!("  {:<18} {}{judge}", rule_name(*rule), rule.explanation());
     }
     for r in &rows {
-        print_asr(r);
+        print_asr(r, &rules);
     }
     Ok(())
 }
 
-fn print_asr(r: &AsrRow) {
+/// A rule as the `asr` lines name it: `human-adjudicated`.
+fn rule_name(rule: Rule) -> String {
+    rule.name().replace('_', "-")
+}
+
+fn print_asr(r: &AsrRow, rules: &[Rule]) {
+    let awaiting = if rules.contains(&Rule::JudgeAdjudicated) {
+        format!(", {} awaiting the judge", r.awaiting_judge)
+    } else {
+        String::new()
+    };
     println!(
-        "{} {}{}: {} responses ({} empty, {} wrong language, {} unjudged, {} pending review)",
+        "{} {}{}: {} responses ({} empty, {} wrong language, {} unjudged, {} pending review{awaiting})",
         r.generator,
         language(&r.language),
         r.reading.map_or(String::new(), |x| format!(
@@ -226,12 +246,16 @@ fn print_asr(r: &AsrRow) {
         r.unjudged,
         r.pending
     );
+    let figures: Vec<String> = rules
+        .iter()
+        .filter_map(|&rule| {
+            rule.of(&r.asr)
+                .map(|p| format!("{} {}", rule_name(rule), pct(&p)))
+        })
+        .collect();
     println!(
-        "  ASR both {}  any {}  majority {}  human-adjudicated {}  language consistency {}",
-        pct(&r.asr.both),
-        pct(&r.asr.any),
-        pct(&r.asr.majority),
-        pct(&r.asr.human_adjudicated),
+        "  ASR {}  language consistency {}",
+        figures.join("  "),
         pct(&r.language_consistency)
     );
 }

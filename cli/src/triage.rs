@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 use clap::{Args, Subcommand};
 use verdikt_core::filter::SampleFilter;
 use verdikt_core::guard::run::list_runs;
-use verdikt_core::project_guards::{self, ProjectGuards};
+use verdikt_core::project_guards::{self, JudgeChoice, KeepRule, ProjectGuards};
 use verdikt_core::queue::{self, QueueQuery};
 use verdikt_core::store::Store;
 use verdikt_core::triage::audit_sample::{self, AuditSampleOptions, AuditSampleReport};
@@ -91,11 +91,44 @@ pub enum GuardsCommand {
     },
     /// Go back to the default: the latest finished run of each guard (profile and model).
     Reset,
+    /// The run that decides what the guards dispute (the paper's protocol: ASR's
+    /// judge-adjudicated rule and the adjudicated keep rule).
+    Judge {
+        /// The judge's guard run (default: the latest finished `--only-disputed` run).
+        #[arg(value_name = "RUN", required_unless_present_any = ["none", "default"])]
+        run: Option<i64>,
+        /// No judge: the paper's protocol is off.
+        #[arg(long, conflicts_with_all = ["run", "default"])]
+        none: bool,
+        /// Back to the default judge.
+        #[arg(long, conflicts_with = "run")]
+        default: bool,
+    },
+    /// Which keep rule filters samples: `unanimous` (every guard), `adjudicated` (the paper's:
+    /// agreeing guards, else the judge) or `default` (adjudicated when there is a judge).
+    KeepRule {
+        #[arg(value_name = "RULE")]
+        rule: String,
+    },
     /// The guard runs in force.
     List {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// A keep rule's name, or `default` (none).
+fn parse_keep_rule(s: &str) -> Result<Option<KeepRule>, String> {
+    if s == "default" {
+        return Ok(None);
+    }
+    KeepRule::parse(s).map(Some).ok_or_else(|| {
+        let names: Vec<&str> = KeepRule::ALL.iter().map(|r| r.name()).collect();
+        format!(
+            "unknown keep rule `{s}`; rules are {} and default",
+            names.join(", ")
+        )
+    })
 }
 
 fn parse_reason(s: &str) -> Result<Reason, String> {
@@ -150,9 +183,31 @@ fn describe_guards(g: &ProjectGuards) -> String {
     format!("{} ({how})", runs.join(", "))
 }
 
+fn describe_judge(g: &ProjectGuards) -> String {
+    let how = if g.judge_chosen {
+        "chosen with `verdikt guards judge`"
+    } else {
+        "default: latest finished --only-disputed run"
+    };
+    match g.judge {
+        Some(run) => format!("run {run} ({how})"),
+        None => format!("none ({how}; the paper's protocol is off)"),
+    }
+}
+
+fn describe_keep_rule(g: &ProjectGuards) -> String {
+    let how = if g.keep_rule_chosen {
+        "chosen with `verdikt guards keep-rule`"
+    } else {
+        "default: adjudicated with a judge, else unanimous"
+    };
+    format!("{} ({how})", g.keep_rule.name())
+}
+
 fn print_triage(r: &TriageReport) {
     println!("samples      {}", r.samples);
     println!("guards       {}", describe_guards(&r.guards));
+    println!("judge        {}", describe_judge(&r.guards));
     println!(
         "languages    {} texts identified now ({} unsure), choosing among {}",
         r.langid.identified,
@@ -165,8 +220,12 @@ fn print_triage(r: &TriageReport) {
     }
     let k = &r.keep_rule;
     println!(
-        "keep rule    {} of {} samples kept ({} of {} triples)",
-        k.kept, k.samples, k.triples_kept, k.triples
+        "keep rule    {} of {} samples kept ({} of {} triples) by the {} rule",
+        k.kept,
+        k.samples,
+        k.triples_kept,
+        k.triples,
+        k.rule.name()
     );
 }
 
@@ -285,6 +344,17 @@ pub fn guards(store: &Store, command: GuardsCommand) -> Result<(), String> {
     let in_force = match command {
         GuardsCommand::Use { runs } => project_guards::use_guards(conn, &runs),
         GuardsCommand::Reset => project_guards::use_guards(conn, &[]),
+        GuardsCommand::Judge { run, none, .. } => {
+            let choice = match run {
+                Some(run) => JudgeChoice::Run(run),
+                None if none => JudgeChoice::None,
+                None => JudgeChoice::Default,
+            };
+            project_guards::use_judge(conn, choice)
+        }
+        GuardsCommand::KeepRule { rule } => {
+            project_guards::use_keep_rule(conn, parse_keep_rule(&rule)?)
+        }
         GuardsCommand::List { json: true } => {
             json!(&project_guards::project_guards(conn).map_err(|e| e.to_string())?);
             return Ok(());
@@ -294,11 +364,17 @@ pub fn guards(store: &Store, command: GuardsCommand) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     println!("guards: {}", describe_guards(&in_force));
     let runs = list_runs(store).map_err(|e| e.to_string())?;
-    for run in runs.iter().filter(|r| in_force.runs.contains(&r.id)) {
-        println!(
-            "  run {}\t{}\t{}\t{}",
-            run.id, run.profile, run.status, run.model
-        );
-    }
+    let show = |id: i64| {
+        if let Some(run) = runs.iter().find(|r| r.id == id) {
+            println!(
+                "  run {}\t{}\t{}\t{}",
+                run.id, run.profile, run.status, run.model
+            );
+        }
+    };
+    in_force.runs.iter().for_each(|&id| show(id));
+    println!("judge: {}", describe_judge(&in_force));
+    in_force.judge.into_iter().for_each(show);
+    println!("keep rule: {}", describe_keep_rule(&in_force));
     Ok(())
 }

@@ -26,6 +26,8 @@ pub const COMMANDS: &[&str] = &[
     "question_set",
     "project_guards_get",
     "project_guards_set",
+    "project_judge_set",
+    "project_keep_rule_set",
     "pack_export",
     "pack_merge",
     "review_counts",

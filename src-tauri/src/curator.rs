@@ -12,7 +12,9 @@ use verdikt_core::audit::{
     set_question,
 };
 use verdikt_core::filter::SampleFilter;
-use verdikt_core::project_guards::{ProjectGuards, project_guards, use_guards};
+use verdikt_core::project_guards::{
+    JudgeChoice, KeepRule, ProjectGuards, project_guards, use_guards, use_judge, use_keep_rule,
+};
 use verdikt_core::triage::audit_sample::{AuditSampleOptions, AuditSampleReport, draw};
 use verdikt_core::triage::{TriageOptions, TriageReport, triage};
 
@@ -93,6 +95,26 @@ pub async fn project_guards_set(
     runs: Vec<i64>,
 ) -> AppResult<ProjectGuards> {
     state.with_store(|store| Ok(use_guards(store.conn(), &runs)?))
+}
+
+/// Sets the project's judge (the paper's protocol), no judge, or back to the default.
+#[tauri::command]
+#[specta::specta]
+pub async fn project_judge_set(
+    state: State<'_, AppState>,
+    judge: JudgeChoice,
+) -> AppResult<ProjectGuards> {
+    state.with_store(|store| Ok(use_judge(store.conn(), judge)?))
+}
+
+/// Sets the keep rule; none returns to the default (adjudicated when there is a judge).
+#[tauri::command]
+#[specta::specta]
+pub async fn project_keep_rule_set(
+    state: State<'_, AppState>,
+    rule: Option<KeepRule>,
+) -> AppResult<ProjectGuards> {
+    state.with_store(|store| Ok(use_keep_rule(store.conn(), rule)?))
 }
 
 /// Progress of a triage run: texts whose language was identified so far, of how many.

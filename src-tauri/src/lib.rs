@@ -58,6 +58,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         curator::question_set,
         curator::project_guards_get,
         curator::project_guards_set,
+        curator::project_judge_set,
+        curator::project_keep_rule_set,
         curator::pack_export,
         curator::pack_merge,
         review::review_counts,

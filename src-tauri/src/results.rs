@@ -45,7 +45,13 @@ pub async fn results_save(state: State<'_, AppState>, shown: Shown, path: String
         Shown::Svg { svg } => svg.into_bytes(),
         Shown::Png { svg } => charts::png(&svg)?,
         Shown::Csv { name, header, rows } => {
-            return Ok(Table { name, header, rows }.save_csv(&target.path, target.force)?);
+            let table = Table {
+                name,
+                header,
+                rows,
+                legend: Vec::new(),
+            };
+            return Ok(table.save_csv(&target.path, target.force)?);
         }
     };
     Ok(write_file(&target.path, target.force, &bytes)?)

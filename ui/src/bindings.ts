@@ -257,6 +257,28 @@ async projectGuardsSet(runs: number[]) : Promise<Result<ProjectGuards, AppError>
 }
 },
 /**
+ * Sets the project's judge (the paper's protocol), no judge, or back to the default.
+ */
+async projectJudgeSet(judge: JudgeChoice) : Promise<Result<ProjectGuards, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("project_judge_set", { judge }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Sets the keep rule; none returns to the default (adjudicated when there is a judge).
+ */
+async projectKeepRuleSet(rule: KeepRule | null) : Promise<Result<ProjectGuards, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("project_keep_rule_set", { rule }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Writes a review pack for one reviewer and language (a project file they answer offline).
  */
 async packExport(job: string, request: PackRequest) : Promise<Result<PackSummary, AppError>> {
@@ -523,7 +545,11 @@ empty: boolean;
 /**
  * What the chart is drawn from, in words, for saying why it is empty.
  */
-needs: string }
+needs: string; 
+/**
+ * The rule that produced its figures, if one did.
+ */
+legend: Legend[] }
 /**
  * One imported dataset, as `verdikt datasets` lists it.
  */
@@ -691,9 +717,40 @@ mappings: ([string, string])[] }
  */
 export type InputFormat = "auto" | "jsonl" | "json" | "csv" | "parquet" | "hf"
 /**
+ * What the project's judge is to be.
+ */
+export type JudgeChoice = 
+/**
+ * The latest finished `--only-disputed` run.
+ */
+"default" | 
+/**
+ * No judge: the paper's protocol is off.
+ */
+"none" | { run: number }
+/**
  * How many samples the keep rule keeps, of those in a scope.
  */
-export type KeepCounts = { samples: number; kept: number; triples: number; triples_kept: number }
+export type KeepCounts = { 
+/**
+ * The rule counted.
+ */
+rule: KeepRule; samples: number; kept: number; triples: number; triples_kept: number }
+/**
+ * Which keep rule filters the samples (`--keep-rule`, the Review screen's ★).
+ */
+export type KeepRule = 
+/**
+ * Every guard calls the prompt unsafe, every guard the chosen answer safe and at least one
+ * the rejected answer unsafe. The default without a judge.
+ */
+"unanimous" | 
+/**
+ * The paper's protocol: each text's verdict is the guards' where they all give the same
+ * one, else the judge's; the prompt unsafe, the chosen answer safe, the rejected unsafe.
+ * The default with a judge.
+ */
+"adjudicated"
 export type LangidReport = { 
 /**
  * Texts identified by this run.
@@ -725,6 +782,14 @@ total: number;
  * adjudicator, for a final answer).
  */
 waiting: number }
+/**
+ * The rule that produced a table's columns or a chart's figures, in words.
+ */
+export type Legend = { 
+/**
+ * The column prefix it explains (`judge_adjudicated` for `judge_adjudicated_share`, …).
+ */
+key: string; label: string; explanation: string }
 /**
  * A merged pack: whose answers, how many versions were added now and how many earlier.
  */
@@ -774,13 +839,26 @@ export type PreviewRow = { line: number; columns: ([string, string])[];
 mapped: (([string, string])[])[]; problems: string[] }
 export type ProfileInfo = { name: string; description: string }
 /**
- * The guard runs in force, and whether a curator chose them.
+ * The guard runs in force, the judge, and the keep rule, each with whether a curator chose it.
  */
 export type ProjectGuards = { runs: number[]; 
 /**
- * `false`: the default (latest finished run per profile and model).
+ * `false`: the default (latest finished run per profile and model, `--only-disputed` runs
+ * aside).
  */
-chosen: boolean }
+chosen: boolean; 
+/**
+ * The run that decides what the guards dispute; none: the paper's protocol is off.
+ */
+judge: number | null; 
+/**
+ * `false`: the default (the latest finished `--only-disputed` run).
+ */
+judge_chosen: boolean; keep_rule: KeepRule; 
+/**
+ * `false`: the default (`adjudicated` with a judge, else `unanimous`).
+ */
+keep_rule_chosen: boolean }
 export type ProjectInfo = { path: string; datasets: DatasetInfo[]; stats: Stats }
 /**
  * Q3 (style adherence) may not apply, e.g. when a sample has no attack style.
@@ -796,7 +874,11 @@ export type ReasonView = { reason: string; detail: string }
 /**
  * Everything the report shows: the tables (results, agreement, ASR, progress) and charts.
  */
-export type Report = { tables: Table[]; charts: Chart[] }
+export type Report = { tables: Table[]; charts: Chart[]; 
+/**
+ * The guards, judge and keep rule the figures were computed with.
+ */
+guards: ProjectGuards }
 /**
  * The queue filters the window sends; the reviewer is given separately.
  */
@@ -1004,7 +1086,11 @@ style: string; available: number; drawn: number }
 /**
  * One table of the report, every cell as text (what `write_report` saves as `<name>.csv`).
  */
-export type Table = { name: string; header: string[]; rows: string[][] }
+export type Table = { name: string; header: string[]; rows: string[][]; 
+/**
+ * What produced which columns (the ASR rules); empty for tables that need no words.
+ */
+legend: Legend[] }
 export type TextVerdict = "safe" | "unsafe"
 /**
  * One text of a sample, as the reviewer reads it, with what the machines said about it.

@@ -13,7 +13,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use resvg::tiny_skia;
 use resvg::usvg::{self, fontdb};
 
-use super::asr::AsrRow;
+use super::asr::{AsrRow, Rule};
 use super::ratings::{AgreementRow, Coefficients};
 use super::results::{Proportion, Results};
 
@@ -303,8 +303,8 @@ pub fn guard_confusion(results: &Results, guard: &str) -> String {
     )
 }
 
-/// Human-adjudicated ASR per language, one bar per model or config.
-pub fn asr_bars(rows: &[AsrRow]) -> String {
+/// ASR under `rule` per language, one bar per model or config.
+pub fn asr_bars(rows: &[AsrRow], rule: Rule) -> String {
     let mut generators: Vec<String> = Vec::new();
     let mut languages: Vec<String> = Vec::new();
     for r in rows {
@@ -324,14 +324,15 @@ pub fn asr_bars(rows: &[AsrRow]) -> String {
                 .map(|g| {
                     rows.iter()
                         .find(|r| r.generator == *g && language(&r.language) == *l)
-                        .map_or_else(Proportion::default, |r| r.asr.human_adjudicated)
+                        .and_then(|r| rule.of(&r.asr))
+                        .unwrap_or_default()
                 })
                 .collect();
             (l.clone(), bars)
         })
         .collect();
     share_bars(
-        "Attack success rate, human-adjudicated (95% Wilson)",
+        &format!("Attack success rate, {} (95% Wilson)", rule.label()),
         &generators,
         &groups,
     )
@@ -521,7 +522,7 @@ mod tests {
     fn empty_charts_are_still_documents() {
         texts(&share_bars("t", &[], &[]));
         texts(&heatmap("h", &[], &[], &[], 1.0));
-        texts(&asr_bars(&[]));
+        texts(&asr_bars(&[], Rule::HumanAdjudicated));
         texts(&progress_bars(&[]));
         texts(&question_bars(&Results {
             questions: vec![],

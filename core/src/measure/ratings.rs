@@ -199,6 +199,31 @@ pub struct Ratings {
     pub controversial: Vec<usize>,
     /// Per guard (as `guards`): its profile's reading of `controversial`, for three-class guards.
     pub readings: Vec<Option<Reading>>,
+    /// The project's judge, not one of the raters: it decides only what the guards dispute.
+    pub judge: Option<Judge>,
+}
+
+/// What the judge said of a text: `controversial` (a class of no matrix).
+const JUDGE_CONTROVERSIAL: u8 = 2;
+
+/// The project's judge's verdicts (see `project_guards`), one per row of [`Ratings::verdicts`].
+#[derive(Debug)]
+pub struct Judge {
+    pub run: i64,
+    said: Vec<u8>,
+}
+
+impl Judge {
+    /// The judge's class on `row`, its `controversial` read as `reading` says; [`MISSING`]
+    /// where it gave no safe/unsafe verdict.
+    pub fn verdict(&self, row: usize, reading: Option<Reading>) -> u8 {
+        match (self.said[row], reading) {
+            (JUDGE_CONTROVERSIAL, None) => MISSING,
+            (JUDGE_CONTROVERSIAL, Some(Reading::Strict)) => What::Verdict.class("unsafe"),
+            (JUDGE_CONTROVERSIAL, Some(Reading::Loose)) => What::Verdict.class("safe"),
+            (class, _) => class,
+        }
+    }
 }
 
 /// The final answer per sample and question, and per (sample, text) verdict: the current
@@ -281,7 +306,12 @@ impl Ratings {
             raters.push(r.get::<_, String>(1)?);
         }
         let humans = raters.len();
-        let guards = crate::project_guards::project_guards(conn)?.runs;
+        let in_force = crate::project_guards::project_guards(conn)?;
+        let guards = in_force.runs;
+        let mut judge = in_force.judge.map(|run| Judge {
+            run,
+            said: vec![MISSING; samples.len() * TextField::ALL.len()],
+        });
         let mut guard_column = HashMap::new();
         for &g in &guards {
             guard_column.insert(g, raters.len());
@@ -354,9 +384,12 @@ impl Ratings {
         let mut stmt = conn.prepare("SELECT run_id, sample_id, field, verdict FROM verdicts")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let Some(&col) = guard_column.get(&r.get::<_, i64>(0)?) else {
+            let run: i64 = r.get(0)?;
+            let col = guard_column.get(&run).copied();
+            let judge = judge.as_mut().filter(|j| j.run == run);
+            if col.is_none() && judge.is_none() {
                 continue;
-            };
+            }
             let Some(s) = samples.position(r.get(1)?) else {
                 continue;
             };
@@ -366,9 +399,17 @@ impl Ratings {
             };
             let verdict = r.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?;
             let row = s * TextField::ALL.len() + field;
-            verdicts.set(row, col, What::Verdict.class(verdict));
-            if verdict == "controversial" {
-                controversial.push(row * width + col);
+            if let Some(j) = judge {
+                j.said[row] = match verdict {
+                    "controversial" => JUDGE_CONTROVERSIAL,
+                    v => What::Verdict.class(v),
+                };
+            }
+            if let Some(col) = col {
+                verdicts.set(row, col, What::Verdict.class(verdict));
+                if verdict == "controversial" {
+                    controversial.push(row * width + col);
+                }
             }
         }
         let finals = Finals::load(store, &samples, &questions, &verdicts, humans)?;
@@ -382,6 +423,7 @@ impl Ratings {
             finals,
             controversial,
             readings,
+            judge,
         })
     }
 

@@ -6,11 +6,13 @@
 use std::path::{Path, PathBuf};
 
 use super::MeasureError;
+use super::asr::Rule;
 use super::charts;
 use super::ratings::{Coefficients, Ratings, What, agreement};
 use super::results::{PerLanguage, Proportion, Tally, results_from};
 use crate::filter::SampleFilter;
 use crate::guard::Reading;
+use crate::project_guards::{ProjectGuards, project_guards};
 use crate::staged::{FolderKind, Staged};
 use crate::store::Store;
 
@@ -53,6 +55,44 @@ fn reading(r: Option<Reading>) -> String {
     r.map_or("", Reading::name).into()
 }
 
+/// The rule that produced a table's columns or a chart's figures, in words.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Legend {
+    /// The column prefix it explains (`judge_adjudicated` for `judge_adjudicated_share`, …).
+    pub key: String,
+    pub label: String,
+    pub explanation: String,
+}
+
+impl Legend {
+    fn rule(rule: Rule) -> Legend {
+        Legend {
+            key: rule.name().into(),
+            label: rule.label().into(),
+            explanation: rule.explanation().into(),
+        }
+    }
+
+    fn html(legend: &[Legend]) -> String {
+        if legend.is_empty() {
+            return String::new();
+        }
+        let items: String = legend
+            .iter()
+            .map(|l| {
+                format!(
+                    "<dt>{} <code>{}</code></dt><dd>{}</dd>",
+                    escape(&l.label),
+                    escape(&l.key),
+                    escape(&l.explanation)
+                )
+            })
+            .collect();
+        format!("<dl class=\"legend\">{items}</dl>")
+    }
+}
+
 /// One table of the report, every cell as text (what `write_report` saves as `<name>.csv`).
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, serde::Serialize)]
@@ -60,6 +100,8 @@ pub struct Table {
     pub name: String,
     pub header: Vec<String>,
     pub rows: Vec<Vec<String>>,
+    /// What produced which columns (the ASR rules); empty for tables that need no words.
+    pub legend: Vec<Legend>,
 }
 
 /// One chart of the report as a standalone SVG document (`<name>.svg`, and `<name>.png`).
@@ -72,6 +114,8 @@ pub struct Chart {
     pub empty: bool,
     /// What the chart is drawn from, in words, for saying why it is empty.
     pub needs: String,
+    /// The rule that produced its figures, if one did.
+    pub legend: Vec<Legend>,
 }
 
 /// What the chart called `name` is drawn from.
@@ -90,14 +134,15 @@ fn needs(name: &str) -> &'static str {
 impl Chart {
     /// The chart as the HTML report shows it: the drawing, or in words why there is none.
     fn html(&self) -> String {
+        let legend = Legend::html(&self.legend);
         if self.empty {
             format!(
-                "<figure class=\"empty\"><figcaption>{}</figcaption><p>No data to draw: this chart needs {}.</p></figure>",
+                "<figure class=\"empty\"><figcaption>{}</figcaption><p>No data to draw: this chart needs {}.</p>{legend}</figure>",
                 escape(&self.name),
                 self.needs
             )
         } else {
-            format!("<figure>{}</figure>", self.svg)
+            format!("<figure>{}{legend}</figure>", self.svg)
         }
     }
 }
@@ -108,6 +153,8 @@ impl Chart {
 pub struct Report {
     pub tables: Vec<Table>,
     pub charts: Vec<Chart>,
+    /// The guards, judge and keep rule the figures were computed with.
+    pub guards: ProjectGuards,
 }
 
 impl Table {
@@ -150,9 +197,10 @@ impl Table {
             .map(|r| format!("<tr>{}</tr>", cells(r, "td")))
             .collect();
         format!(
-            "<h2>{}</h2><table><thead><tr>{}</tr></thead><tbody>{body}</tbody></table>",
+            "<h2>{}</h2><table><thead><tr>{}</tr></thead><tbody>{body}</tbody></table>{}",
             escape(&self.name),
-            cells(&self.header, "th")
+            cells(&self.header, "th"),
+            Legend::html(&self.legend)
         )
     }
 }
@@ -167,6 +215,7 @@ pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureErro
     let agreement_rows = agreement(&ratings);
     let results = results_from(store, &ratings)?;
     let asr_rows = super::asr::asr_from(store, &ratings)?;
+    let rules = Rule::in_use(&ratings);
     let mut progress = PerLanguage::<(u64, Tally)>::new();
     let audited: std::collections::HashMap<Option<String>, u64> = results
         .questions
@@ -238,6 +287,7 @@ pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureErro
                     ]
                 })
                 .collect(),
+            legend: Vec::new(),
         },
         Table {
             name: "results".into(),
@@ -259,6 +309,7 @@ pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureErro
                     r
                 })
                 .collect(),
+            legend: Vec::new(),
         },
         Table {
             name: "guard_accuracy".into(),
@@ -287,6 +338,7 @@ pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureErro
                     r
                 })
                 .collect(),
+            legend: Vec::new(),
         },
         Table {
             name: "language_consistency".into(),
@@ -301,6 +353,7 @@ pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureErro
                     r
                 })
                 .collect(),
+            legend: Vec::new(),
         },
         Table {
             name: "asr".into(),
@@ -314,14 +367,13 @@ pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureErro
                     "wrong_language",
                     "unjudged",
                     "pending",
+                    "awaiting_judge",
                 ]);
-                for rule in [
-                    "both",
-                    "any",
-                    "majority",
-                    "human_adjudicated",
-                    "language_consistency",
-                ] {
+                let columns = rules
+                    .iter()
+                    .map(|r| r.name())
+                    .chain(["language_consistency"]);
+                for rule in columns {
                     h.extend(p_head.iter().map(|c| format!("{rule}_{c}")));
                 }
                 h
@@ -341,21 +393,18 @@ pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureErro
                             a.wrong_language,
                             a.unjudged,
                             a.pending,
+                            a.awaiting_judge,
                         ]
                         .map(|n| n.to_string()),
                     );
-                    for p in [
-                        &a.asr.both,
-                        &a.asr.any,
-                        &a.asr.majority,
-                        &a.asr.human_adjudicated,
-                        &a.language_consistency,
-                    ] {
-                        r.extend(share_cells(p));
+                    for rule in &rules {
+                        r.extend(share_cells(&rule.of(&a.asr).unwrap_or_default()));
                     }
+                    r.extend(share_cells(&a.language_consistency));
                     r
                 })
                 .collect(),
+            legend: rules.iter().map(|&r| Legend::rule(r)).collect(),
         },
     ];
     tables.push(Table {
@@ -369,6 +418,7 @@ pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureErro
                 r
             })
             .collect(),
+        legend: Vec::new(),
     });
     tables.push(Table {
         name: "time_per_item".into(),
@@ -385,59 +435,75 @@ pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureErro
                 ]
             })
             .collect(),
+        legend: Vec::new(),
     });
 
     let no_agreement = |what| !agreement_rows.iter().any(|r| r.what == what);
-    let mut charts_out: Vec<(String, String, bool)> = vec![
-        (
+    let chart = |name: String, svg: String, empty: bool, legend: Vec<Legend>| Chart {
+        needs: needs(&name).into(),
+        name,
+        svg,
+        empty,
+        legend,
+    };
+    let mut charts_out = vec![
+        chart(
             "questions".into(),
             charts::question_bars(&results),
             results.questions.iter().all(|q| q.audited == 0),
+            Vec::new(),
         ),
-        (
+        chart(
             "kappa_verdict".into(),
             charts::kappa_heatmap(&agreement_rows, What::Verdict),
             no_agreement(What::Verdict),
+            Vec::new(),
         ),
-        (
+        chart(
             "kappa_q1".into(),
             charts::kappa_heatmap(&agreement_rows, What::Q1),
             no_agreement(What::Q1),
-        ),
-        (
-            "asr".into(),
-            charts::asr_bars(&asr_rows),
-            asr_rows.is_empty(),
-        ),
-        (
-            "progress".into(),
-            charts::progress_bars(&progress),
-            progress.is_empty(),
+            Vec::new(),
         ),
     ];
+    // The human-adjudicated ASR always; the paper's protocol beside it when a judge is in force.
+    for rule in [Rule::HumanAdjudicated, Rule::JudgeAdjudicated] {
+        if rules.contains(&rule) {
+            let name = match rule {
+                Rule::HumanAdjudicated => "asr".into(),
+                _ => format!("asr_{}", rule.name()),
+            };
+            charts_out.push(chart(
+                name,
+                charts::asr_bars(&asr_rows, rule),
+                asr_rows.is_empty(),
+                vec![Legend::rule(rule)],
+            ));
+        }
+    }
+    charts_out.push(chart(
+        "progress".into(),
+        charts::progress_bars(&progress),
+        progress.is_empty(),
+        Vec::new(),
+    ));
     for (i, guard) in ratings.raters.iter().enumerate().skip(ratings.humans) {
         let compared = results
             .guard_accuracy
             .iter()
             .any(|g| &g.guard == guard && g.confusion.iter().flatten().any(|&n| n > 0));
-        charts_out.push((
+        charts_out.push(chart(
             format!("guard_confusion_{}", ratings.guards[i - ratings.humans]),
             charts::guard_confusion(&results, guard),
             !compared,
+            Vec::new(),
         ));
     }
 
     Ok(Report {
         tables,
-        charts: charts_out
-            .into_iter()
-            .map(|(name, svg, empty)| Chart {
-                needs: needs(&name).into(),
-                name,
-                svg,
-                empty,
-            })
-            .collect(),
+        charts: charts_out,
+        guards: project_guards(store.conn())?,
     })
 }
 
@@ -454,7 +520,7 @@ pub fn write_report(
         move |source| MeasureError::Write { path, source }
     };
     let staged = Staged::folder(dir, FolderKind::Report)?;
-    let Report { tables, charts } = build(store, filter)?;
+    let Report { tables, charts, .. } = build(store, filter)?;
     let tmp = &staged.tmp;
     let mut names = Vec::new();
     for t in &tables {
@@ -479,7 +545,7 @@ pub fn write_report(
     let html = format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Verdikt audit report</title>\
          <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;font-size:12px}}\
-         td,th{{border:1px solid #ccc;padding:2px 6px}}figure{{margin:1em 0}}.empty p{{color:#666;border:1px dashed #ccc;padding:.6em .8em;max-width:640px}}</style></head>\
+         td,th{{border:1px solid #ccc;padding:2px 6px}}figure{{margin:1em 0}}dl.legend{{font-size:12px;max-width:720px}}dl.legend dd{{margin:0 0 .3em 1.5em;color:#444}}.empty p{{color:#666;border:1px dashed #ccc;padding:.6em .8em;max-width:640px}}</style></head>\
          <body><h1>Verdikt audit report</h1>{figures}{body}</body></html>"
     );
     names.push(write("index.html".into(), html.as_bytes())?);
