@@ -9,7 +9,9 @@
 //! with `--only-disputed`, which checked only disputed texts and so is never a default guard.
 //! The judge is never one of the guards.
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
+
+use crate::store::{project_setting, set_project_setting};
 use serde::{Deserialize, Serialize};
 
 const KEY: &str = "guards";
@@ -99,26 +101,6 @@ impl ProjectGuards {
     }
 }
 
-fn setting(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
-    conn.query_row("SELECT value FROM project WHERE key = ?1", [key], |r| {
-        r.get(0)
-    })
-    .optional()
-}
-
-/// Stores a project setting; `None` removes it (back to the default).
-fn store_setting(conn: &Connection, key: &str, value: Option<&str>) -> rusqlite::Result<()> {
-    match value {
-        None => conn.execute("DELETE FROM project WHERE key = ?1", [key])?,
-        Some(value) => conn.execute(
-            "INSERT INTO project (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [key, value],
-        )?,
-    };
-    Ok(())
-}
-
 fn corrupt(key: &'static str) -> impl Fn(serde_json::Error) -> GuardsError {
     move |e| GuardsError::Corrupt {
         key,
@@ -128,7 +110,7 @@ fn corrupt(key: &'static str) -> impl Fn(serde_json::Error) -> GuardsError {
 
 /// The chosen guard runs that still exist, if a curator chose them.
 fn chosen_runs(conn: &Connection) -> Result<Option<Vec<i64>>, GuardsError> {
-    let Some(json) = setting(conn, KEY)? else {
+    let Some(json) = project_setting(conn, KEY)? else {
         return Ok(None);
     };
     let ids: Vec<i64> = serde_json::from_str(&json).map_err(corrupt(KEY))?;
@@ -152,7 +134,7 @@ fn default_judge(conn: &Connection) -> rusqlite::Result<Option<i64>> {
 
 /// The judge in force and whether a curator chose it (a chosen run deleted since: none).
 fn judge(conn: &Connection) -> Result<(Option<i64>, bool), GuardsError> {
-    let Some(json) = setting(conn, JUDGE_KEY)? else {
+    let Some(json) = project_setting(conn, JUDGE_KEY)? else {
         return Ok((default_judge(conn)?, false));
     };
     let id: Option<i64> = serde_json::from_str(&json).map_err(corrupt(JUDGE_KEY))?;
@@ -181,7 +163,7 @@ pub fn project_guards(conn: &Connection) -> Result<ProjectGuards, GuardsError> {
         }
     };
     runs.retain(|&r| Some(r) != judge);
-    let (keep_rule, keep_rule_chosen) = match setting(conn, KEEP_RULE_KEY)? {
+    let (keep_rule, keep_rule_chosen) = match project_setting(conn, KEEP_RULE_KEY)? {
         Some(name) => (
             KeepRule::parse(&name).ok_or_else(|| GuardsError::Corrupt {
                 key: KEEP_RULE_KEY,
@@ -206,7 +188,7 @@ pub fn project_guards(conn: &Connection) -> Result<ProjectGuards, GuardsError> {
 /// force cannot be one of them.
 pub fn use_guards(conn: &Connection, runs: &[i64]) -> Result<ProjectGuards, GuardsError> {
     if runs.is_empty() {
-        store_setting(conn, KEY, None)?;
+        set_project_setting(conn, KEY, None)?;
         return project_guards(conn);
     }
     let judge = judge(conn)?.0;
@@ -223,7 +205,7 @@ pub fn use_guards(conn: &Connection, runs: &[i64]) -> Result<ProjectGuards, Guar
         }
     }
     let json = serde_json::to_string(&unique).expect("a list of integers serialises");
-    store_setting(conn, KEY, Some(&json))?;
+    set_project_setting(conn, KEY, Some(&json))?;
     project_guards(conn)
 }
 
@@ -240,7 +222,7 @@ pub fn use_judge(conn: &Connection, choice: JudgeChoice) -> Result<ProjectGuards
     {
         return Err(GuardsError::GuardAndJudge(id));
     }
-    store_setting(conn, JUDGE_KEY, stored.as_deref())?;
+    set_project_setting(conn, JUDGE_KEY, stored.as_deref())?;
     project_guards(conn)
 }
 
@@ -249,7 +231,7 @@ pub fn use_keep_rule(
     conn: &Connection,
     rule: Option<KeepRule>,
 ) -> Result<ProjectGuards, GuardsError> {
-    store_setting(conn, KEEP_RULE_KEY, rule.map(KeepRule::name))?;
+    set_project_setting(conn, KEEP_RULE_KEY, rule.map(KeepRule::name))?;
     project_guards(conn)
 }
 

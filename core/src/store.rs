@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use rusqlite_migration::{M, Migrations};
 
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -316,6 +316,31 @@ impl Store {
             }),
         }
     }
+}
+
+/// One setting of the project table (`guards`, `judge`, audit settings, question wording).
+pub(crate) fn project_setting(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT value FROM project WHERE key = ?1", [key], |r| {
+        r.get(0)
+    })
+    .optional()
+}
+
+/// Stores a project setting; `None` removes it (back to the default).
+pub(crate) fn set_project_setting(
+    conn: &Connection,
+    key: &str,
+    value: Option<&str>,
+) -> rusqlite::Result<()> {
+    match value {
+        None => conn.execute("DELETE FROM project WHERE key = ?1", [key])?,
+        Some(value) => conn.execute(
+            "INSERT INTO project (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?,
+    };
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,11 +3,11 @@
 //! are withheld until they have answered (no anchoring). Stored in the project table as
 //! `config.<key>`; review packs carry them.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 use serde::Serialize;
 
 use super::AuditError;
-use crate::store::Store;
+use crate::store::{Store, project_setting, set_project_setting};
 
 /// The most answers a sample can ask for; more is a panel, not an audit.
 const MAX_ANSWERS: u32 = 10;
@@ -106,14 +106,7 @@ impl AuditConfig {
 pub fn audit_config(conn: &Connection) -> Result<AuditConfig, AuditError> {
     let mut config = AuditConfig::default();
     for key in CONFIG_KEYS {
-        let value: Option<String> = conn
-            .query_row(
-                "SELECT value FROM project WHERE key = ?1",
-                [stored_key(key)],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let Some(value) = value {
+        if let Some(value) = project_setting(conn, &stored_key(key))? {
             config
                 .set(key, &value)
                 .map_err(|message| AuditError::Config {
@@ -144,10 +137,10 @@ pub fn set_config(store: &Store, key: &str, value: &str) -> Result<AuditConfig, 
             key: key.clone(),
             message,
         })?;
-    store.conn().execute(
-        "INSERT INTO project (key, value) VALUES (?1, ?2)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![stored_key(&key), value.trim().to_ascii_lowercase()],
+    set_project_setting(
+        store.conn(),
+        &stored_key(&key),
+        Some(&value.trim().to_ascii_lowercase()),
     )?;
     Ok(config)
 }

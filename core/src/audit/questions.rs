@@ -3,11 +3,10 @@
 //! statistics are comparable across projects. Stored in the project table; defaults come from
 //! DESIGN.md "Audit questions".
 
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::AuditError;
-use crate::store::Store;
+use crate::store::{Store, project_setting, set_project_setting};
 
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -59,14 +58,7 @@ fn project_key(key: &str) -> String {
 }
 
 fn stored(store: &Store, key: &str) -> Result<Option<String>, AuditError> {
-    Ok(store
-        .conn()
-        .query_row(
-            "SELECT value FROM project WHERE key = ?1",
-            [project_key(key)],
-            |r| r.get(0),
-        )
-        .optional()?)
+    Ok(project_setting(store.conn(), &project_key(key))?)
 }
 
 /// The project's questions: its own wording where set, the defaults elsewhere.
@@ -93,17 +85,11 @@ pub fn set_question(store: &Store, key: &str, text: &str) -> Result<(), AuditErr
         return Err(AuditError::UnknownQuestion(key));
     }
     let text = text.trim();
-    if text.is_empty() {
-        store
-            .conn()
-            .execute("DELETE FROM project WHERE key = ?1", [project_key(&key)])?;
-    } else {
-        store.conn().execute(
-            "INSERT INTO project (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![project_key(&key), text],
-        )?;
-    }
+    set_project_setting(
+        store.conn(),
+        &project_key(&key),
+        (!text.is_empty()).then_some(text),
+    )?;
     Ok(())
 }
 
