@@ -871,3 +871,304 @@ fn only_disputed_texts_go_to_the_judge_and_the_count_is_told_first() {
         "{list}"
     );
 }
+
+/// A judge served only through `/v1/chat/completions`: the profile's chat messages go to a real
+/// llama-server (behind its API key) without a tokenizer, the dataset text inside them as text,
+/// and every text gets its verdict. A profile without a chat form is refused first.
+#[test]
+fn a_chat_run_sends_the_judges_messages_and_needs_no_tokenizer() {
+    use proxy::Proxy;
+    let p = Project::new();
+    p.ok(&["import", s(&datasets().join("hostile.jsonl"))]);
+    let key = "vk-chat-51f0";
+    let server = start_server_with(free_port(), 8192, &["--api-key", key]);
+    let proxy = Proxy::start(&server.url);
+    let chat_run = |profile: &str| {
+        let out = p
+            .cmd()
+            .args(["guard", "run", "--profile", profile, "--chat"])
+            .args(["--server", &proxy.url, "--server-model", "smollm2"])
+            .args(["--api-key-env", "VERDIKT_KEY", "--top-logprobs", "50"])
+            .args(["--fields", "prompt,rejected", "--limit", "4"])
+            .env("VERDIKT_KEY", key)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let (ok, text) = chat_run("llama-guard-3-8b");
+    assert!(
+        !ok && text.contains("no chat form") && text.contains("refuseu-judge"),
+        "{text}"
+    );
+    let (ok, text) = chat_run("refuseu-judge");
+    assert!(ok && text.contains("checked 4 texts"), "{text}");
+
+    let requests = proxy.requests();
+    assert_eq!(requests.len(), 4, "one request per text, none retried");
+    let prompts: Vec<String> = p.sql("SELECT prompt FROM samples ORDER BY id LIMIT 2");
+    for (path, body) in &requests {
+        assert_eq!(path, "/v1/chat/completions");
+        let messages = body["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 2, "{body}");
+        assert_eq!(messages[0]["role"], "system");
+        let system = messages[0]["content"].as_str().unwrap();
+        assert!(system.starts_with("First line must read 'safe' or 'unsafe'."));
+        assert!(system.contains("S14: Code Interpreter Abuse."));
+        assert_eq!(messages[1]["role"], "user");
+        // OpenAI's limit, whatever was asked for.
+        assert_eq!(
+            (body["logprobs"].as_bool(), body["top_logprobs"].as_u64()),
+            (Some(true), Some(20))
+        );
+        assert!(
+            body.get("prompt").is_none() && body.get("stop").is_none(),
+            "{body}"
+        );
+    }
+    // The hostile prompts (special-token spellings among them) travel verbatim as text.
+    for prompt in &prompts {
+        assert!(
+            requests.iter().any(|(_, b)| b["messages"][1]["content"]
+                .as_str()
+                .unwrap()
+                .contains(prompt.trim())),
+            "{prompt:?} not sent as text"
+        );
+    }
+    let rows: Vec<String> =
+        p.sql("SELECT v.verdict || '|' || length(v.raw_answer) FROM verdicts v ORDER BY v.sample_id, v.field");
+    assert_eq!(rows.len(), 4);
+    assert!(
+        rows.iter()
+            .all(|r| !r.starts_with("error|") && !r.ends_with("|0")),
+        "{rows:?}"
+    );
+    let recorded: Vec<String> = p.sql(
+        "SELECT json_extract(params, '$.api') || ' ' || coalesce(json_extract(params, '$.tokenizer'), 'none') FROM guard_runs",
+    );
+    assert_eq!(recorded, ["chat none"]);
+    let in_range: Vec<i64> = p.sql(
+        "SELECT count(*) FROM verdicts WHERE p_unsafe IS NOT NULL AND (p_unsafe < 0 OR p_unsafe > 1)",
+    );
+    assert_eq!(in_range, [0]);
+}
+
+/// A `VERDIKT_HOME` with `hello-judge`: the RefusEU judge scoring the first token of OpenAI's
+/// recorded chat answer, "Hello" (taken as unsafe) against "Hi" (safe).
+fn hello_judge(p: &Project) -> PathBuf {
+    let home = p.path("home");
+    std::fs::create_dir_all(home.join("guards")).unwrap();
+    let judge = include_str!("../assets/guards/refuseu-judge.toml")
+        .replace("name = \"refuseu-judge\"", "name = \"hello-judge\"")
+        .replace(
+            "unsafe = [\"unsafe\", \"Unsafe\"]\nsafe = [\"safe\", \"Safe\"]",
+            "unsafe = [\"Hello\"]\nsafe = [\"Hi\"]",
+        );
+    assert!(judge.contains("[\"Hello\"]"));
+    std::fs::write(home.join("guards/hello-judge.toml"), judge).unwrap();
+    home
+}
+
+/// P(unsafe) of OpenAI's recorded answer under `hello-judge`.
+fn hello_p_unsafe() -> f64 {
+    let (a, b) = ((-0.31725305f64).exp(), (-1.3190403f64).exp());
+    a / (a + b)
+}
+
+/// OpenAI's chat answers, replayed on 127.0.0.1 from recorded real bodies (not the live
+/// service; see tests/fixtures/responses/SOURCES.md): a 429 with OpenAI's headers is tried
+/// again, and P(unsafe) is read from `logprobs.content[0].top_logprobs` by token text. The
+/// recording's first token is "Hello" (-0.317) or "Hi" (-1.319), so a profile scoring those
+/// two words must give e^-0.317 / (e^-0.317 + e^-1.319).
+#[test]
+fn openai_chat_recordings_are_retried_and_scored_by_token_text() {
+    use proxy::{Act, Proxy};
+    let fixtures = common::repo().join("tests/fixtures/responses");
+    let read = |name: &str| std::fs::read_to_string(fixtures.join(name)).unwrap();
+    let p = Project::new();
+    p.ok(&["import", s(&datasets().join("hostile.jsonl"))]);
+    let home = hello_judge(&p);
+    // No server behind the proxy: every answer is a recording.
+    let proxy = Proxy::start(&format!("127.0.0.1:{}", free_port()));
+    let headers = read("openai-error-429.headers.txt")
+        .lines()
+        .filter_map(|l| l.split_once(": "))
+        .filter(|(k, _)| !["content-length", "content-type", "connection"].contains(k))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    proxy.script([
+        Act::Reply(429, headers, read("openai-error-429.json")),
+        Act::Reply(200, Vec::new(), read("openai-chat-logprobs.json")),
+    ]);
+    let out = p
+        .cmd()
+        .args(["guard", "run", "--profile", "hello-judge", "--chat"])
+        .args(["--server", &proxy.url, "--server-model", "gpt-4o-mini"])
+        .args([
+            "--fields",
+            "prompt",
+            "--limit",
+            "1",
+            "--max-retry-wait",
+            "5",
+        ])
+        .env("VERDIKT_HOME", &home)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && text.contains("checked 1 texts"),
+        "{text}"
+    );
+    assert_eq!(proxy.seen().0, 2, "the 429 was tried again");
+    let stored: Vec<String> =
+        p.sql("SELECT verdict || '|' || raw_answer || '|' || p_unsafe FROM verdicts");
+    let want = hello_p_unsafe();
+    let parts: Vec<&str> = stored[0].split('|').collect();
+    assert_eq!(
+        &parts[..2],
+        ["unparsed", "Hello! How can I assist you today?"]
+    );
+    let got: f64 = parts[2].parse().unwrap();
+    assert!((got - want).abs() < 1e-6, "P(unsafe) {got}, want {want}");
+}
+
+/// `--openai-batch` against OpenAI's Batch API replayed from recorded bodies on 127.0.0.1 (not
+/// the live service): the checks go up as one JSONL file of chat requests, the batch id is in the
+/// project before the first poll, a run killed while the batch runs resumes by polling that
+/// batch (nothing uploaded twice), the answers land as verdicts and the one the batch answered
+/// with a 429 is an `error` that the next `--resume` sends again, alone, in a new batch.
+#[test]
+fn an_openai_batch_run_survives_a_kill_and_resumes_by_batch_id() {
+    use proxy::BatchReplay;
+    let p = Project::new();
+    // Four prompts, so that every run checks what is left of them and nothing new.
+    let hostile = std::fs::read_to_string(datasets().join("hostile.jsonl")).unwrap();
+    let four: String = hostile.lines().take(4).map(|l| format!("{l}\n")).collect();
+    p.ok(&["import", s(&p.write("four.jsonl", four))]);
+    let home = hello_judge(&p);
+    let replay = BatchReplay::start(common::repo().join("tests/fixtures/responses"));
+    replay.state().hold = true;
+    let batch_run = |resume: bool| {
+        let mut cmd = p.cmd();
+        cmd.args([
+            "guard",
+            "run",
+            "--profile",
+            "hello-judge",
+            "--chat",
+            "--openai-batch",
+        ])
+        .args(["--server", &replay.url, "--server-model", "gpt-4o-mini"])
+        .args(["--fields", "prompt", "--batch-poll", "0.2"])
+        .env("VERDIKT_HOME", &home);
+        if resume {
+            cmd.arg("--resume");
+        }
+        cmd
+    };
+    let mut child = batch_run(false)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while replay.state().polls < 2 {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the batch was never polled"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before its batch did"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    {
+        let s = replay.state();
+        assert_eq!((s.uploads.len(), s.batches_created), (1, 1));
+        let requests = &s.uploads[0];
+        assert_eq!(requests.len(), 4);
+        for r in requests {
+            assert_eq!(
+                (r["method"].as_str(), r["url"].as_str()),
+                (Some("POST"), Some("/v1/chat/completions"))
+            );
+            assert_eq!(r["body"]["model"], "gpt-4o-mini");
+            assert_eq!(r["body"]["messages"][0]["role"], "system");
+        }
+    }
+    let journal: Vec<String> = p.sql("SELECT batch_id || ' ' || requests FROM guard_batches");
+    assert_eq!(
+        journal,
+        ["batch_abc123 4"],
+        "the batch is recorded before it is polled"
+    );
+    assert_eq!(p.sql::<i64>("SELECT count(*) FROM verdicts"), [0]);
+
+    replay.state().hold = false;
+    let out = batch_run(true).output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && text.contains("checked 3 texts"),
+        "{text}"
+    );
+    let sent = {
+        let s = replay.state();
+        (s.uploads.len(), s.batches_created)
+    };
+    assert_eq!(
+        sent,
+        (1, 1),
+        "resumed by polling the recorded batch, nothing sent again"
+    );
+    let rows: Vec<String> = p.sql("SELECT verdict || '|' || coalesce(p_unsafe, -1) || '|' || coalesce(error, '') FROM verdicts ORDER BY sample_id");
+    assert_eq!(rows.len(), 4);
+    for row in &rows[..3] {
+        let parts: Vec<&str> = row.split('|').collect();
+        assert_eq!(parts[0], "unparsed", "{row}");
+        assert!(
+            (parts[1].parse::<f64>().unwrap() - hello_p_unsafe()).abs() < 1e-6,
+            "{row}"
+        );
+    }
+    assert!(
+        rows[3]
+            .starts_with("error|-1|the batch answered HTTP 429: You exceeded your current quota"),
+        "{}",
+        rows[3]
+    );
+
+    let out = batch_run(true).output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && text.contains("checked 1 texts"),
+        "{text}"
+    );
+    let s = replay.state();
+    assert_eq!((s.uploads.len(), s.batches_created), (2, 2));
+    assert_eq!(s.uploads[1].len(), 1, "only the error is sent again");
+    assert_eq!(
+        p.sql::<i64>("SELECT count(*) FROM verdicts WHERE verdict = 'error'"),
+        [0]
+    );
+}

@@ -6,13 +6,16 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use clap::{Args, Subcommand};
+use verdikt_core::guard::batch::BatchOptions;
 use verdikt_core::guard::device::{self, Devices};
 use verdikt_core::guard::llama::{LlamaOptions, VocabFile};
 use verdikt_core::guard::retry::RetryPolicy;
 use verdikt_core::guard::run::{
     Backend, RunOptions, TextField, find_profile, list_runs, plan, planned_checks, run,
 };
-use verdikt_core::guard::server::{ApiKey, Header, SegmentTokenizer, ServerAddress, ServerOptions};
+use verdikt_core::guard::server::{
+    ApiKey, Header, SegmentTokenizer, ServerAddress, ServerApi, ServerOptions,
+};
 use verdikt_core::guard::{Profiles, Segment, join_segments};
 use verdikt_core::store::Store;
 
@@ -55,15 +58,30 @@ pub enum GuardCommand {
         /// An OpenAI-compatible server (llama-server, vLLM) to send the checks to instead;
         /// repeat it for several servers of the same model (`URL=N`: N requests in flight there).
         /// All checks of a triple go to one server; a failing server's work moves to the others.
-        #[arg(long, value_name = "URL[=N]", requires_all = ["server_model", "tokenizer"])]
+        #[arg(long, value_name = "URL[=N]", requires = "server_model")]
         server: Vec<String>,
         /// A file of servers, one `URL[=N]` a line (`#` starts a comment), besides any --server.
-        #[arg(long, value_name = "FILE", requires_all = ["server_model", "tokenizer"])]
+        #[arg(long, value_name = "FILE", requires = "server_model")]
         servers_file: Option<PathBuf>,
+        /// Send the checks to `/v1/chat/completions` as the profile's chat messages (for models
+        /// served only that way, e.g. OpenAI's): the provider renders the chat template, so
+        /// keeping dataset text from becoming special tokens is the provider's job there.
+        /// Without it, checks go to `/v1/completions` as token ids, which is safer.
+        #[arg(long)]
+        chat: bool,
+        /// Send the checks as OpenAI Batch API batches (one server only): half the price,
+        /// answered within 24 hours. Each batch is recorded in the project once created; after
+        /// a restart, `--resume` polls the same batches instead of sending them again.
+        #[arg(long)]
+        openai_batch: bool,
+        /// Seconds between two looks at a running batch.
+        #[arg(long, value_name = "SECONDS", default_value_t = BatchOptions::default().poll.as_secs_f64(), requires = "openai_batch")]
+        batch_poll: f64,
         /// The model name the server knows.
         #[arg(long, value_name = "NAME")]
         server_model: Option<String>,
         /// The served model's tokenizer.json, or its GGUF file: prompts are sent as token ids.
+        /// Optional with --chat, where it only counts tokens for shortening long texts.
         #[arg(long, value_name = "FILE")]
         tokenizer: Option<PathBuf>,
         /// Requests in flight at once per server unless its `URL=N` says otherwise.
@@ -255,6 +273,9 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
             model,
             server,
             servers_file,
+            chat,
+            openai_batch,
+            batch_poll,
             server_model,
             tokenizer,
             concurrency,
@@ -297,7 +318,9 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
             }
             let backend = match (model, server_model, tokenizer) {
                 (Some(model), ..) => Backend::Local { model, llama },
-                (None, Some(model), Some(tokenizer)) if !urls.is_empty() => {
+                (None, Some(model), tokenizer)
+                    if !urls.is_empty() && (chat || tokenizer.is_some()) =>
+                {
                     let servers = urls
                         .iter()
                         .map(|u| ServerAddress::parse(u, concurrency))
@@ -311,9 +334,20 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
                     if !(max_retry_wait.is_finite() && max_retry_wait >= 0.0) {
                         return Err("--max-retry-wait: give seconds, 0 or more".into());
                     }
+                    if openai_batch && servers.len() > 1 {
+                        return Err("--openai-batch sends to one server; give one --server".into());
+                    }
+                    if !(batch_poll.is_finite() && batch_poll > 0.0) {
+                        return Err("--batch-poll: give seconds, more than 0".into());
+                    }
                     Backend::Server(ServerOptions {
                         servers,
                         model,
+                        api: if chat {
+                            ServerApi::Chat
+                        } else {
+                            ServerApi::Completions
+                        },
                         tokenizer,
                         max_check_tokens: llama.max_check_tokens.min(ctx),
                         top_logprobs,
@@ -324,10 +358,14 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
                             max_wait: std::time::Duration::from_secs_f64(max_retry_wait),
                             ..RetryPolicy::default()
                         },
+                        batch: openai_batch.then(|| BatchOptions {
+                            poll: std::time::Duration::from_secs_f64(batch_poll),
+                            ..BatchOptions::default()
+                        }),
                     })
                 }
                 _ => return Err(
-                    "give --model FILE.gguf, or --server URL --server-model NAME --tokenizer FILE"
+                    "give --model FILE.gguf, or --server URL --server-model NAME --tokenizer FILE (the tokenizer is optional with --chat)"
                         .into(),
                 ),
             };

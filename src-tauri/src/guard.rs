@@ -16,7 +16,9 @@ use verdikt_core::guard::retry::RetryPolicy;
 use verdikt_core::guard::run::{
     Backend, RunInfo, RunOptions, RunProgress, RunReport, TextField, list_runs, run,
 };
-use verdikt_core::guard::server::{ApiKey, Header, Secret, ServerAddress, ServerOptions};
+use verdikt_core::guard::server::{
+    ApiKey, Header, Secret, ServerAddress, ServerApi, ServerOptions,
+};
 
 use crate::error::{AppError, AppResult};
 use crate::given;
@@ -262,12 +264,14 @@ pub async fn guard_run(
                             .map_or(ServerOptions::DEFAULT_CONCURRENCY, |c| c.max(1) as usize),
                     }],
                     model: server.model,
-                    tokenizer: grants.source(&server.tokenizer)?,
+                    api: ServerApi::Completions,
+                    tokenizer: Some(grants.source(&server.tokenizer)?),
                     max_check_tokens: LlamaOptions::default().max_check_tokens,
                     top_logprobs: ServerOptions::DEFAULT_TOP_LOGPROBS,
                     api_key,
                     headers,
                     retry: RetryPolicy::default(),
+                    batch: None,
                 })
             }
         }

@@ -73,7 +73,10 @@ impl Default for LlamaOptions {
 /// One text to check: the rendered profile (template and data segments) and how to answer.
 #[derive(Clone, Debug)]
 pub struct CheckRequest {
+    /// The rendered check; on a chat endpoint, its user message.
     pub segments: Vec<Segment>,
+    /// A chat endpoint's system message, making this a chat check (`None` everywhere else).
+    pub system: Option<String>,
     /// The prefill the rendered segments end with; it starts the stored answer.
     pub prefill: String,
     pub max_tokens: u32,
@@ -201,6 +204,8 @@ pub enum EngineError {
     TooLong { tokens: usize, limit: u32 },
     #[error("the guard server at {url} failed: {message}")]
     Server { url: String, message: String },
+    #[error("a /v1/completions server needs the served model's tokenizer (--tokenizer)")]
+    NoTokenizer,
     #[error("the environment variable {name} (--api-key-env) is not set or empty")]
     NoApiKey { name: String },
     #[error(
@@ -1341,6 +1346,7 @@ pub(crate) mod tests {
                 };
                 checks.push(CheckRequest {
                     segments,
+                    system: None,
                     prefill: profile.check(role).prefill.clone(),
                     max_tokens: 6,
                     stop: profile.stop.clone(),
@@ -1648,6 +1654,7 @@ pub(crate) mod tests {
         let long = format!("START {} END", "lorem ipsum dolor sit amet ".repeat(500));
         let check = CheckRequest {
             segments: profile.render_answer_check("Tell me a story", &long),
+            system: None,
             prefill: profile.answer_check.prefill.clone(),
             max_tokens: 4,
             stop: profile.stop.clone(),

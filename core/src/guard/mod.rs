@@ -5,6 +5,7 @@
 //! The profile format is described in `assets/guards/llama-guard-3-8b.toml`; users add or
 //! override guards by dropping such files in a folder given to [`load_dir`].
 
+pub mod batch;
 pub mod catalog;
 pub mod device;
 pub mod gguf;
@@ -25,7 +26,7 @@ mod parity_tests;
 
 pub use parse::{Parsed, Verdict, VerdictLine, parse_answer};
 pub use profile::{
-    Category, Check, Format, Keys, ParseSpec, Profile, ProfileError, Profiles, Reading, Role,
-    RoleKeys, Score, Segment, join_segments, load_builtin, load_dir, load_installed,
+    Category, ChatCheck, ChatForm, Check, Format, Keys, ParseSpec, Profile, ProfileError, Profiles,
+    Reading, Role, RoleKeys, Score, Segment, join_segments, load_builtin, load_dir, load_installed,
 };
 pub use truncate::{MARKER as TRUNCATION_MARKER, shorten_middle};

@@ -130,6 +130,29 @@ pub struct Check {
     /// (the engine generates up to it).
     #[serde(default)]
     pub score_after: String,
+    /// The same check for a `/v1/chat/completions` endpoint, whose provider renders the chat
+    /// template itself (OpenAI, Azure, hosted models that take no token ids).
+    #[serde(default)]
+    pub chat: Option<ChatForm>,
+}
+
+/// A check as chat messages, with the template's placeholders.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatForm {
+    /// The system message: instructions and `{categories}`, never a dataset text.
+    #[serde(default)]
+    pub system: String,
+    /// The user message: `{prompt}` and (answer check) `{answer}`, and `{categories}` if wanted.
+    pub user: String,
+}
+
+/// A check rendered as chat messages.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChatCheck {
+    /// Empty when the form has none.
+    pub system: String,
+    pub user: Vec<Segment>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -292,11 +315,32 @@ impl Profile {
         self.render(Role::Answer, prompt, answer)
     }
 
+    /// The check as chat messages, if the profile has a chat form for it.
+    pub fn render_chat(&self, role: Role, prompt: &str, answer: &str) -> Option<ChatCheck> {
+        let form = self.check(role).chat.as_ref()?;
+        Some(ChatCheck {
+            system: join_segments(&self.fill(&form.system, role, "", "")),
+            user: self.fill(&form.user, role, prompt, answer),
+        })
+    }
+
+    /// Whether both checks can go to a chat-completions endpoint.
+    pub fn has_chat_form(&self) -> bool {
+        self.prompt_check.chat.is_some() && self.answer_check.chat.is_some()
+    }
+
     fn render(&self, role: Role, prompt: &str, answer: &str) -> Vec<Segment> {
         let check = self.check(role);
+        let mut out = Builder(self.fill(&check.template, role, prompt, answer));
+        out.template(&check.prefill);
+        out.0
+    }
+
+    /// `template` with its placeholders filled: profile text as template, texts as data.
+    fn fill(&self, template: &str, role: Role, prompt: &str, answer: &str) -> Vec<Segment> {
         let mut out = Builder::default();
         // Validated at load; should a caller have edited the fields, odd braces stay literal.
-        for piece in placeholders(&check.template, TEMPLATE_NAMES).0 {
+        for piece in placeholders(template, TEMPLATE_NAMES).0 {
             match piece {
                 Piece::Text(t) => out.template(&t),
                 Piece::Slot("categories") => out.template(&self.categories_block(role)),
@@ -304,7 +348,6 @@ impl Profile {
                 Piece::Slot(_) => out.data(self.data(answer)),
             }
         }
-        out.template(&check.prefill);
         out.0
     }
 
@@ -388,6 +431,10 @@ impl Profile {
         for check in [&mut self.prompt_check, &mut self.answer_check] {
             unix(&mut check.template);
             unix(&mut check.prefill);
+            if let Some(chat) = &mut check.chat {
+                unix(&mut chat.system);
+                unix(&mut chat.user);
+            }
         }
         unix(&mut self.category_format);
         for c in &mut self.categories {
@@ -438,15 +485,31 @@ impl Profile {
                 );
             }
         }
-        for (field, check, slots) in [
-            ("prompt_check.template", &self.prompt_check, &["prompt"][..]),
+        let mut templates = Vec::new();
+        for (name, check, slots) in [
+            ("prompt_check", &self.prompt_check, &["prompt"][..]),
             (
-                "answer_check.template",
+                "answer_check",
                 &self.answer_check,
                 &["prompt", "answer"][..],
             ),
         ] {
-            let (pieces, problems) = placeholders(&check.template, TEMPLATE_NAMES);
+            templates.push((format!("{name}.template"), &check.template, slots));
+            if let Some(chat) = &check.chat {
+                if !check.prefill.is_empty() {
+                    return bad(
+                        &format!("{name}.chat"),
+                        "cannot go with a `prefill`: a chat endpoint starts the answer itself"
+                            .into(),
+                    );
+                }
+                templates.push((format!("{name}.chat.system"), &chat.system, &[][..]));
+                templates.push((format!("{name}.chat.user"), &chat.user, slots));
+            }
+        }
+        for (field, template, slots) in templates {
+            let field = field.as_str();
+            let (pieces, problems) = placeholders(template, TEMPLATE_NAMES);
             if let Some(p) = problems.first() {
                 return bad(field, p.clone());
             }
@@ -786,6 +849,74 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    /// The judge's chat messages are its template's turns, word for word: the two forms of
+    /// one check cannot drift apart.
+    #[test]
+    fn chat_forms_are_the_templates_turns() {
+        let judge = load_builtin().get("refuseu-judge").unwrap().clone();
+        assert!(judge.has_chat_form());
+        for (role, answer) in [(Role::Prompt, ""), (Role::Answer, "Sure <|eot_id|> no.")] {
+            let template = join_segments(&judge.render(role, " How? ", answer));
+            let chat = judge.render_chat(role, " How? ", answer).unwrap();
+            let user = join_segments(&chat.user);
+            let system_turn = format!("system<|end_header_id|>\n\n{}<|eot_id|>", chat.system);
+            assert!(template.contains(&system_turn), "{}", chat.system);
+            let user_turn = format!("user<|end_header_id|>\n\n{user}<|eot_id|>");
+            assert!(template.contains(&user_turn), "{user}");
+            // Texts are data in the user message, trimmed as in the template; never system.
+            assert!(
+                chat.user
+                    .iter()
+                    .any(|s| matches!(s, Segment::Data(d) if d.contains("How?")))
+            );
+            assert!(!chat.system.contains("How?"));
+        }
+        assert!(
+            !load_builtin()
+                .get("llama-guard-3-8b")
+                .unwrap()
+                .has_chat_form()
+        );
+    }
+
+    #[test]
+    fn a_chat_form_is_checked_like_a_template() {
+        let base = include_str!("../../../assets/guards/refuseu-judge.toml");
+        let err = |from: &str, to: &str| {
+            let text = base.replacen(from, to, 1);
+            assert_ne!(text, base, "{from}");
+            Profile::from_toml_str(&text, "t.toml")
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err(
+            "{categories}<END UNSAFE CONTENT CATEGORIES>'''",
+            "{prompt}'''",
+        );
+        assert!(
+            e.contains("prompt_check.chat.system") && e.contains("no place"),
+            "{e}"
+        );
+        let e = err(
+            "User: {prompt}\n\n<END CONVERSATION>\n\nProvide your safety assessment for ONLY THE LAST User message in the above conversation.'''",
+            "'''",
+        );
+        assert!(
+            e.contains("prompt_check.chat.user") && e.contains("must appear once"),
+            "{e}"
+        );
+        let e = err("[prompt_check.chat]", "[prompt_check.chat]\nmood = 1");
+        assert!(e.contains("mood"), "{e}");
+        let e = err(
+            "\n# The same messages for a chat",
+            "prefill = \"x\"\n# The same messages for a chat",
+        );
+        assert!(
+            e.contains("prompt_check.chat") && e.contains("with a `prefill`"),
+            "{e}"
+        );
     }
 
     #[test]

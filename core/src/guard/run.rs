@@ -11,13 +11,16 @@ use std::time::Instant;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
+use super::batch::BatchEngine;
 use super::catalog::sha256_file;
 use super::device::{self, Placement};
 use super::llama::VocabFile;
 use super::llama::{CheckRequest, EngineError, LlamaEngine, LlamaOptions, Scoring, WaveStats};
 use super::parse::VerdictLine;
 use super::route::{Checked, ServerStatus};
-use super::server::{SegmentTokenizer, ServerEngine, ServerOptions, WaveOutcomes};
+use super::server::{
+    SegmentTokenizer, ServerApi, ServerEngine, ServerOptions, WaveOutcomes, fit_check,
+};
 use super::{Profile, Profiles, Role, Verdict, parse_answer};
 use crate::filter::{FilterError, SampleFilter};
 use crate::store::Store;
@@ -72,15 +75,29 @@ pub enum Backend {
     Server(ServerOptions),
 }
 
+impl Backend {
+    /// Whether checks go as chat messages.
+    fn chat(&self) -> bool {
+        matches!(self, Backend::Server(o) if o.api == ServerApi::Chat)
+    }
+}
+
 /// A loaded backend.
 enum Engine {
     Local(LlamaEngine),
     // Two tokenizers are large; the enum lives once per run, boxed to keep it small.
     Server(Box<ServerEngine>),
+    Batch(Box<BatchEngine>),
 }
 
 impl Engine {
-    fn load(backend: &Backend, profile: &Profile) -> Result<Engine, EngineError> {
+    /// `project` and `run_id` are where a batch run journals its batches.
+    fn load(
+        backend: &Backend,
+        profile: &Profile,
+        project: &Path,
+        run_id: i64,
+    ) -> Result<Engine, EngineError> {
         Ok(match backend {
             Backend::Local { model, llama } => {
                 Engine::Local(LlamaEngine::load(model, llama.clone())?)
@@ -88,16 +105,30 @@ impl Engine {
             Backend::Server(options) => {
                 let mut engine = ServerEngine::new(options.clone())?;
                 // The template with empty texts: what no shortening can make smaller.
-                let template = [
-                    profile.render_prompt_check(""),
-                    profile.render_answer_check("", ""),
-                ]
-                .iter()
-                .map(|s| engine.tokenize(s).len())
-                .max()
-                .unwrap_or(0);
+                let template = [TextField::Prompt, TextField::Chosen]
+                    .into_iter()
+                    .map(|field| {
+                        let empty = Pending {
+                            sample_id: 0,
+                            field,
+                            prompt: "".into(),
+                            text: (field != TextField::Prompt).then(String::new),
+                        };
+                        let check = empty.request(profile, backend.chat());
+                        fit_check(engine.tokenizer(), &check, usize::MAX).1
+                    })
+                    .max()
+                    .unwrap_or(0);
                 engine.preflight(template, profile.max_tokens)?;
-                Engine::Server(Box::new(engine))
+                match &options.batch {
+                    Some(batch) => Engine::Batch(Box::new(BatchEngine::new(
+                        engine,
+                        batch.clone(),
+                        project,
+                        run_id,
+                    ))),
+                    None => Engine::Server(Box::new(engine)),
+                }
             }
         })
     }
@@ -106,7 +137,7 @@ impl Engine {
     fn device(&self) -> Option<&str> {
         match self {
             Engine::Local(e) => Some(&e.device),
-            Engine::Server(_) => None,
+            Engine::Server(_) | Engine::Batch(_) => None,
         }
     }
 
@@ -119,7 +150,12 @@ impl Engine {
         scoring: &Scoring,
         cancel: Arc<AtomicBool>,
     ) -> (WaveOutcomes, Option<EngineError>) {
-        let checks: Vec<CheckRequest> = wave.iter().map(|p| p.request(profile)).collect();
+        let chat = match self {
+            Engine::Local(_) => false,
+            Engine::Server(e) => e.api() == ServerApi::Chat,
+            Engine::Batch(e) => e.api() == ServerApi::Chat,
+        };
+        let checks: Vec<CheckRequest> = wave.iter().map(|p| p.request(profile, chat)).collect();
         match self {
             Engine::Local(e) => match e.evaluate(checks, scoring, cancel) {
                 Ok((outcomes, stats)) => (
@@ -138,12 +174,16 @@ impl Engine {
                 let keys: Vec<u64> = wave.iter().map(|p| p.sample_id as u64).collect();
                 e.evaluate(checks, &keys, scoring, cancel)
             }
+            Engine::Batch(e) => {
+                let keys: Vec<u64> = wave.iter().map(|p| p.sample_id as u64).collect();
+                e.evaluate(&checks, &keys, scoring, cancel)
+            }
         }
     }
 
     fn server_status(&self) -> Vec<ServerStatus> {
         match self {
-            Engine::Local(_) => Vec::new(),
+            Engine::Local(_) | Engine::Batch(_) => Vec::new(),
             Engine::Server(e) => e.server_status(),
         }
     }
@@ -240,6 +280,10 @@ pub enum RunError {
         missing: String,
         fitting: String,
     },
+    #[error(
+        "guard profile `{profile}` has no chat form ([prompt_check.chat] and [answer_check.chat]) for a chat-completions endpoint; profiles with one: {with}"
+    )]
+    NoChatForm { profile: String, with: String },
     #[error(
         "--only-disputed needs the project's guards to compare, and there are none besides `{judge}` (see `verdikt guard runs` and `verdikt guards use`)"
     )]
@@ -347,13 +391,24 @@ struct Pending {
 }
 
 impl Pending {
-    fn request(&self, profile: &Profile) -> CheckRequest {
-        let check = profile.check(self.field.role());
+    /// The check, as chat messages when `chat` (the profile has a chat form: [`check_fit`]).
+    fn request(&self, profile: &Profile, chat: bool) -> CheckRequest {
+        let role = self.field.role();
+        let check = profile.check(role);
+        let answer = self.text.as_deref().unwrap_or("");
+        let (segments, system) = match profile.render_chat(role, &self.prompt, answer) {
+            Some(form) if chat => (form.user, Some(form.system)),
+            _ => (
+                match &self.text {
+                    None => profile.render_prompt_check(&self.prompt),
+                    Some(answer) => profile.render_answer_check(&self.prompt, answer),
+                },
+                None,
+            ),
+        };
         CheckRequest {
-            segments: match &self.text {
-                None => profile.render_prompt_check(&self.prompt),
-                Some(answer) => profile.render_answer_check(&self.prompt, answer),
-            },
+            segments,
+            system,
             prefill: check.prefill.clone(),
             max_tokens: profile.max_tokens,
             stop: profile.stop.clone(),
@@ -376,7 +431,7 @@ pub fn planned_checks(
     let (_, pending) = pending_texts(store, 0, fields, filter, limit, None)?;
     Ok(pending
         .iter()
-        .map(|p| (p.sample_id, p.field, p.request(profile)))
+        .map(|p| (p.sample_id, p.field, p.request(profile, false)))
         .collect())
 }
 
@@ -457,8 +512,25 @@ fn check_fit(profiles: &Profiles, profile: &Profile, opts: &RunOptions) -> Resul
             }
             Box::new(move |t| vocab.specials().id_of(t).is_some())
         }
+        Backend::Server(server) if server.api == ServerApi::Chat => {
+            // The provider's template wraps the chat form, which names no special tokens.
+            return if profile.has_chat_form() {
+                Ok(())
+            } else {
+                Err(RunError::NoChatForm {
+                    profile: profile.name.clone(),
+                    with: profiles
+                        .iter()
+                        .filter(|p| p.has_chat_form())
+                        .map(|p| p.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+            };
+        }
         Backend::Server(server) => {
-            let tokenizer = SegmentTokenizer::load(&server.tokenizer)?;
+            let path = server.tokenizer.as_ref().ok_or(EngineError::NoTokenizer)?;
+            let tokenizer = SegmentTokenizer::load(path)?;
             Box::new(move |t| tokenizer.specials().id_of(t).is_some())
         }
     };
@@ -556,10 +628,13 @@ fn identity(store: &Store, profile: &Profile, opts: &RunOptions) -> Result<Ident
         Backend::Server(server) => Identity {
             fingerprint: fingerprint(
                 profile,
-                &sha256_file(&server.tokenizer).map_err(|source| RunError::Model {
-                    path: server.tokenizer.clone(),
-                    source,
-                })?,
+                &match &server.tokenizer {
+                    Some(path) => sha256_file(path).map_err(|source| RunError::Model {
+                        path: path.clone(),
+                        source,
+                    })?,
+                    None => "none: the provider's chat template".to_string(),
+                },
             ),
             backend: "server",
             model_path: None,
@@ -569,7 +644,8 @@ fn identity(store: &Store, profile: &Profile, opts: &RunOptions) -> Result<Ident
             server_model: Some(server.model.clone()),
             // Header values and the key stay out of the project; their names are recorded.
             params: serde_json::json!({
-                "tokenizer": server.tokenizer.display().to_string(),
+                "api": server.api.name(),
+                "tokenizer": server.tokenizer.as_ref().map(|t| t.display().to_string()),
                 "concurrency": server.servers.iter().map(|s| s.concurrency).collect::<Vec<_>>(),
                 "api_key_env": server.api_key.as_ref().map(|k| k.recorded()),
                 "headers": server.headers.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(),
@@ -577,6 +653,7 @@ fn identity(store: &Store, profile: &Profile, opts: &RunOptions) -> Result<Ident
                 "max_retry_wait_s": server.retry.max_wait.as_secs_f64(),
                 "max_check_tokens": server.max_check_tokens,
                 "top_logprobs": server.top_logprobs,
+                "openai_batch": server.batch.is_some(),
                 "fields": fields,
                 "allow_profile_mismatch": opts.allow_profile_mismatch,
                 "only_disputed": opts.only_disputed,
@@ -710,8 +787,8 @@ fn disputed_texts(store: &Store, judge: &str) -> Result<HashSet<(i64, String)>, 
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// How many tokens a check's rendered segments make on the run's tokenizer.
-type TokenCount = dyn Fn(&[super::Segment]) -> usize;
+/// How many tokens a check sends after shortening, on the run's tokenizer.
+type CheckSize = dyn Fn(&CheckRequest) -> usize;
 
 /// The texts and prompt tokens a run with `opts` would send now, nothing stored or opened.
 pub fn plan(store: &Store, profiles: &Profiles, opts: &RunOptions) -> Result<Plan, RunError> {
@@ -722,31 +799,28 @@ pub fn plan(store: &Store, profiles: &Profiles, opts: &RunOptions) -> Result<Pla
         .filter(|(_, _, print)| print.as_deref() == Some(id.fingerprint.as_str()))
         .map_or(0, |(run, _, _)| run);
     let (already_done, pending) = pending_for(store, run_id, opts)?;
-    let (tokenize, limit): (Box<TokenCount>, u32) = match &opts.backend {
+    let size: Box<CheckSize> = match &opts.backend {
         Backend::Local { model, llama } => {
-            let vocab = VocabFile::load(model)?;
-            (
-                Box::new(move |s| vocab.tokenize(s).len()),
-                llama.max_check_tokens,
-            )
+            let (vocab, limit) = (VocabFile::load(model)?, llama.max_check_tokens as usize);
+            Box::new(move |check| {
+                super::truncate::fit_tokens(&check.segments, limit, |s| vocab.tokenize(s))
+                    .0
+                    .len()
+            })
         }
         Backend::Server(server) => {
-            let tokenizer = SegmentTokenizer::load(&server.tokenizer)?;
-            (
-                Box::new(move |s| tokenizer.tokenize(s).len()),
-                server.max_check_tokens,
-            )
+            let tokenizer = match &server.tokenizer {
+                Some(path) => Some(SegmentTokenizer::load(path)?),
+                None => None,
+            };
+            let limit = server.max_check_tokens as usize;
+            Box::new(move |check| fit_check(tokenizer.as_ref(), check, limit).1)
         }
     };
+    let chat = opts.backend.chat();
     let prompt_tokens = pending
         .iter()
-        .map(|p| {
-            let check = p.request(profile);
-            let (ids, _) = super::truncate::fit_tokens(&check.segments, limit as usize, |s| {
-                vec![(); tokenize(s)]
-            });
-            ids.len() as u64
-        })
+        .map(|p| size(&p.request(profile, chat)) as u64)
         .sum();
     Ok(Plan {
         texts: pending.len() as u64,
@@ -855,7 +929,13 @@ fn check_all(
     if pending.is_empty() {
         return Ok(report);
     }
-    let engine = Engine::load(&opts.backend, profile)?;
+    let engine = Engine::load(&opts.backend, profile, store.path(), run_id)?;
+    // A batch is one wave of everything (cut to the provider's limits by the engine): a wave
+    // of a batch can take hours, and each costs a poll loop.
+    let wave_samples = match engine {
+        Engine::Batch(_) => usize::MAX,
+        _ => opts.wave.max(1),
+    };
     store.conn().execute(
         "UPDATE guard_runs SET device = ?1 WHERE id = ?2",
         params![engine.device(), run_id],
@@ -876,7 +956,7 @@ fn check_all(
         let (mut end, mut samples) = (start, 0);
         while end < pending.len() {
             if end == start || pending[end].sample_id != pending[end - 1].sample_id {
-                if samples == opts.wave.max(1) {
+                if samples == wave_samples {
                     break;
                 }
                 samples += 1;

@@ -1,9 +1,12 @@
-//! Guard checks on an OpenAI-compatible `/v1/completions` server (llama-server, vLLM, …).
+//! Guard checks on an OpenAI-compatible server: `/v1/completions` (llama-server, vLLM, SGLang)
+//! or `/v1/chat/completions` (OpenAI, Azure, hosted models).
 //!
-//! Prompts travel as token ids, made here with the model's `tokenizer.json`: template text
-//! with special tokens, dataset text with special-token matching switched off, so a text that
-//! spells `<|im_end|>` reaches the model as plain text and no server-side parsing can change
-//! that. Long texts are shortened on these token counts exactly as the local engine does.
+//! On `/v1/completions` prompts travel as token ids, made here with the model's
+//! `tokenizer.json`: template text with special tokens, dataset text with special-token matching
+//! switched off, so a text that spells `<|im_end|>` reaches the model as plain text and no
+//! server-side parsing can change that. Long texts are shortened on these token counts exactly
+//! as the local engine does. On the chat path the provider renders its own chat template around
+//! the profile's chat messages, so keeping data inert is the provider's job there.
 //! P(unsafe) comes from the returned top log-probabilities; verdicts from the greedy answer.
 
 use std::path::{Path, PathBuf};
@@ -15,11 +18,11 @@ use serde_json::{Value, json};
 use tokenizers::Tokenizer;
 
 use super::llama::{CheckOutcome, CheckRequest, EngineError, ScoreIds, Scoring, WaveStats};
-use super::profile::Segment;
+use super::profile::{Segment, join_segments};
 use super::retry::{Failure, GaveUp, RetryPolicy, retry_after, status_failure};
 use super::route::{Checked, ServerStatus, Servers};
 use super::tokens::{Special, Specials};
-use super::truncate::fit_tokens;
+use super::truncate::{fit_segments, fit_tokens};
 
 /// One server of a run and how hard to drive it.
 #[derive(Clone, Debug, PartialEq)]
@@ -102,6 +105,34 @@ impl Header {
     }
 }
 
+/// Which endpoint the checks go to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ServerApi {
+    /// `/v1/completions` with token-id prompts: the model sees exactly our ids.
+    #[default]
+    Completions,
+    /// `/v1/chat/completions` with the profile's chat form: for models served only that way.
+    Chat,
+}
+
+impl ServerApi {
+    /// The endpoint's path below the server's URL.
+    pub fn path(self) -> &'static str {
+        match self {
+            ServerApi::Completions => "/v1/completions",
+            ServerApi::Chat => "/v1/chat/completions",
+        }
+    }
+
+    /// As a run records it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ServerApi::Completions => "completions",
+            ServerApi::Chat => "chat",
+        }
+    }
+}
+
 /// Where the servers are and how to talk to them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServerOptions {
@@ -109,16 +140,22 @@ pub struct ServerOptions {
     pub servers: Vec<ServerAddress>,
     /// The `model` field of each request.
     pub model: String,
-    /// The served model's `tokenizer.json`, or its GGUF file (converted on load).
-    pub tokenizer: PathBuf,
+    pub api: ServerApi,
+    /// The served model's `tokenizer.json`, or its GGUF file (converted on load). Required on
+    /// `/v1/completions`; on the chat path it only counts tokens for shortening (without it, a
+    /// text's UTF-8 bytes stand in, never fewer than its tokens) and finds the score tokens.
+    pub tokenizer: Option<PathBuf>,
     /// A single check longer than this is shortened in the middle of its data.
     pub max_check_tokens: u32,
-    /// Top log-probabilities asked for per answer token.
+    /// Top log-probabilities asked for per answer token (at most 20 on the chat path, OpenAI's
+    /// limit).
     pub top_logprobs: u32,
     /// The API key, sent as `Authorization: Bearer`.
     pub api_key: Option<ApiKey>,
     pub headers: Vec<Header>,
     pub retry: RetryPolicy,
+    /// Send the checks as OpenAI Batch API batches instead of one request each.
+    pub batch: Option<super::batch::BatchOptions>,
 }
 
 impl ServerOptions {
@@ -212,7 +249,8 @@ pub struct ServerEngine {
     options: ServerOptions,
     endpoints: Vec<String>,
     agent: ureq::Agent,
-    tokenizer: SegmentTokenizer,
+    /// Always there on `/v1/completions`.
+    tokenizer: Option<SegmentTokenizer>,
     /// Headers sent with every request, the API key's among them.
     auth: Vec<(String, Secret)>,
     servers: Servers,
@@ -220,6 +258,9 @@ pub struct ServerEngine {
     /// the smallest context a server reported ([`ServerEngine::preflight`]).
     check_limit: u32,
 }
+
+/// OpenAI's most top log-probabilities per token on `/v1/chat/completions`.
+const CHAT_TOP_LOGPROBS: u32 = 20;
 
 /// Text whose token ids are compared with the server's own: words of several scripts, digits,
 /// spacing and punctuation, where tokenizers of different models part ways.
@@ -233,12 +274,71 @@ fn tokenizer_err(path: &Path, e: impl std::fmt::Display) -> EngineError {
     }
 }
 
+/// A check's request as it goes out.
+pub struct Sent {
+    pub body: Value,
+    /// Its prompt tokens (for a chat check, the messages' count without the provider's template).
+    pub tokens: usize,
+    pub truncated: bool,
+}
+
+/// What a check sends.
+pub enum Prompt {
+    /// Token ids (`/v1/completions`).
+    Ids(Vec<u32>),
+    /// Chat messages (`/v1/chat/completions`).
+    Chat { system: String, user: String },
+}
+
+/// How many tokens `segments` make for the served model: exactly, with its tokenizer; else
+/// their UTF-8 bytes, a count no byte-level tokenizer exceeds.
+pub fn count_tokens(tokenizer: Option<&SegmentTokenizer>, segments: &[Segment]) -> usize {
+    match tokenizer {
+        Some(t) => t.tokenize(segments).len(),
+        None => segments.iter().map(|s| s.text().len()).sum(),
+    }
+}
+
+/// A check shortened to at most `limit` tokens where its data allows: what it sends, its
+/// token count, and whether text was cut. A chat check's system message is never cut.
+pub fn fit_check(
+    tokenizer: Option<&SegmentTokenizer>,
+    check: &CheckRequest,
+    limit: usize,
+) -> (Prompt, usize, bool) {
+    match &check.system {
+        None => {
+            let (ids, truncated) = fit_tokens(&check.segments, limit, |s| {
+                tokenizer.map_or_else(Vec::new, |t| t.tokenize(s))
+            });
+            let n = ids.len();
+            (Prompt::Ids(ids), n, truncated)
+        }
+        Some(system) => {
+            let system_tokens = count_tokens(tokenizer, &[Segment::Template(system.clone())]);
+            let room = limit.saturating_sub(system_tokens);
+            let (user, units, truncated) = fit_segments(&check.segments, room, |s| {
+                vec![(); count_tokens(tokenizer, s)]
+            });
+            let prompt = Prompt::Chat {
+                system: system.clone(),
+                user: join_segments(&user),
+            };
+            (prompt, system_tokens + units.len(), truncated)
+        }
+    }
+}
+
 /// The checks of a wave as one server engine call returns them.
 pub type WaveOutcomes = (Vec<Checked<CheckOutcome>>, WaveStats);
 
 impl ServerEngine {
     pub fn new(options: ServerOptions) -> Result<ServerEngine, EngineError> {
-        let tokenizer = SegmentTokenizer::load(&options.tokenizer)?;
+        let tokenizer = match (&options.tokenizer, options.api) {
+            (Some(path), _) => Some(SegmentTokenizer::load(path)?),
+            (None, ServerApi::Chat) => None,
+            (None, ServerApi::Completions) => return Err(EngineError::NoTokenizer),
+        };
         let mut auth = Vec::new();
         if let Some(source) = &options.api_key {
             let key = match source {
@@ -271,7 +371,7 @@ impl ServerEngine {
             endpoints: options
                 .servers
                 .iter()
-                .map(|s| format!("{}/v1/completions", s.url))
+                .map(|s| format!("{}{}", s.url, options.api.path()))
                 .collect(),
             servers: Servers::new(
                 options
@@ -303,12 +403,17 @@ impl ServerEngine {
                 .map(|t| t.as_u64().or_else(|| t["id"].as_u64()))
                 .collect()
         };
-        let ours: Vec<u64> = self
-            .tokenizer
-            .plain_ids(PROBE)
-            .iter()
-            .map(|&t| t as u64)
-            .collect();
+        // Chat endpoints take text: there are no ids of ours to compare.
+        let ours: Option<Vec<u64>> = match (&self.tokenizer, self.options.api) {
+            (Some(tokenizer), ServerApi::Completions) => Some(
+                tokenizer
+                    .plain_ids(PROBE)
+                    .iter()
+                    .map(|&t| t as u64)
+                    .collect(),
+            ),
+            _ => None,
+        };
         for server in &self.options.servers {
             if let Some(n_ctx) = self.context_of(&server.url) {
                 let room = n_ctx.saturating_sub(max_tokens.max(1));
@@ -322,6 +427,7 @@ impl ServerEngine {
                 }
                 self.check_limit = self.check_limit.min(room);
             }
+            let Some(ours) = &ours else { continue };
             let body = json!({
                 "content": PROBE, "add_special": false, "parse_special": false,
                 "model": self.options.model, "prompt": PROBE, "add_special_tokens": false,
@@ -330,11 +436,11 @@ impl ServerEngine {
                 .request(&format!("{}/tokenize", server.url), Some(&body))
                 .as_ref()
                 .and_then(theirs_of)
-                && theirs != ours
+                && &theirs != ours
             {
                 return Err(EngineError::TokenizerMismatch {
                     url: server.url.clone(),
-                    tokenizer: self.options.tokenizer.clone(),
+                    tokenizer: self.options.tokenizer.clone().unwrap_or_default(),
                     ours: ours.len(),
                     theirs: theirs.len(),
                 });
@@ -369,34 +475,30 @@ impl ServerEngine {
     /// A GET (or a POST of `body`) whose JSON answer is wanted if there is one; any failure
     /// is None (the checks will meet it again, with retries).
     fn request(&self, url: &str, body: Option<&Value>) -> Option<Value> {
-        let mut response = match body {
-            Some(body) => {
-                let mut r = self
-                    .agent
-                    .post(url)
-                    .header("content-type", "application/json");
-                for (name, Secret(value)) in &self.auth {
-                    r = r.header(name.as_str(), value.as_str());
-                }
-                r.send(body.to_string())
-            }
-            None => {
-                let mut r = self.agent.get(url);
-                for (name, Secret(value)) in &self.auth {
-                    r = r.header(name.as_str(), value.as_str());
-                }
-                r.call()
-            }
-        }
-        .ok()?;
-        if !response.status().is_success() {
-            return None;
-        }
-        serde_json::from_str(&response.body_mut().read_to_string().ok()?).ok()
+        let body = body.map(|b| b.to_string());
+        let text = self
+            .exchange(
+                url,
+                body.as_deref().map(|b| ("application/json", b.as_bytes())),
+            )
+            .ok()?;
+        serde_json::from_str(&text).ok()
     }
 
+    /// Token ids of rendered segments (`/v1/completions`; a chat check counts with
+    /// [`ServerEngine::count`]).
     pub fn tokenize(&self, segments: &[Segment]) -> Vec<u32> {
-        self.tokenizer.tokenize(segments)
+        self.tokenizer
+            .as_ref()
+            .map_or_else(Vec::new, |t| t.tokenize(segments))
+    }
+
+    pub fn tokenizer(&self) -> Option<&SegmentTokenizer> {
+        self.tokenizer.as_ref()
+    }
+
+    pub fn api(&self) -> ServerApi {
+        self.options.api
     }
 
     /// Each server's share of the run so far.
@@ -415,8 +517,7 @@ impl ServerEngine {
         scoring: &Scoring,
         cancel: Arc<AtomicBool>,
     ) -> (WaveOutcomes, Option<EngineError>) {
-        let score_ids =
-            scoring.first_ids(|piece| self.tokenizer.plain_ids(piece).first().map(|&t| t as i32));
+        let score_ids = ScoreTokens::of(scoring, self.tokenizer.as_ref());
         let mut triples: Vec<(u64, Vec<usize>)> = Vec::new();
         for (i, &key) in keys.iter().enumerate() {
             match triples.last_mut() {
@@ -456,18 +557,31 @@ impl ServerEngine {
         &self,
         server: usize,
         check: &CheckRequest,
-        score_ids: &ScoreIds,
+        score: &ScoreTokens,
         cancel: &AtomicBool,
     ) -> Result<CheckOutcome, GaveUp> {
         let started = Instant::now();
+        let sent = self.request_body(check)?;
+        let body = sent.body.to_string();
+        let mut tries = 0;
+        let reply = self.options.retry.run(cancel, || {
+            tries += 1;
+            self.post(server, &body)
+        })?;
+        let mut outcome = self.read_reply(&reply, check, score, &sent, tries)?;
+        outcome.latency = started.elapsed();
+        Ok(outcome)
+    }
+
+    /// The request body of one check, shortened to fit; a check that cannot fit is refused
+    /// here, never sent to fail.
+    pub fn request_body(&self, check: &CheckRequest) -> Result<Sent, GaveUp> {
         let limit = self.check_limit as usize;
-        let (ids, truncated) = fit_tokens(&check.segments, limit, |s| self.tokenize(s));
-        if ids.len() > limit {
-            // Never sent to fail: stored as an error naming the sizes.
+        let (prompt, tokens, truncated) = fit_check(self.tokenizer.as_ref(), check, limit);
+        if tokens > limit {
             return Err(GaveUp {
                 reason: format!(
-                    "the check does not fit: {} tokens after shortening, at most {limit} (the server's context less the answer's {} tokens)",
-                    ids.len(),
+                    "the check does not fit: {tokens} tokens after shortening, at most {limit} (the server's context less the answer's {} tokens)",
                     check.max_tokens
                 ),
                 tries: 0,
@@ -475,53 +589,88 @@ impl ServerEngine {
                 refused: false,
             });
         }
-        let body = json!({
-            "model": self.options.model,
-            "prompt": ids,
-            "max_tokens": check.max_tokens.max(1),
-            "temperature": 0.0,
-            "logprobs": self.options.top_logprobs,
-            "stop": check.stop,
+        let body = match prompt {
+            Prompt::Ids(ids) => json!({
+                "model": self.options.model,
+                "prompt": ids,
+                "max_tokens": check.max_tokens.max(1),
+                "temperature": 0.0,
+                "logprobs": self.options.top_logprobs,
+                "stop": check.stop,
+                // vLLM otherwise keys top log-probabilities by decoded text, which two tokens
+                // may share; other servers ignore it.
+                "return_tokens_as_token_ids": true,
+            }),
+            Prompt::Chat { system, user } => {
+                let mut messages = Vec::new();
+                if !system.is_empty() {
+                    messages.push(json!({"role": "system", "content": system}));
+                }
+                messages.push(json!({"role": "user", "content": user}));
+                // No stop strings: they are the template's end-of-turn tokens, and the
+                // provider's own template ends the turn.
+                json!({
+                    "model": self.options.model,
+                    "messages": messages,
+                    "max_tokens": check.max_tokens.max(1),
+                    "temperature": 0.0,
+                    "logprobs": true,
+                    "top_logprobs": self.options.top_logprobs.min(CHAT_TOP_LOGPROBS),
+                })
+            }
+        };
+        Ok(Sent {
+            body,
+            tokens,
+            truncated,
         })
-        .to_string();
-        let (reply, tries) = {
-            let mut tries = 0;
-            let reply = self.options.retry.run(cancel, || {
-                tries += 1;
-                self.post(server, &body)
-            })?;
-            (reply, tries)
-        };
-        let unreadable = |what: String| GaveUp {
-            reason: what,
-            tries,
-            server_fault: false,
-            refused: false,
-        };
+    }
+
+    /// The outcome of a check from the server's answer to `sent` (after `tries` requests).
+    pub fn read_reply(
+        &self,
+        reply: &Value,
+        check: &CheckRequest,
+        score: &ScoreTokens,
+        sent: &Sent,
+        tries: u32,
+    ) -> Result<CheckOutcome, GaveUp> {
         let choice = &reply["choices"][0];
-        let text = choice["text"].as_str().ok_or_else(|| {
-            unreadable(self.scrub(format!(
-                "no choices[0].text in {}",
-                shorten(&reply.to_string())
-            )))
-        })?;
+        let text = choice["text"]
+            .as_str()
+            .or_else(|| choice["message"]["content"].as_str())
+            .ok_or_else(|| GaveUp {
+                reason: self.scrub(format!(
+                    "no choices[0].text or choices[0].message.content in {}",
+                    shorten(&reply.to_string())
+                )),
+                tries,
+                server_fault: false,
+                refused: false,
+            })?;
         let mut answer = format!("{}{text}", check.prefill);
         // Servers differ on whether the stop string is part of the text; keep it out.
         check.cut_at_stop(&mut answer);
         let (p_unsafe, p_controversial) = self
-            .scores(&choice["logprobs"], check, score_ids)
+            .scores(&choice["logprobs"], check, score)
             .unwrap_or((None, None));
         // The server's own count proves the ids arrived as sent (no re-tokenization, no start
-        // token added); where the server has no `/tokenize`, it is the tokenizer check too.
+        // token added); where the server has no `/tokenize`, it is the tokenizer check too. A
+        // chat endpoint counts its own template too, so there is nothing to compare.
         let prompt_tokens = reply["usage"]["prompt_tokens"].as_u64();
         if let Some(counted) = prompt_tokens
-            && counted != ids.len() as u64
+            && check.system.is_none()
+            && counted != sent.tokens as u64
         {
             return Err(GaveUp {
                 reason: format!(
                     "the server counted {counted} prompt tokens where the tokenizer {} made {}: it is not the served model's, or the server changes the prompt",
-                    self.options.tokenizer.display(),
-                    ids.len()
+                    self.options
+                        .tokenizer
+                        .as_deref()
+                        .unwrap_or(Path::new(""))
+                        .display(),
+                    sent.tokens,
                 ),
                 tries,
                 server_fault: true,
@@ -532,9 +681,9 @@ impl ServerEngine {
             answer,
             p_unsafe,
             p_controversial,
-            truncated,
-            prompt_tokens: prompt_tokens.unwrap_or(ids.len() as u64) as u32,
-            latency: started.elapsed(),
+            truncated: sent.truncated,
+            prompt_tokens: prompt_tokens.unwrap_or(sent.tokens as u64) as u32,
+            latency: Duration::ZERO,
             first_logits: None,
         })
     }
@@ -553,17 +702,36 @@ impl ServerEngine {
         message
     }
 
-    /// One try of one request to `server`.
+    /// One try of one check request to `server`.
     fn post(&self, server: usize, body: &str) -> Result<Value, Failure> {
-        let endpoint = &self.endpoints[server];
-        let mut request = self
-            .agent
-            .post(endpoint)
-            .header("content-type", "application/json");
-        for (name, Secret(value)) in &self.auth {
-            request = request.header(name.as_str(), value.as_str());
-        }
-        let mut response = request.send(body).map_err(|e| {
+        let text = self.exchange(
+            &self.endpoints[server],
+            Some(("application/json", body.as_bytes())),
+        )?;
+        serde_json::from_str(&text)
+            .map_err(|e| Failure::Permanent(format!("the answer is not JSON ({e})")))
+    }
+
+    /// One try of a GET (no body) or a POST of `(content type, body)` to `url`, with the run's
+    /// headers: the answer's text, or what kind of failure it was.
+    pub fn exchange(&self, url: &str, body: Option<(&str, &[u8])>) -> Result<String, Failure> {
+        let sent = match body {
+            Some((content_type, body)) => {
+                let mut request = self.agent.post(url).header("content-type", content_type);
+                for (name, Secret(value)) in &self.auth {
+                    request = request.header(name.as_str(), value.as_str());
+                }
+                request.send(body)
+            }
+            None => {
+                let mut request = self.agent.get(url);
+                for (name, Secret(value)) in &self.auth {
+                    request = request.header(name.as_str(), value.as_str());
+                }
+                request.call()
+            }
+        };
+        let mut response = sent.map_err(|e| {
             let reason = self.scrub(e.to_string());
             match e {
                 // The connection or the server may come back.
@@ -587,10 +755,11 @@ impl ServerEngine {
                 .and_then(|v| v.to_str().ok())
                 .map(String::from)
         });
+        // A batch's output file holds up to 50,000 answers.
         let text = response
             .body_mut()
             .with_config()
-            .limit(64 << 20)
+            .limit(1 << 30)
             .read_to_string()
             .map_err(|e| Failure::Transient {
                 reason: self.scrub(format!("reading the answer: {e}")),
@@ -600,80 +769,178 @@ impl ServerEngine {
             let reason = self.scrub(format!("HTTP {status}: {}", shorten(&text)));
             return Err(status_failure(status, reason, after));
         }
-        serde_json::from_str(&text)
-            .map_err(|e| Failure::Permanent(format!("the answer is not JSON ({e})")))
+        Ok(text)
     }
 
-    /// P(unsafe) and P(controversial) from the top log-probabilities of the scored answer token: the first one, or
-    /// the one after `score_after`. llama-server lists `content[i].top_logprobs[j].{id,logprob}`;
-    /// OpenAI-style servers (vLLM) list `tokens[i]` and `top_logprobs[i]` as `{token: logprob}`.
+    pub fn options(&self) -> &ServerOptions {
+        &self.options
+    }
+
+    /// P(unsafe) and P(controversial) from the top log-probabilities of the scored answer
+    /// token: the first one, or the one after `score_after`.
     fn scores(
         &self,
         logprobs: &Value,
         check: &CheckRequest,
-        score_ids: &ScoreIds,
+        score: &ScoreTokens,
     ) -> Option<(Option<f64>, Option<f64>)> {
-        // (token text, alternatives as (id if known, text, logprob)) per answer token.
-        type Alternatives = Vec<(Option<i64>, String, f64)>;
-        let steps: Vec<(String, Alternatives)> = if let Some(content) =
-            logprobs["content"].as_array()
-        {
+        let piece = |id: u32| self.tokenizer.as_ref().map(|t| t.piece(id));
+        let steps = logprob_steps(logprobs, &piece)?;
+        let mut produced = check.prefill.clone();
+        let step = steps.iter().position(|step| {
+            let here = check.score_after.is_empty()
+                || produced.trim_end().ends_with(check.score_after.trim_end());
+            produced.push_str(&step.token);
+            here
+        })?;
+        Some(score.probabilities(&steps[step], &piece))
+    }
+}
+
+/// One answer token as a server reports it, with its top alternatives.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub token: String,
+    pub alternatives: Vec<Alternative>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alternative {
+    /// Where the server says (llama-server; vLLM with `return_tokens_as_token_ids`).
+    pub id: Option<u32>,
+    pub text: String,
+    pub logprob: f64,
+}
+
+/// The answer tokens of a `logprobs` object, in either of the two layouts servers use:
+/// - `content[i] = {token, id?, top_logprobs: [{token, id?, logprob}]}`: OpenAI chat,
+///   llama-server (with ids, completions and chat) and vLLM chat;
+/// - `tokens[i]` with `top_logprobs[i] = {text: logprob}`: the legacy completions layout of
+///   vLLM and SGLang, where vLLM's `return_tokens_as_token_ids` spells a token `token_id:N`
+///   (`piece` turns such an id back into text).
+pub fn logprob_steps(logprobs: &Value, piece: &dyn Fn(u32) -> Option<String>) -> Option<Vec<Step>> {
+    // `token_id:N` is an id; its text is the tokenizer's piece.
+    let read = |text: &str, id: Option<u32>| -> (Option<u32>, String) {
+        match text.strip_prefix("token_id:").and_then(|n| n.parse().ok()) {
+            Some(id) => (Some(id), piece(id).unwrap_or_default()),
+            None => (id, text.to_string()),
+        }
+    };
+    let logprob = |v: &Value| v.as_f64().unwrap_or(f64::NEG_INFINITY);
+    if let Some(content) = logprobs["content"].as_array() {
+        return Some(
             content
                 .iter()
-                .map(|c| {
-                    let alts = c["top_logprobs"]
+                .map(|c| Step {
+                    token: read(c["token"].as_str().unwrap_or(""), None).1,
+                    alternatives: c["top_logprobs"]
                         .as_array()
                         .into_iter()
                         .flatten()
                         .map(|a| {
-                            (
-                                a["id"].as_i64(),
-                                a["token"].as_str().unwrap_or("").to_string(),
-                                a["logprob"].as_f64().unwrap_or(f64::NEG_INFINITY),
-                            )
+                            let id = a["id"].as_u64().map(|i| i as u32);
+                            let (id, text) = read(a["token"].as_str().unwrap_or(""), id);
+                            Alternative {
+                                id,
+                                text,
+                                logprob: logprob(&a["logprob"]),
+                            }
                         })
-                        .collect();
-                    (c["token"].as_str().unwrap_or("").to_string(), alts)
+                        .collect(),
                 })
-                .collect()
-        } else {
-            let tokens = logprobs["tokens"].as_array()?;
-            let tops = logprobs["top_logprobs"].as_array()?;
-            tokens
+                .collect(),
+        );
+    }
+    let tokens = logprobs["tokens"].as_array()?;
+    let tops = logprobs["top_logprobs"].as_array()?;
+    Some(
+        tokens
+            .iter()
+            .zip(tops)
+            .map(|(t, top)| Step {
+                token: read(t.as_str().unwrap_or(""), None).1,
+                alternatives: top
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| {
+                        let (id, text) = read(k, None);
+                        Alternative {
+                            id,
+                            text,
+                            logprob: logprob(v),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect(),
+    )
+}
+
+/// The tokens whose probabilities give P(unsafe).
+pub struct ScoreTokens {
+    ids: ScoreIds,
+    /// Without a tokenizer (a chat endpoint): the score pieces themselves, each taken for one
+    /// token and an id being its index here.
+    words: Option<Vec<String>>,
+}
+
+impl ScoreTokens {
+    /// With a tokenizer, the first token of each piece, as the local engine scores.
+    pub fn of(scoring: &Scoring, tokenizer: Option<&SegmentTokenizer>) -> ScoreTokens {
+        match tokenizer {
+            Some(t) => ScoreTokens {
+                ids: scoring.first_ids(|p| t.plain_ids(p).first().map(|&i| i as i32)),
+                words: None,
+            },
+            None => {
+                let mut words: Vec<String> = [
+                    &scoring.unsafe_pieces,
+                    &scoring.safe_pieces,
+                    &scoring.controversial_pieces,
+                ]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect();
+                words.sort();
+                words.dedup();
+                let ids =
+                    scoring.first_ids(|p| words.iter().position(|w| w == p).map(|i| i as i32));
+                ScoreTokens {
+                    ids,
+                    words: Some(words),
+                }
+            }
+        }
+    }
+
+    /// P(unsafe) and P(controversial) at one answer token. An alternative with an id counts
+    /// by id; one without, by its text: the piece's own text, or (words) the word, leading
+    /// spaces aside, as providers differ on them at the start of a message.
+    pub fn probabilities(
+        &self,
+        step: &Step,
+        piece: &dyn Fn(u32) -> Option<String>,
+    ) -> (Option<f64>, Option<f64>) {
+        self.ids.probabilities(|ids: &[i32]| {
+            let texts: Vec<String> = ids
                 .iter()
-                .zip(tops)
-                .map(|(t, top)| {
-                    let alts = top
-                        .as_object()
-                        .into_iter()
-                        .flatten()
-                        .map(|(k, v)| (None, k.clone(), v.as_f64().unwrap_or(f64::NEG_INFINITY)))
-                        .collect();
-                    (t.as_str().unwrap_or("").to_string(), alts)
+                .filter_map(|&id| match &self.words {
+                    Some(words) => words.get(id as usize).cloned(),
+                    None => piece(id as u32),
                 })
-                .collect()
-        };
-        let mut produced = check.prefill.clone();
-        let step = steps.iter().position(|(token, _)| {
-            let here = check.score_after.is_empty()
-                || produced.trim_end().ends_with(check.score_after.trim_end());
-            produced.push_str(token);
-            here
-        })?;
-        let piece = |id: i32| self.tokenizer.piece(id as u32);
-        let mass = |ids: &[i32]| {
-            let pieces: Vec<String> = ids.iter().map(|&id| piece(id)).collect();
-            steps[step]
-                .1
+                .collect();
+            step.alternatives
                 .iter()
-                .filter(|(id, text, _)| match id {
-                    Some(id) => ids.contains(&(*id as i32)),
-                    None => pieces.contains(text),
+                .filter(|a| match (a.id, &self.words) {
+                    (Some(id), None) => ids.contains(&(id as i32)),
+                    (_, Some(_)) => texts.iter().any(|t| t.trim_start() == a.text.trim_start()),
+                    (None, None) => texts.contains(&a.text),
                 })
-                .map(|(_, _, lp)| lp.exp())
+                .map(|a| a.logprob.exp())
                 .sum::<f64>()
-        };
-        Some(score_ids.probabilities(mass))
+        })
     }
 }
 
@@ -709,6 +976,79 @@ mod tests {
         );
     }
 
+    fn fixture(name: &str) -> Value {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/responses")
+            .join(name);
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn scoring(unsafe_: &[&str], safe: &[&str]) -> Scoring {
+        Scoring {
+            unsafe_pieces: unsafe_.iter().map(|s| s.to_string()).collect(),
+            safe_pieces: safe.iter().map(|s| s.to_string()).collect(),
+            controversial_pieces: Vec::new(),
+        }
+    }
+
+    /// OpenAI's chat layout (its API reference's recorded example): tokens by text, no ids,
+    /// scored by the words themselves when no tokenizer is given.
+    #[test]
+    fn openai_chat_logprobs_are_read_by_token_text() {
+        let body = fixture("openai-chat-logprobs.json");
+        let steps = logprob_steps(&body["choices"][0]["logprobs"], &|_| None).unwrap();
+        let text: String = steps.iter().map(|s| s.token.as_str()).collect();
+        assert_eq!(
+            text,
+            body["choices"][0]["message"]["content"].as_str().unwrap()
+        );
+        assert_eq!(steps[0].alternatives.len(), 2);
+        let second = &steps[0].alternatives[1];
+        assert_eq!((second.id, second.text.as_str()), (None, "Hi"));
+        let score = ScoreTokens::of(&scoring(&["Hello"], &["Hi"]), None);
+        let (p, c) = score.probabilities(&steps[0], &|_| None);
+        let (a, b) = ((-0.31725305f64).exp(), (-1.3190403f64).exp());
+        assert!(
+            (p.unwrap() - a / (a + b)).abs() < 1e-9 && c.is_none(),
+            "{p:?}"
+        );
+        // Words the first token's alternatives lack give no mass: no figure rather than 0.
+        let absent = ScoreTokens::of(&scoring(&["unsafe"], &["safe"]), None);
+        assert_eq!(absent.probabilities(&steps[0], &|_| None), (None, None));
+    }
+
+    /// vLLM's completions layout with `return_tokens_as_token_ids`, as its source emits it
+    /// (`"token_id:N"` for the token and the keys of its alternatives; no recorded body was
+    /// found): ids count by id, and their text is the tokenizer's piece.
+    #[test]
+    fn vllm_token_id_keys_are_ids() {
+        let logprobs = json!({
+            "text_offset": [0, 10],
+            "token_logprobs": [-0.05, -0.7],
+            "tokens": ["token_id:3009", "token_id:198"],
+            "top_logprobs": [
+                {"token_id:3009": -0.05, "token_id:19519": -3.1, "token_id:11": -9999.0},
+                {"token_id:198": -0.7, "token_id:50": -0.9},
+            ],
+        });
+        let piece = |id: u32| Some(format!("<{id}>"));
+        let steps = logprob_steps(&logprobs, &piece).unwrap();
+        assert_eq!(steps[0].token, "<3009>");
+        let alt = steps[0]
+            .alternatives
+            .iter()
+            .find(|a| a.id == Some(19519))
+            .unwrap();
+        assert_eq!((alt.text.as_str(), alt.logprob), ("<19519>", -3.1));
+        // The legacy layout without ids (SGLang, vLLM by default) keeps the text.
+        let plain =
+            json!({"tokens": [" safe"], "top_logprobs": [{" safe": -0.1, " unsafe": -2.4}]});
+        let steps = logprob_steps(&plain, &piece).unwrap();
+        assert!(steps[0].alternatives.iter().all(|a| a.id.is_none()));
+        assert_eq!(steps[0].token, " safe");
+        assert!(logprob_steps(&json!({"nothing": 1}), &piece).is_none());
+    }
+
     /// The tokenizer.json built from the GGUF gives llama.cpp's own ids on every bundled text,
     /// hostile ones included: template markers as special tokens, data markers spelled out.
     #[test]
@@ -717,12 +1057,14 @@ mod tests {
         let engine = ServerEngine::new(ServerOptions {
             servers: vec![ServerAddress::parse("http://127.0.0.1:9", 1).unwrap()],
             model: "m".into(),
-            tokenizer: model.clone(),
+            api: ServerApi::Completions,
+            tokenizer: Some(model.clone()),
             max_check_tokens: 4096,
             top_logprobs: 20,
             api_key: None,
             headers: Vec::new(),
             retry: RetryPolicy::default(),
+            batch: None,
         })
         .unwrap();
         let local = LlamaEngine::load(&model, LlamaOptions::default()).unwrap();

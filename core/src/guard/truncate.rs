@@ -40,6 +40,16 @@ pub fn fit_tokens<T>(
     limit: usize,
     tokenize: impl Fn(&[Segment]) -> Vec<T>,
 ) -> (Vec<T>, bool) {
+    let (_, tokens, truncated) = fit_segments(segments, limit, tokenize);
+    (tokens, truncated)
+}
+
+/// [`fit_tokens`], returning the shortened segments too (what a chat message sends).
+pub fn fit_segments<T>(
+    segments: &[Segment],
+    limit: usize,
+    tokenize: impl Fn(&[Segment]) -> Vec<T>,
+) -> (Vec<Segment>, Vec<T>, bool) {
     let mut segments = segments.to_vec();
     let mut tokens = tokenize(&segments);
     let mut truncated = false;
@@ -64,7 +74,7 @@ pub fn fit_tokens<T>(
         truncated = true;
         tokens = tokenize(&segments);
     }
-    (tokens, truncated)
+    (segments, tokens, truncated)
 }
 
 #[cfg(test)]
