@@ -18,6 +18,7 @@ pub struct X {
 impl X {
     pub fn open(display: &str) -> X {
         let xl = xlib::Xlib::open().expect("libX11");
+        // libXtst comes with libxdo, which Tauri's build needs (scripts/setup installs it).
         let xt = xtest::Xf86vmode::open().expect("libXtst");
         let name = CString::new(display).unwrap();
         // SAFETY: a valid C string; the result is checked for null.
