@@ -334,9 +334,6 @@ pub fn run_command(store: &mut Store, command: GuardCommand) -> Result<(), Strin
                     if !(max_retry_wait.is_finite() && max_retry_wait >= 0.0) {
                         return Err("--max-retry-wait: give seconds, 0 or more".into());
                     }
-                    if openai_batch && servers.len() > 1 {
-                        return Err("--openai-batch sends to one server; give one --server".into());
-                    }
                     if !(batch_poll.is_finite() && batch_poll > 0.0) {
                         return Err("--batch-poll: give seconds, more than 0".into());
                     }

@@ -13,6 +13,7 @@ pub const COMMANDS: &[&str] = &[
     "guard_catalog",
     "guard_download",
     "guard_runs",
+    "guard_plan",
     "guard_run",
     "guard_devices",
     "split_run",

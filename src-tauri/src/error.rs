@@ -45,6 +45,7 @@ fn window_words(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     use verdikt_core::audit::AuditError;
     use verdikt_core::audit::pack::PackError;
     use verdikt_core::filter::FilterError;
+    use verdikt_core::guard::run::RunError;
     use verdikt_core::import::ImportError;
     use verdikt_core::project_guards::GuardsError;
     use verdikt_core::queue::QueueError;
@@ -104,6 +105,26 @@ fn window_words(e: &(dyn std::error::Error + 'static)) -> Option<String> {
             } => Some(format!(
                 "{reviewer} does not read {language} (they read {reads}); add {language} to their languages under Reviewers first."
             )),
+            _ => None,
+        };
+    }
+    if let Some(e) = e.downcast_ref::<RunError>() {
+        return match e {
+            RunError::Unfinished { id, profile, .. } => Some(format!(
+                "Guard run {id} ({profile}) stopped before it finished: tick “resume the stopped run” to continue it."
+            )),
+            RunError::ProfileMismatch {
+                profile,
+                missing,
+                fitting,
+            } => Some(format!(
+                "Guard profile “{profile}” does not fit this model: its vocabulary has no single token for {missing}. Profiles that fit: {fitting}. (Ticking “run even if the model lacks the profile's special tokens” runs it anyway.)"
+            )),
+            RunError::NoGuardsToJudge { judge } => Some(format!(
+                "“Only disputed texts” needs the project's guards to compare, and there are none besides “{judge}”: run two guards first, or choose them on the Curator screen."
+            )),
+            RunError::Guards(inner) => window_words(inner),
+            RunError::Filter(inner) => window_words(inner),
             _ => None,
         };
     }
@@ -194,6 +215,29 @@ mod tests {
         }
         let m = AppError::from(QueueError::NoReviewer(String::new())).message;
         assert!(m.contains("Pick who you are"), "{m}");
+    }
+
+    #[test]
+    fn guard_run_errors_name_the_screens_controls_not_flags() {
+        use verdikt_core::guard::run::RunError;
+        for e in [
+            RunError::Unfinished {
+                id: 3,
+                profile: "polyguard".into(),
+                status: "cancelled".into(),
+            },
+            RunError::ProfileMismatch {
+                profile: "llama-guard-3-1b".into(),
+                missing: "<|eot_id|>".into(),
+                fitting: "qwen3guard-gen".into(),
+            },
+            RunError::NoGuardsToJudge {
+                judge: "refuseu-judge".into(),
+            },
+        ] {
+            assert!(e.to_string().contains("--"), "the core's words name a flag");
+            assert_window_words(AppError::from(e));
+        }
     }
 
     #[test]

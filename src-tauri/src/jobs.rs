@@ -28,6 +28,20 @@ pub async fn run_job<T: Send + 'static>(
     .await
 }
 
+/// Runs `work` off the UI thread on a fresh connection to the open project: a read too long
+/// to hold the window's own connection, with nothing to cancel or report (not a job).
+pub async fn read_off_thread<T: Send + 'static>(
+    state: &State<'_, AppState>,
+    work: impl FnOnce(&Store) -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
+    let path: PathBuf = state
+        .project_path()
+        .ok_or_else(|| AppError::new("no project is open"))?;
+    tauri::async_runtime::spawn_blocking(move || work(&Store::open(&path)?))
+        .await
+        .map_err(|e| AppError::new(format!("the work stopped unexpectedly: {e}")))?
+}
+
 /// Runs `work` off the UI thread, cancellable through `job_cancel(id)` until it returns.
 pub async fn run_blocking<T: Send + 'static>(
     state: &State<'_, AppState>,

@@ -45,6 +45,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         guard::guard_catalog,
         guard::guard_download,
         guard::guard_runs,
+        guard::guard_plan,
         guard::guard_run,
         guard::guard_devices,
         export::split_run,

@@ -9,6 +9,7 @@ use verdikt_core::audit::{
     revert_last,
 };
 use verdikt_core::filter::SampleFilter;
+use verdikt_core::project_guards::project_guards;
 use verdikt_core::queue::{LanguageProgress, QueueQuery, next, progress};
 use verdikt_core::review::{ReviewView, review_view};
 use verdikt_core::sample::CATEGORIES;
@@ -30,6 +31,9 @@ pub struct ReviewSetup {
     pub styles: Vec<String>,
     /// S1–S14 with their names, for showing a code with what it means.
     pub category_names: Vec<CategoryName>,
+    /// The project's judge run (the paper's adjudicator, never one of its guards), so its
+    /// readings can be told from the guards'.
+    pub judge: Option<i64>,
 }
 
 #[derive(Serialize, specta::Type)]
@@ -57,6 +61,7 @@ pub async fn review_setup(state: State<'_, AppState>) -> AppResult<ReviewSetup> 
                     name: name.to_string(),
                 })
                 .collect(),
+            judge: project_guards(store.conn())?.judge,
         })
     })
 }

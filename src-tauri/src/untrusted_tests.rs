@@ -12,7 +12,7 @@ use verdikt_core::export::ExportFormat;
 use verdikt_core::import::InputFormat;
 
 use crate::export::{ExportRequest, export_run};
-use crate::guard::{GuardRequest, GuardServer, guard_run};
+use crate::guard::{GuardRequest, GuardServer, GuardServerAddress, guard_plan, guard_run};
 use crate::import::{ImportRequest, import_preview, import_run};
 use crate::project::project_open;
 use crate::results::{Shown, results_save};
@@ -217,7 +217,7 @@ fn sources_and_projects_the_user_never_picked_are_refused() {
 }
 
 #[test]
-fn a_guard_server_is_used_only_once_confirmed_and_models_only_once_picked() {
+fn guard_servers_are_used_only_once_confirmed_and_models_only_once_picked() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(dir.path());
     let tokenizer = dir.path().join("tokenizer.json");
@@ -233,16 +233,23 @@ fn a_guard_server_is_used_only_once_confirmed_and_models_only_once_picked() {
         resume: false,
         allow_profile_mismatch: false,
         gpu_layers: None,
+        only_disputed: false,
     };
-    let server = GuardServer {
-        url: "http://127.0.0.1:9/".into(),
+    let address = |url: &str| GuardServerAddress {
+        url: url.into(),
+        concurrency: None,
+    };
+    let server = |urls: &[&str]| GuardServer {
+        servers: urls.iter().map(|u| address(u)).collect(),
         model: "m".into(),
         tokenizer: tokenizer.display().to_string(),
-        concurrency: None,
+        chat: false,
+        openai_batch: false,
         api_key_env: None,
         api_key: None,
         headers: Vec::new(),
     };
+    let (first, second) = ("http://127.0.0.1:9/", "http://127.0.0.1:10");
     let run = |r: GuardRequest| {
         block_on(guard_run(
             app.state(),
@@ -252,7 +259,8 @@ fn a_guard_server_is_used_only_once_confirmed_and_models_only_once_picked() {
         ))
         .unwrap_err()
     };
-    let err = run(request("", Some(server.clone())));
+    let plan = |r: GuardRequest| block_on(guard_plan(app.state(), r)).unwrap_err();
+    let err = run(request("", Some(server(&[first]))));
     assert!(err.message.contains("was not confirmed"), "{}", err.message);
     let err = run(request("/etc/hostname", None));
     assert!(
@@ -260,14 +268,33 @@ fn a_guard_server_is_used_only_once_confirmed_and_models_only_once_picked() {
         "{}",
         err.message
     );
-    app.state::<AppState>().grants().confirm_server(&server.url);
-    let err = run(request("", Some(server.clone())));
+    let err = plan(request("/etc/hostname", None));
     assert!(
-        err.message
-            .contains(&format!("{} was not chosen by you", tokenizer.display())),
-        "the confirmed server passes, the unpicked tokenizer not: {}",
+        err.message.contains("was not chosen by you"),
+        "the plan opens no file the user did not pick either: {}",
         err.message
     );
+    app.state::<AppState>().grants().confirm_server(first);
+    let err = run(request("", Some(server(&[first, second]))));
+    assert!(
+        err.message.contains(&format!("{second} was not confirmed")),
+        "every server of the run is confirmed, not only the first: {}",
+        err.message
+    );
+    app.state::<AppState>().grants().confirm_server(second);
+    let not_picked = format!("{} was not chosen by you", tokenizer.display());
+    let err = run(request("", Some(server(&[first, second]))));
+    assert!(
+        err.message.contains(&not_picked),
+        "the confirmed servers pass, the unpicked tokenizer not: {}",
+        err.message
+    );
+    // Counting sends nothing, so it needs no confirmed server, but the tokenizer is still read
+    // only once picked.
+    let err = plan(request("", Some(server(&["http://127.0.0.1:11"]))));
+    assert!(err.message.contains(&not_picked), "{}", err.message);
+    let err = run(request("", Some(server(&[first, "http://127.0.0.1:9"]))));
+    assert!(err.message.contains("listed twice"), "{}", err.message);
     let runs: i64 = app
         .state::<AppState>()
         .with_store(|s| {

@@ -1,12 +1,14 @@
 //! End to end in the real window: the app binary (UI embedded) under Xvfb, driven through
 //! tauri-driver and WebKitWebDriver. Imports the sample, runs a guard with the test model,
 //! reviews three samples with the keyboard only, exports, checks the hostile sample shows as
-//! text, closes the window while a job runs (it asks first), and saves a screenshot of each
-//! screen in `target/e2e-artifacts/`.
+//! text, closes the window while a job runs (it asks first), runs a guard on two llama-servers
+//! that want an API key, runs the judge on the disputed texts and sets it and the keep rule on
+//! the Curator screen, and saves a screenshot of each screen in `target/e2e-artifacts/`.
 //!
-//! Needs Xvfb, WebKitWebDriver and tauri-driver (scripts/setup installs them) and the test
-//! model; `scripts/test` runs it with `--ignored`.
+//! Needs Xvfb, WebKitWebDriver and tauri-driver (scripts/setup installs them), the test
+//! model and llama-server (`scripts/llama-tools`); `scripts/test` runs it with `--ignored`.
 
+mod llama;
 mod webdriver;
 mod x11;
 
@@ -385,8 +387,13 @@ fn hostile_text_shows_as_text_and_runs_nothing() {
 
 /// Waits until the element `css` shows text containing `part`.
 fn wait_text(s: &Session, css: &str, part: &str) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !s.wait_for(css, 10).text().contains(part) {
+    wait_text_for(s, css, part, 10);
+}
+
+/// Waits up to `secs` until the element `css` shows text containing `part`.
+fn wait_text_for(s: &Session, css: &str, part: &str, secs: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !s.wait_for(css, secs).text().contains(part) {
         assert!(
             std::time::Instant::now() < deadline,
             "{css} never said “{part}”"
@@ -701,4 +708,373 @@ fn closing_the_window_while_a_job_runs_asks_first() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert!(x.windows(question).is_empty(), "no second question");
+}
+
+/// Sets the checkbox `css` to `on` by clicking it as a user would (only when it is not so
+/// already: a screen keeps its choices between runs).
+fn tick(s: &Session, css: &str, on: bool) {
+    let checked = s.exec(
+        "return document.querySelector(arguments[0]).checked",
+        serde_json::json!([css]),
+    );
+    if checked != serde_json::Value::Bool(on) {
+        s.wait_for(css, 5).click();
+    }
+}
+
+/// Imports the hostile dataset (12 small triples) through the Import screen.
+fn import_hostile(s: &Session, db: &Path) {
+    nav(s, "import");
+    s.wait_for("[data-testid='import-paths']", 5)
+        .fill(s_(&repo().join("datasets/hostile.jsonl")));
+    s.wait_for("[data-testid='import-run']", 5).click();
+    s.wait_for("[data-testid='import-report']", 60);
+    assert_eq!(count(db, "SELECT count(*) FROM samples"), 12);
+}
+
+/// Every file under `dir`, read as text: what a key left behind would be found in.
+fn files_text(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_text(&path));
+        } else {
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            out.push((path, String::from_utf8_lossy(&bytes).into_owned()));
+        }
+    }
+    out
+}
+
+/// The Guards screen sends a run to two llama-servers that want an API key: the server rows
+/// (URL and concurrency each), the model name, the GGUF as tokenizer and the key typed for the
+/// session. Each server is confirmed in its own native question (answered on the X display),
+/// the run finishes with every text checked, the screen shows each server's share, and the
+/// stored run names both servers while the key is nowhere in the project's files.
+#[test]
+#[ignore = "drives the real window: needs Xvfb, tauri-driver, the test model and llama-server (scripts/test runs it)"]
+fn a_guard_run_on_two_servers_that_want_a_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("project.sqlite");
+    let model = test_model();
+    let key = "vk-e2e-4f1d9a7c3b";
+    let servers = [
+        llama::start(&repo(), &model, key),
+        llama::start(&repo(), &model, key),
+    ];
+    let display = xvfb();
+    let (_driver, url) = tauri_driver(
+        &display,
+        &[
+            ("VERDIKT_HOME", &tmp.path().join("home")),
+            ("VERDIKT_DB", &db),
+        ],
+    );
+    let hostile = repo().join("datasets/hostile.jsonl");
+    // Opened with the dataset and the model, so both count as the user's choice.
+    let s = Session::start(&url, &display, Path::new(APP), &[s_(&hostile), s_(&model)]);
+    s.wait_for("[data-ready]", 20);
+    let x = x11::X::open(&display.name);
+    import_hostile(&s, &db);
+
+    nav(&s, "guards");
+    s.wait_for("[data-testid='guard-profile']", 10)
+        .select("llama-guard-3-1b");
+    s.wait_for("[data-testid='guard-backend-server']", 5)
+        .click();
+    s.wait_for("[data-testid='guard-server-url-0']", 5)
+        .fill(&servers[0].url);
+    s.wait_for("[data-testid='guard-server-add']", 5).click();
+    s.wait_for("[data-testid='guard-server-url-1']", 5)
+        .fill(&format!("{}/", servers[1].url));
+    s.wait_for("[data-testid='guard-server-concurrency-1']", 5)
+        .fill("2");
+    // A third row, removed again: the run goes to the two that stay.
+    s.wait_for("[data-testid='guard-server-add']", 5).click();
+    s.wait_for("[data-testid='guard-server-url-2']", 5)
+        .fill("http://127.0.0.1:9");
+    s.wait_for("[data-testid='guard-server-remove-2']", 5)
+        .click();
+    s.wait_for("[data-testid='guard-server-model']", 5)
+        .fill("smollm2");
+    s.wait_for("[data-testid='guard-server-tokenizer']", 5)
+        .fill(s_(&model));
+    s.wait_for("[data-testid='guard-server-key']", 5).fill(key);
+    s.wait_for("[data-testid='guard-limit']", 5).fill("6");
+    tick(&s, "[data-testid='guard-allow-mismatch']", true);
+    s.shot("20-guards-servers");
+    s.wait_for("[data-testid='guard-start']", 5).click();
+
+    // One native question per server, in the order of the rows.
+    let question = "Use this guard server?";
+    for n in 0..2 {
+        let asked = x
+            .wait_for(question, 10)
+            .unwrap_or_else(|| panic!("server {n} is confirmed first"));
+        if n == 0 {
+            s.shot("21-guards-confirm-server");
+        }
+        x.press_enter(asked);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while x.windows(question).contains(&asked) {
+            assert!(std::time::Instant::now() < deadline, "the question stayed");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    let report = s.wait_for("[data-testid='guard-report']", 180).text();
+    assert!(
+        report.contains("done") && report.contains("6 texts checked"),
+        "{report}"
+    );
+    s.exec(
+        "document.querySelector(\"[data-testid='guard-servers']\").scrollIntoView()",
+        serde_json::json!([]),
+    );
+    s.shot("22-guards-servers-done");
+
+    // What the screen shows of each server is what each one did.
+    let shown = s.exec(
+        "return [...document.querySelectorAll(\"[data-testid='guard-servers'] tr[data-url]\")]
+           .map(r => [r.dataset.url, Number(r.dataset.done), r.textContent]);",
+        serde_json::json!([]),
+    );
+    let shown = shown.as_array().unwrap();
+    let urls: Vec<&str> = shown.iter().map(|r| r[0].as_str().unwrap()).collect();
+    assert_eq!(urls, [servers[0].url.as_str(), servers[1].url.as_str()]);
+    let done: i64 = shown.iter().map(|r| r[1].as_i64().unwrap()).sum();
+    assert_eq!(done, 6, "the servers' shares add up to the run: {shown:?}");
+    assert!(
+        shown
+            .iter()
+            .all(|r| r[2].as_str().unwrap().contains("in use")),
+        "neither server was taken out: {shown:?}"
+    );
+
+    let stored = Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT status, server_url, server_model, (SELECT count(*) FROM verdicts v
+               WHERE v.run_id = r.id AND v.verdict <> 'error') FROM guard_runs r",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        stored,
+        (
+            "done".to_string(),
+            format!("{} {}", servers[0].url, servers[1].url),
+            "smollm2".to_string(),
+            6
+        )
+    );
+    s.close();
+    for (path, text) in files_text(tmp.path()) {
+        assert!(!text.contains(key), "the key is in {}", path.display());
+    }
+}
+
+/// The paper's protocol in the window: two guards run on six texts (their verdicts set here,
+/// since SmolLM2 is no guard, so the disputes are known), the judge is counted on the Guards
+/// screen before it runs and then checks just the disputed texts, the Review screen marks its
+/// verdict “judge”, and the Curator screen's judge and keep-rule controls change what the
+/// project stores and what the screen says is in force.
+#[test]
+#[ignore = "drives the real window: needs Xvfb, tauri-driver and the test model (scripts/test runs it)"]
+fn the_judge_on_disputed_texts_and_the_curators_judge_and_keep_rule() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("project.sqlite");
+    let model = test_model();
+    let display = xvfb();
+    let (_driver, url) = tauri_driver(
+        &display,
+        &[
+            ("VERDIKT_HOME", &tmp.path().join("home")),
+            ("VERDIKT_DB", &db),
+        ],
+    );
+    let hostile = repo().join("datasets/hostile.jsonl");
+    let s = Session::start(&url, &display, Path::new(APP), &[s_(&hostile), s_(&model)]);
+    s.wait_for("[data-ready]", 20);
+    import_hostile(&s, &db);
+
+    nav(&s, "guards");
+    for (n, profile) in ["llama-guard-3-1b", "polyguard"].into_iter().enumerate() {
+        s.wait_for("[data-testid='guard-profile']", 10)
+            .select(profile);
+        s.wait_for("[data-testid='guard-model']", 5)
+            .fill(s_(&model));
+        s.wait_for("[data-testid='guard-limit']", 5).fill("6");
+        tick(&s, "[data-testid='guard-allow-mismatch']", true);
+        s.wait_for("[data-testid='guard-start']", 5).click();
+        let done = format!("Run {} done", n + 1);
+        wait_text_for(&s, "[data-testid='guard-report']", &done, 300);
+    }
+    let sql = |q: &str| Connection::open(&db).unwrap().execute_batch(q).unwrap();
+    // Sample A's three texts: its chosen answer the guards differ on, its rejected one the
+    // second guard calls controversial; everything else both call safe.
+    let a = count(&db, "SELECT min(sample_id) FROM verdicts");
+    sql(&format!(
+        "UPDATE verdicts SET verdict = 'safe', error = NULL;
+         UPDATE verdicts SET verdict = 'unsafe' WHERE run_id = 1 AND sample_id = {a} AND field = 'chosen';
+         UPDATE verdicts SET verdict = 'controversial' WHERE run_id = 2 AND sample_id = {a} AND field = 'rejected';"
+    ));
+
+    // The judge: counted first, nothing opened until the user says so.
+    s.wait_for("[data-testid='guard-profile']", 10)
+        .select("refuseu-judge");
+    // The limit of six stays: it counts the texts the judge is given, two here.
+    tick(&s, "[data-testid='guard-only-disputed']", true);
+    s.wait_for("[data-testid='guard-start']", 5).click();
+    let plan = s.wait_for("[data-testid='guard-plan']", 30);
+    assert_eq!(plan.attr("data-texts"), "2");
+    let tokens: i64 = plan.attr("data-prompt-tokens").parse().unwrap();
+    assert!(tokens > 0, "{}", plan.text());
+    assert!(
+        plan.text().contains(&format!(
+            "The judge will check 2 disputed texts: {tokens} prompt tokens"
+        )),
+        "{}",
+        plan.text()
+    );
+    s.shot("23-guards-judge-plan");
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM guard_runs"),
+        2,
+        "counting opens no run"
+    );
+    s.wait_for("[data-testid='guard-plan-run']", 5).click();
+    wait_text_for(&s, "[data-testid='guard-report']", "Run 3 done", 300);
+    let judged = Connection::open(&db)
+        .unwrap()
+        .prepare("SELECT sample_id || ' ' || field FROM verdicts WHERE run_id = 3 ORDER BY field")
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    assert_eq!(judged, [format!("{a} chosen"), format!("{a} rejected")]);
+
+    // Review: the judge's reading is marked, the guards' are not.
+    nav(&s, "curator");
+    s.wait_for("[data-testid='review-triage']", 10).click();
+    s.wait_for("[data-testid='triage-report']", 120);
+    add_reviewer(&s, "e2e", "en,de,fr,it,es,pt,pl,cs,lt");
+    let ext_a: String = Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT ext_id FROM samples WHERE id = ?1", [a], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let judge_marks = || {
+        s.exec(
+            "return [...document.querySelectorAll(\"[data-testid='review-sample'] [data-run]\")]
+               .filter(g => g.querySelector(\"[data-testid='judge-badge']\"))
+               .map(g => g.closest('[data-field]').dataset.field + ' ' + g.dataset.run);",
+            serde_json::json!([]),
+        )
+    };
+    nav(&s, "review");
+    s.wait_for("[data-testid='review-reviewer'] option[value='e2e']", 10);
+    s.wait_for("[data-testid='review-reviewer']", 5)
+        .select("e2e");
+    s.wait_for("[data-testid='review-reason']", 5)
+        .select("guard_disagreement");
+    s.wait_for("[data-testid='review-start']", 5).click();
+    assert_eq!(sample_on_screen(&s), ext_a, "the disputed sample is queued");
+    assert_eq!(
+        judge_marks(),
+        serde_json::json!(["chosen 3", "rejected 3"]),
+        "the judge's readings, and only they, are marked"
+    );
+    s.shot("24-review-judge");
+
+    // The Curator screen: the judge in force by default, then none, a chosen keep rule, and
+    // the judge chosen by run.
+    let setting = |key: &str| -> Option<String> {
+        Connection::open(&db)
+            .unwrap()
+            .query_row("SELECT value FROM project WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .ok()
+    };
+    let judge_row = || {
+        s.exec(
+            "return [...document.querySelectorAll(\"[data-testid='curator-guards'] tr[data-run]\")]
+               .filter(r => r.querySelector(\"[data-testid='curator-judge-mark']\"))
+               .map(r => Number(r.dataset.run));",
+            serde_json::json!([]),
+        )
+    };
+    nav(&s, "curator");
+    wait_text(
+        &s,
+        "[data-testid='curator-keep-rule-in-force']",
+        "In force: adjudicated",
+    );
+    assert_eq!(
+        judge_row(),
+        serde_json::json!([3]),
+        "the default judge is the judge run"
+    );
+    assert_eq!(setting("judge"), None);
+
+    s.wait_for("[data-testid='curator-judge']", 5)
+        .select("none");
+    s.wait_for("[data-testid='curator-judge-use']", 5).click();
+    wait_text(&s, "[data-testid='curator-saved']", "No judge");
+    wait_text(
+        &s,
+        "[data-testid='curator-keep-rule-in-force']",
+        "In force: unanimous",
+    );
+    assert_eq!(judge_row(), serde_json::json!([]));
+    assert_eq!(setting("judge").as_deref(), Some("null"));
+    assert_eq!(
+        setting("keep_rule"),
+        None,
+        "the keep rule follows the judge by default"
+    );
+
+    s.wait_for("[data-testid='curator-keep-rule']", 5)
+        .select("adjudicated");
+    s.wait_for("[data-testid='curator-keep-rule-use']", 5)
+        .click();
+    wait_text(&s, "[data-testid='curator-saved']", "Keep rule saved");
+    wait_text(
+        &s,
+        "[data-testid='curator-keep-rule-in-force']",
+        "In force: adjudicated",
+    );
+    assert_eq!(setting("keep_rule").as_deref(), Some("adjudicated"));
+    s.shot("25-curator-no-judge");
+
+    // Without a judge the Review screen marks nothing (once it has read who the judge is).
+    nav(&s, "review");
+    s.wait_for("[data-testid='review-reviewer'] option[value='e2e']", 10);
+    assert_eq!(sample_on_screen(&s), ext_a);
+    assert_eq!(judge_marks(), serde_json::json!([]));
+
+    nav(&s, "curator");
+    s.wait_for("[data-testid='curator-judge']", 5).select("3");
+    s.wait_for("[data-testid='curator-judge-use']", 5).click();
+    wait_text(&s, "[data-testid='curator-saved']", "Judge saved");
+    assert_eq!(judge_row(), serde_json::json!([3]));
+    assert_eq!(setting("judge").as_deref(), Some("3"));
+    wait_text(
+        &s,
+        "[data-testid='curator-keep-rule-in-force']",
+        "In force: adjudicated",
+    );
+    s.shot("26-curator-judge");
+    s.close();
 }

@@ -1,26 +1,30 @@
 //! The X side of the window, for what WebDriver cannot reach: top-level windows found by title
-//! (the app's own and the native questions it asks), and a close request sent as a window
-//! manager sends it when the user clicks the window's close button.
+//! (the app's own and the native questions it asks), a close request sent as a window
+//! manager sends it when the user clicks the window's close button, and keys pressed on the
+//! keyboard (XTEST) to answer a native question.
 
 use std::ffi::{CStr, CString, c_long};
 use std::time::{Duration, Instant};
 
-use x11_dl::xlib;
+use x11_dl::{keysym, xlib, xtest};
 
 /// A connection to one X display.
 pub struct X {
     xl: xlib::Xlib,
+    xt: xtest::Xf86vmode,
     dpy: *mut xlib::Display,
 }
 
 impl X {
     pub fn open(display: &str) -> X {
         let xl = xlib::Xlib::open().expect("libX11");
+        // libXtst comes with libxdo, which Tauri's build needs (scripts/setup installs it).
+        let xt = xtest::Xf86vmode::open().expect("libXtst");
         let name = CString::new(display).unwrap();
         // SAFETY: a valid C string; the result is checked for null.
         let dpy = unsafe { (xl.XOpenDisplay)(name.as_ptr()) };
         assert!(!dpy.is_null(), "cannot open X display {display}");
-        X { xl, dpy }
+        X { xl, xt, dpy }
     }
 
     /// The shown top-level windows titled exactly `title`. Under Xvfb there is no window
@@ -106,6 +110,29 @@ impl X {
         // SAFETY: a complete client message event for a window of this display.
         unsafe {
             (self.xl.XSendEvent)(self.dpy, w, xlib::False, xlib::NoEventMask, &mut event);
+            (self.xl.XFlush)(self.dpy);
+        }
+    }
+}
+
+impl X {
+    /// Gives window `w` the keyboard and presses Enter on it, as a user does. In a GTK
+    /// question the first button has the focus when it opens (GtkDialog moves it past the
+    /// text to the first button), so Enter chooses that button: the dialog's OK.
+    pub fn press_enter(&self, w: xlib::Window) {
+        // SAFETY: a window of this display; XTEST key events go to the focused window.
+        unsafe {
+            (self.xl.XRaiseWindow)(self.dpy, w);
+            (self.xl.XSetInputFocus)(self.dpy, w, xlib::RevertToParent, xlib::CurrentTime);
+            (self.xl.XSync)(self.dpy, xlib::False);
+        }
+        // GTK gives the window the keyboard on the FocusIn event: let it arrive first.
+        std::thread::sleep(Duration::from_millis(300));
+        // SAFETY: as above; the key code is the display's own for Return.
+        unsafe {
+            let code = (self.xl.XKeysymToKeycode)(self.dpy, keysym::XK_Return.into());
+            (self.xt.XTestFakeKeyEvent)(self.dpy, code.into(), xlib::True, xlib::CurrentTime);
+            (self.xt.XTestFakeKeyEvent)(self.dpy, code.into(), xlib::False, xlib::CurrentTime);
             (self.xl.XFlush)(self.dpy);
         }
     }

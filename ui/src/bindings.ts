@@ -119,6 +119,18 @@ async guardRuns() : Promise<Result<RunInfo[], AppError>> {
 }
 },
 /**
+ * What a run with `request` would send now (texts, prompt tokens), asked before a judge run;
+ * nothing is stored and nothing leaves the machine.
+ */
+async guardPlan(request: GuardRequest) : Promise<Result<Plan, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("guard_plan", { request }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Runs a guard over the project's texts (or resumes a stopped run), reporting texts/s and ETA.
  */
 async guardRun(job: string, request: GuardRequest, onProgress: TAURI_CHANNEL<RunProgress>) : Promise<Result<RunReport, AppError>> {
@@ -675,24 +687,38 @@ allow_profile_mismatch: boolean;
 /**
  * Model layers on the GPU (GGUF file only): none = all when there is a GPU, 0 = the CPU.
  */
-gpu_layers: number | null }
+gpu_layers: number | null; 
 /**
- * An OpenAI-compatible server to send the checks to, instead of a GGUF file in this process.
+ * The paper's judge: check only the texts the project's guards dispute.
+ */
+only_disputed: boolean }
+/**
+ * OpenAI-compatible servers serving the same model, to send the checks to instead of a GGUF
+ * file in this process.
  */
 export type GuardServer = { 
 /**
- * Base URL, e.g. `http://127.0.0.1:8080`.
+ * One or more; all checks of one triple go to the same server, so its prompt is computed
+ * once there.
  */
-url: string; 
+servers: GuardServerAddress[]; 
 /**
- * The model name the server knows.
+ * The model name the servers know.
  */
 model: string; 
 /**
  * The served model's `tokenizer.json` or GGUF file: prompts go as token ids, so dataset
- * text never turns into special tokens.
+ * text never turns into special tokens. Optional with `chat`.
  */
-tokenizer: string; concurrency: number | null; 
+tokenizer: string; 
+/**
+ * Send the profile's chat messages to `/v1/chat/completions` (models served only so).
+ */
+chat: boolean; 
+/**
+ * Send the checks as OpenAI Batch API batches, resumed by batch id after a restart.
+ */
+openai_batch: boolean; 
 /**
  * The environment variable holding the API key (`Authorization: Bearer`).
  */
@@ -705,6 +731,14 @@ api_key: string | null;
  * Extra headers, `NAME:VALUE` each (e.g. Azure's `api-key`); values are never stored.
  */
 headers: string[] }
+/**
+ * One server of a run and how many requests it takes at once.
+ */
+export type GuardServerAddress = { 
+/**
+ * Base URL, e.g. `http://127.0.0.1:8080`.
+ */
+url: string; concurrency: number | null }
 export type ImportProgress = { bytes_done: number; bytes_total: number; rows: number }
 export type ImportReport = { dataset: string; samples: number; triples: number; prompt_only: number; rejected: number; rejects_file: string | null; replaced: boolean; files: SourceFile[]; notes: string[] }
 export type ImportRequest = { paths: string[]; format: InputFormat; dataset: string | null; replace: boolean; skip_invalid: boolean; 
@@ -830,6 +864,18 @@ export type PickRequest = { mode: PickMode;
  */
 filters: ([string, string[]])[]; file_name: string | null }
 /**
+ * What a run would send: `verdikt guard run --dry-run`.
+ */
+export type Plan = { texts: number; 
+/**
+ * Prompt tokens of those checks, as sent (after shortening).
+ */
+prompt_tokens: number; 
+/**
+ * Texts the run it continues has already checked.
+ */
+already_done: number }
+/**
  * One previewed row: its raw columns as text and what it maps to, or why it cannot.
  */
 export type PreviewRow = { line: number; columns: ([string, string])[]; 
@@ -894,7 +940,12 @@ export type ReviewSetup = { reviewers: Reviewer[]; questions: Questions; languag
 /**
  * S1–S14 with their names, for showing a code with what it means.
  */
-category_names: CategoryName[] }
+category_names: CategoryName[]; 
+/**
+ * The project's judge run (the paper's adjudicator, never one of its guards), so its
+ * readings can be told from the guards'.
+ */
+judge: number | null }
 /**
  * One sample as a given reviewer sees it.
  */

@@ -121,6 +121,13 @@ impl Engine {
                     .unwrap_or(0);
                 engine.preflight(template, profile.max_tokens)?;
                 match &options.batch {
+                    Some(_) if options.servers.len() > 1 => {
+                        return Err(EngineError::Server {
+                            url: options.urls(),
+                            message: "the OpenAI Batch API mode sends to one server; give one"
+                                .into(),
+                        });
+                    }
                     Some(batch) => Engine::Batch(Box::new(BatchEngine::new(
                         engine,
                         batch.clone(),
