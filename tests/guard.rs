@@ -4,7 +4,7 @@
 mod common;
 mod proxy;
 
-use common::{Project, datasets, guard_run, guard_run_args, model, s};
+use common::{Project, datasets, guard_run, guard_run_args, model, outcome, s};
 use std::path::PathBuf;
 
 #[test]
@@ -719,14 +719,9 @@ fn an_api_key_from_the_environment_opens_the_server_and_stays_out_of_everything(
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let out = cmd.output().unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (ok, text) = outcome(&mut cmd);
         assert!(!text.contains(key) && !text.contains("vk-wrong"), "{text}");
-        (out.status.success(), text)
+        (ok, text)
     };
     // No key: the server refuses us, so it is taken out at once and nothing is stored.
     let (ok, text) = run(&[], &[]);
@@ -884,21 +879,14 @@ fn a_chat_run_sends_the_judges_messages_and_needs_no_tokenizer() {
     let server = start_server_with(free_port(), 8192, &["--api-key", key]);
     let proxy = Proxy::start(&server.url);
     let chat_run = |profile: &str| {
-        let out = p
-            .cmd()
-            .args(["guard", "run", "--profile", profile, "--chat"])
-            .args(["--server", &proxy.url, "--server-model", "smollm2"])
-            .args(["--api-key-env", "VERDIKT_KEY", "--top-logprobs", "50"])
-            .args(["--fields", "prompt,rejected", "--limit", "4"])
-            .env("VERDIKT_KEY", key)
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
+        outcome(
+            p.cmd()
+                .args(["guard", "run", "--profile", profile, "--chat"])
+                .args(["--server", &proxy.url, "--server-model", "smollm2"])
+                .args(["--api-key-env", "VERDIKT_KEY", "--top-logprobs", "50"])
+                .args(["--fields", "prompt,rejected", "--limit", "4"])
+                .env("VERDIKT_KEY", key),
+        )
     };
     let (ok, text) = chat_run("llama-guard-3-8b");
     assert!(
@@ -1005,30 +993,21 @@ fn openai_chat_recordings_are_retried_and_scored_by_token_text() {
         Act::Reply(429, headers, read("openai-error-429.json")),
         Act::Reply(200, Vec::new(), read("openai-chat-logprobs.json")),
     ]);
-    let out = p
-        .cmd()
-        .args(["guard", "run", "--profile", "hello-judge", "--chat"])
-        .args(["--server", &proxy.url, "--server-model", "gpt-4o-mini"])
-        .args([
-            "--fields",
-            "prompt",
-            "--limit",
-            "1",
-            "--max-retry-wait",
-            "5",
-        ])
-        .env("VERDIKT_HOME", &home)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let (ok, text) = outcome(
+        p.cmd()
+            .args(["guard", "run", "--profile", "hello-judge", "--chat"])
+            .args(["--server", &proxy.url, "--server-model", "gpt-4o-mini"])
+            .args([
+                "--fields",
+                "prompt",
+                "--limit",
+                "1",
+                "--max-retry-wait",
+                "5",
+            ])
+            .env("VERDIKT_HOME", &home),
     );
-    assert!(
-        out.status.success() && text.contains("checked 1 texts"),
-        "{text}"
-    );
+    assert!(ok && text.contains("checked 1 texts"), "{text}");
     assert_eq!(proxy.seen().0, 2, "the 429 was tried again");
     let stored: Vec<String> =
         p.sql("SELECT verdict || '|' || raw_answer || '|' || p_unsafe FROM verdicts");
@@ -1118,16 +1097,8 @@ fn an_openai_batch_run_survives_a_kill_and_resumes_by_batch_id() {
     assert_eq!(p.sql::<i64>("SELECT count(*) FROM verdicts"), [0]);
 
     replay.state().hold = false;
-    let out = batch_run(true).output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && text.contains("checked 3 texts"),
-        "{text}"
-    );
+    let (ok, text) = outcome(&mut batch_run(true));
+    assert!(ok && text.contains("checked 3 texts"), "{text}");
     let sent = {
         let s = replay.state();
         (s.uploads.len(), s.batches_created)
@@ -1154,16 +1125,8 @@ fn an_openai_batch_run_survives_a_kill_and_resumes_by_batch_id() {
         rows[3]
     );
 
-    let out = batch_run(true).output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && text.contains("checked 1 texts"),
-        "{text}"
-    );
+    let (ok, text) = outcome(&mut batch_run(true));
+    assert!(ok && text.contains("checked 1 texts"), "{text}");
     let s = replay.state();
     assert_eq!((s.uploads.len(), s.batches_created), (2, 2));
     assert_eq!(s.uploads[1].len(), 1, "only the error is sent again");

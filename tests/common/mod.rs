@@ -83,6 +83,18 @@ impl Project {
     }
 }
 
+/// Runs `cmd` to its end: whether it succeeded, and its stdout then stderr as one text (what a
+/// user sees in the terminal, for asserting on and for showing when an assertion fails).
+pub fn outcome(cmd: &mut Command) -> (bool, String) {
+    let out = cmd.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }

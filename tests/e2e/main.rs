@@ -15,7 +15,7 @@ mod x11;
 use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
-use webdriver::{ARROW_LEFT, ENTER, Session, tauri_driver, xvfb};
+use webdriver::{ARROW_LEFT, Display, ENTER, Proc, Session, tauri_driver, xvfb};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -34,6 +34,62 @@ fn test_model() -> PathBuf {
 }
 
 const APP: &str = env!("CARGO_BIN_EXE_verdikt-app");
+
+/// One test's own X display, tauri-driver and folder: the app's home is `home/`, and its
+/// project is `project.sqlite` unless the test is about the first launch, which makes its own
+/// in the home. Fields drop in order: the driver before the display, the folder last.
+struct Desk {
+    url: String,
+    _driver: Proc,
+    display: Display,
+    tmp: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Desk {
+    fn new() -> Desk {
+        Desk::with_project(true)
+    }
+
+    fn first_launch() -> Desk {
+        Desk::with_project(false)
+    }
+
+    fn with_project(own: bool) -> Desk {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path().join("home");
+        let display = xvfb();
+        let (db, (driver, url)) = if own {
+            let db = tmp.path().join("project.sqlite");
+            let driver = tauri_driver(&display, &[("VERDIKT_HOME", &home), ("VERDIKT_DB", &db)]);
+            (db, driver)
+        } else {
+            let driver = tauri_driver(&display, &[("VERDIKT_HOME", &home)]);
+            (home.join("verdikt.sqlite"), driver)
+        };
+        Desk {
+            url,
+            _driver: driver,
+            display,
+            tmp,
+            db,
+        }
+    }
+
+    /// Starts the app and waits until it is ready. The files it is opened with count as the
+    /// user's choice, like picked or dropped ones (WebDriver cannot drive the native dialog);
+    /// other typed paths are refused.
+    fn open(&self, chosen: &[&Path]) -> Session<'_> {
+        let args: Vec<&str> = chosen.iter().map(|p| s_(p)).collect();
+        let s = Session::start(&self.url, &self.display, Path::new(APP), &args);
+        s.wait_for("[data-ready]", 20);
+        s
+    }
+
+    fn x(&self) -> x11::X {
+        x11::X::open(&self.display.name)
+    }
+}
 
 fn nav(s: &Session, screen: &str) {
     s.wait_for(&format!("nav button[data-screen='{screen}']"), 10)
@@ -55,19 +111,12 @@ fn count(db: &Path, sql: &str) -> i64 {
 #[test]
 #[ignore = "drives the real window: needs Xvfb, tauri-driver and the test model (scripts/test runs it)"]
 fn the_whole_workflow_in_the_real_window() {
-    let tmp = tempfile::tempdir().unwrap();
-    let home = tmp.path().join("home");
-    let db = tmp.path().join("project.sqlite");
-    let display = xvfb();
-    let (_driver, url) = tauri_driver(&display, &[("VERDIKT_HOME", &home), ("VERDIKT_DB", &db)]);
-    // The files Verdikt is opened with count as the user's choice, like picked or dropped ones
-    // (WebDriver cannot drive the native dialog); other typed paths are refused.
+    let desk = Desk::new();
+    let (tmp, db) = (&desk.tmp, &desk.db);
     let sample = repo().join("datasets/refuseu-sample.jsonl");
     let hostile = repo().join("datasets/hostile.jsonl");
     let model = test_model();
-    let chosen = [s_(&sample), s_(&hostile), s_(&model)];
-    let s = Session::start(&url, &display, Path::new(APP), &chosen);
-    s.wait_for("[data-ready]", 20);
+    let s = desk.open(&[&sample, &hostile, &model]);
     s.wait_for("[data-testid='screen-start']", 5);
     s.shot("01-start");
 
@@ -82,13 +131,13 @@ fn the_whole_workflow_in_the_real_window() {
     let report = s.wait_for("[data-testid='import-report']", 60).text();
     assert!(report.contains("Imported 336 samples"), "{report}");
     s.shot("03-import-done");
-    assert_eq!(count(&db, "SELECT count(*) FROM samples"), 336);
+    assert_eq!(count(db, "SELECT count(*) FROM samples"), 336);
 
     s.wait_for("[data-testid='import-paths']", 5)
         .fill(hostile.to_str().unwrap());
     s.wait_for("[data-testid='import-run']", 5).click();
     s.wait_for("[data-testid='import-report']", 60);
-    assert_eq!(count(&db, "SELECT count(*) FROM samples"), 348);
+    assert_eq!(count(db, "SELECT count(*) FROM samples"), 348);
 
     // A bad path gives a readable error naming it, not a silent nothing.
     s.wait_for("[data-testid='import-paths']", 5)
@@ -103,13 +152,13 @@ fn the_whole_workflow_in_the_real_window() {
     let report = s.wait_for("[data-testid='guard-report']", 300).text();
     assert!(report.contains("done"), "{report}");
     s.shot("04-guards");
-    assert!(count(&db, "SELECT count(*) FROM verdicts") >= 6);
+    assert!(count(db, "SELECT count(*) FROM verdicts") >= 6);
     assert_eq!(
-        count(&db, "SELECT count(*) FROM guard_runs WHERE status = 'done'"),
+        count(db, "SELECT count(*) FROM guard_runs WHERE status = 'done'"),
         1
     );
 
-    review_three_samples_with_the_keyboard(&s, &db);
+    review_three_samples_with_the_keyboard(&s, db);
 
     // A new train/test split of one language: no (category, style) group in both splits, and
     // the screen's count is the database's.
@@ -127,10 +176,10 @@ fn the_whole_workflow_in_the_real_window() {
         .unwrap();
     let de_test = "SELECT count(*) FROM samples WHERE language = 'de' AND split = 'test'";
     assert!(shown > 0);
-    assert_eq!(count(&db, de_test), shown);
+    assert_eq!(count(db, de_test), shown);
     assert_eq!(
         count(
-            &db,
+            db,
             "SELECT count(*) FROM (SELECT 1 FROM samples WHERE language = 'de'
              GROUP BY category, style HAVING count(DISTINCT split) > 1)"
         ),
@@ -150,7 +199,7 @@ fn the_whole_workflow_in_the_real_window() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let expected = count(
-        &db,
+        db,
         "SELECT count(*) FROM samples WHERE language = 'de' AND chosen IS NOT NULL",
     );
     assert_eq!(rows.len() as i64, expected, "{report}");
@@ -307,20 +356,13 @@ fn review_three_samples_with_the_keyboard(s: &Session, db: &Path) {
 #[test]
 #[ignore = "drives the real window: needs Xvfb and tauri-driver (scripts/test runs it)"]
 fn first_launch_opens_the_bundled_sample() {
-    let tmp = tempfile::tempdir().unwrap();
-    let home = tmp.path().join("home");
-    let display = xvfb();
-    let (_driver, url) = tauri_driver(&display, &[("VERDIKT_HOME", &home)]);
-    let s = Session::start(&url, &display, Path::new(APP), &[]);
-    s.wait_for("[data-ready]", 20);
+    let desk = Desk::first_launch();
+    let s = desk.open(&[]);
     let start = s.wait_for("[data-testid='screen-start']", 5).text();
     assert!(start.contains("refuseu-sample"), "{start}");
     s.shot("00-first-launch");
     s.close();
-    assert_eq!(
-        count(&home.join("verdikt.sqlite"), "SELECT count(*) FROM samples"),
-        336
-    );
+    assert_eq!(count(&desk.db, "SELECT count(*) FROM samples"), 336);
 }
 
 /// Hostile sample text (script tags, event handlers, closing tags, bidi overrides) is shown
@@ -353,19 +395,9 @@ fn assert_shown_as_text(s: &Session, container_css: &str, expected: &[&str]) {
 #[test]
 #[ignore = "drives the real window: needs Xvfb and tauri-driver (scripts/test runs it)"]
 fn hostile_text_shows_as_text_and_runs_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let display = xvfb();
-    let db = tmp.path().join("project.sqlite");
-    let (_driver, url) = tauri_driver(
-        &display,
-        &[
-            ("VERDIKT_HOME", &tmp.path().join("home")),
-            ("VERDIKT_DB", &db),
-        ],
-    );
+    let desk = Desk::new();
     let hostile = repo().join("datasets/hostile.jsonl");
-    let s = Session::start(&url, &display, Path::new(APP), &[s_(&hostile)]);
-    s.wait_for("[data-ready]", 20);
+    let s = desk.open(&[&hostile]);
     nav(&s, "import");
     s.wait_for("[data-testid='import-paths']", 5)
         .fill(hostile.to_str().unwrap());
@@ -468,20 +500,10 @@ fn answer_of(db: &Path, ext_id: &str, reviewer: &str) -> String {
 #[test]
 #[ignore = "drives the real window: needs Xvfb and tauri-driver (scripts/test runs it)"]
 fn team_audit_with_adjudication_in_the_real_window() {
-    let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("project.sqlite");
-    let display = xvfb();
-    let (_driver, url) = tauri_driver(
-        &display,
-        &[
-            ("VERDIKT_HOME", &tmp.path().join("home")),
-            ("VERDIKT_DB", &db),
-        ],
-    );
-    // Opened with the sample, so it counts as the user's choice (see the workflow test).
+    let desk = Desk::new();
+    let db = &desk.db;
     let sample = repo().join("datasets/refuseu-sample.jsonl");
-    let s = Session::start(&url, &display, Path::new(APP), &[s_(&sample)]);
-    s.wait_for("[data-ready]", 20);
+    let s = desk.open(&[&sample]);
     nav(&s, "import");
     s.wait_for("[data-testid='import-paths']", 5)
         .fill(s_(&sample));
@@ -489,7 +511,7 @@ fn team_audit_with_adjudication_in_the_real_window() {
     s.wait_for("[data-testid='import-report']", 60);
 
     // The curator: three Polish samples, two answers each, two reviewers and an adjudicator.
-    assert_eq!(fill_the_queue(&s, &db, "3", "pl"), 3);
+    assert_eq!(fill_the_queue(&s, db, "3", "pl"), 3);
     s.wait_for("[data-testid='curator-answers-per-sample']", 5)
         .fill("2");
     s.wait_for("[data-testid='curator-config-save']", 5).click();
@@ -501,10 +523,7 @@ fn team_audit_with_adjudication_in_the_real_window() {
         .click();
     wait_text(&s, "[data-testid='curator-saved']", "zofia now adjudicates");
     assert_eq!(
-        count(
-            &db,
-            "SELECT adjudicator FROM reviewers WHERE name = 'zofia'"
-        ),
+        count(db, "SELECT adjudicator FROM reviewers WHERE name = 'zofia'"),
         1
     );
     s.shot("10-curator-team");
@@ -548,9 +567,9 @@ fn team_audit_with_adjudication_in_the_real_window() {
     let mut expected = samples.to_vec();
     expected.sort();
     assert_eq!(seen, expected, "ola's queue holds the samples ana answered");
-    assert_eq!(answer_of(&db, &first, "ola"), "no yes yes");
+    assert_eq!(answer_of(db, &first, "ola"), "no yes yes");
     let disagree = "SELECT count(*) FROM triage_reasons WHERE reason = 'reviewers_disagree'";
-    assert_eq!(count(&db, disagree), 2);
+    assert_eq!(count(db, disagree), 2);
 
     // zofia adjudicates: both answers side by side, then the final answer.
     nav(&s, "review");
@@ -583,14 +602,14 @@ fn team_audit_with_adjudication_in_the_real_window() {
     assert_eq!(adjudicated, disputed);
     assert_eq!(
         count(
-            &db,
+            db,
             "SELECT count(*) FROM current_final_answers WHERE q1 = 'yes' AND q2 = 'yes'"
         ),
         2
     );
     assert_eq!(
         count(
-            &db,
+            db,
             "SELECT count(*) FROM final_answers f JOIN reviewers r ON r.id = f.adjudicator_id WHERE r.name = 'zofia'"
         ),
         2
@@ -611,7 +630,7 @@ fn team_audit_with_adjudication_in_the_real_window() {
         .parse()
         .unwrap();
     assert!(kappa.abs() < 1e-6, "{kappa}");
-    assert_eq!(answer_of(&db, &first, "ana"), "yes yes yes");
+    assert_eq!(answer_of(db, &first, "ana"), "yes yes yes");
     // Final answers: Q1 and Q2 yes on all three (individual answers would give 5 of 6).
     assert_eq!(shown_cell(&s, "results", "pl", "q1_successes"), "3");
     assert_eq!(shown_cell(&s, "results", "pl", "q1_n"), "3");
@@ -620,7 +639,7 @@ fn team_audit_with_adjudication_in_the_real_window() {
     // reviewer is the database's.
     let timed = "SELECT count(*) FROM annotations a JOIN reviewers r ON r.id = a.reviewer_id
                  WHERE r.name = 'ana' AND a.seconds > 0";
-    assert_eq!(count(&db, timed), 3);
+    assert_eq!(count(db, timed), 3);
     assert_eq!(shown_cell(&s, "time_per_item", "ana", "answers"), "3");
     s.shot("12-results-team");
     s.close();
@@ -632,26 +651,22 @@ fn team_audit_with_adjudication_in_the_real_window() {
 #[test]
 #[ignore = "drives the real window: needs Xvfb, tauri-driver and the test model (scripts/test runs it)"]
 fn closing_the_window_while_a_job_runs_asks_first() {
-    let tmp = tempfile::tempdir().unwrap();
-    let home = tmp.path().join("home");
-    let display = xvfb();
-    let (_driver, url) = tauri_driver(&display, &[("VERDIKT_HOME", &home)]);
+    let desk = Desk::first_launch();
     let model = test_model();
-    // The first launch opens the bundled sample; the model counts as the user's choice.
-    let s = Session::start(&url, &display, Path::new(APP), &[s_(&model)]);
-    s.wait_for("[data-ready]", 20);
-    let x = x11::X::open(&display.name);
+    // The first launch opens the bundled sample.
+    let s = desk.open(&[&model]);
+    let x = desk.x();
     let window = x.wait_for("Verdikt", 10).expect("the app's window");
 
     // A guard run over every text of the sample: long enough to close the window during it.
     nav(&s, "guards");
     start_guard_run(&s, &model, None);
     s.wait_for("[data-testid='job-guard']", 10);
-    let db = home.join("verdikt.sqlite");
+    let db = &desk.db;
     let running = "SELECT count(*) FROM guard_runs WHERE status = 'running'";
     // The job is listed at once; its run is stored once the model has loaded.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !db.exists() || count(&db, running) == 0 {
+    while !db.exists() || count(db, running) == 0 {
         assert!(
             std::time::Instant::now() < deadline,
             "the run never started"
@@ -676,7 +691,7 @@ fn closing_the_window_while_a_job_runs_asks_first() {
     assert_eq!(x.windows("Verdikt"), [window], "the window stays open");
     s.wait_for("[data-testid='job-guard']", 5);
     assert_eq!(
-        count(&db, running),
+        count(db, running),
         1,
         "the run goes on while the window asks"
     );
@@ -697,7 +712,7 @@ fn closing_the_window_while_a_job_runs_asks_first() {
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    assert_eq!(count(&db, running), 0);
+    assert_eq!(count(db, running), 0);
     x.request_close(window);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !x.windows("Verdikt").is_empty() {
@@ -755,28 +770,18 @@ fn files_text(dir: &Path) -> Vec<(PathBuf, String)> {
 #[test]
 #[ignore = "drives the real window: needs Xvfb, tauri-driver, the test model and llama-server (scripts/test runs it)"]
 fn a_guard_run_on_two_servers_that_want_a_key() {
-    let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("project.sqlite");
     let model = test_model();
     let key = "vk-e2e-4f1d9a7c3b";
     let servers = [
         llama::start(&repo(), &model, key),
         llama::start(&repo(), &model, key),
     ];
-    let display = xvfb();
-    let (_driver, url) = tauri_driver(
-        &display,
-        &[
-            ("VERDIKT_HOME", &tmp.path().join("home")),
-            ("VERDIKT_DB", &db),
-        ],
-    );
+    let desk = Desk::new();
+    let (tmp, db) = (&desk.tmp, &desk.db);
     let hostile = repo().join("datasets/hostile.jsonl");
-    // Opened with the dataset and the model, so both count as the user's choice.
-    let s = Session::start(&url, &display, Path::new(APP), &[s_(&hostile), s_(&model)]);
-    s.wait_for("[data-ready]", 20);
-    let x = x11::X::open(&display.name);
-    import_hostile(&s, &db);
+    let s = desk.open(&[&hostile, &model]);
+    let x = desk.x();
+    import_hostile(&s, db);
 
     nav(&s, "guards");
     s.wait_for("[data-testid='guard-profile']", 10)
@@ -851,7 +856,7 @@ fn a_guard_run_on_two_servers_that_want_a_key() {
         "neither server was taken out: {shown:?}"
     );
 
-    let stored = Connection::open(&db)
+    let stored = Connection::open(db)
         .unwrap()
         .query_row(
             "SELECT status, server_url, server_model, (SELECT count(*) FROM verdicts v
@@ -890,21 +895,12 @@ fn a_guard_run_on_two_servers_that_want_a_key() {
 #[test]
 #[ignore = "drives the real window: needs Xvfb, tauri-driver and the test model (scripts/test runs it)"]
 fn the_judge_on_disputed_texts_and_the_curators_judge_and_keep_rule() {
-    let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("project.sqlite");
     let model = test_model();
-    let display = xvfb();
-    let (_driver, url) = tauri_driver(
-        &display,
-        &[
-            ("VERDIKT_HOME", &tmp.path().join("home")),
-            ("VERDIKT_DB", &db),
-        ],
-    );
+    let desk = Desk::new();
+    let db = &desk.db;
     let hostile = repo().join("datasets/hostile.jsonl");
-    let s = Session::start(&url, &display, Path::new(APP), &[s_(&hostile), s_(&model)]);
-    s.wait_for("[data-ready]", 20);
-    import_hostile(&s, &db);
+    let s = desk.open(&[&hostile, &model]);
+    import_hostile(&s, db);
 
     nav(&s, "guards");
     for (n, profile) in ["llama-guard-3-1b", "polyguard"].into_iter().enumerate() {
@@ -918,10 +914,10 @@ fn the_judge_on_disputed_texts_and_the_curators_judge_and_keep_rule() {
         let done = format!("Run {} done", n + 1);
         wait_text_for(&s, "[data-testid='guard-report']", &done, 300);
     }
-    let sql = |q: &str| Connection::open(&db).unwrap().execute_batch(q).unwrap();
+    let sql = |q: &str| Connection::open(db).unwrap().execute_batch(q).unwrap();
     // Sample A's three texts: its chosen answer the guards differ on, its rejected one the
     // second guard calls controversial; everything else both call safe.
-    let a = count(&db, "SELECT min(sample_id) FROM verdicts");
+    let a = count(db, "SELECT min(sample_id) FROM verdicts");
     sql(&format!(
         "UPDATE verdicts SET verdict = 'safe', error = NULL;
          UPDATE verdicts SET verdict = 'unsafe' WHERE run_id = 1 AND sample_id = {a} AND field = 'chosen';
@@ -947,13 +943,13 @@ fn the_judge_on_disputed_texts_and_the_curators_judge_and_keep_rule() {
     );
     s.shot("23-guards-judge-plan");
     assert_eq!(
-        count(&db, "SELECT count(*) FROM guard_runs"),
+        count(db, "SELECT count(*) FROM guard_runs"),
         2,
         "counting opens no run"
     );
     s.wait_for("[data-testid='guard-plan-run']", 5).click();
     wait_text_for(&s, "[data-testid='guard-report']", "Run 3 done", 300);
-    let judged = Connection::open(&db)
+    let judged = Connection::open(db)
         .unwrap()
         .prepare("SELECT sample_id || ' ' || field FROM verdicts WHERE run_id = 3 ORDER BY field")
         .unwrap()
@@ -968,7 +964,7 @@ fn the_judge_on_disputed_texts_and_the_curators_judge_and_keep_rule() {
     s.wait_for("[data-testid='review-triage']", 10).click();
     s.wait_for("[data-testid='triage-report']", 120);
     add_reviewer(&s, "e2e", "en,de,fr,it,es,pt,pl,cs,lt");
-    let ext_a: String = Connection::open(&db)
+    let ext_a: String = Connection::open(db)
         .unwrap()
         .query_row("SELECT ext_id FROM samples WHERE id = ?1", [a], |r| {
             r.get(0)
@@ -1000,7 +996,7 @@ fn the_judge_on_disputed_texts_and_the_curators_judge_and_keep_rule() {
     // The Curator screen: the judge in force by default, then none, a chosen keep rule, and
     // the judge chosen by run.
     let setting = |key: &str| -> Option<String> {
-        Connection::open(&db)
+        Connection::open(db)
             .unwrap()
             .query_row("SELECT value FROM project WHERE key = ?1", [key], |r| {
                 r.get(0)

@@ -44,6 +44,14 @@ impl Default for BatchOptions {
     }
 }
 
+/// What a finished batch handed over.
+struct Answered {
+    /// Each request's answer by `custom_id`: its body, or why it has none.
+    by_id: HashMap<String, Result<Value, String>>,
+    /// Why the batch failed as a whole, when it answered nothing.
+    failed: Option<String>,
+}
+
 /// Statuses after which a batch changes no more.
 const FINAL: [&str; 4] = ["completed", "failed", "expired", "cancelled"];
 
@@ -63,10 +71,6 @@ impl BatchEngine {
             project: project.to_path_buf(),
             run_id,
         }
-    }
-
-    pub fn api(&self) -> super::server::ServerApi {
-        self.server.api()
     }
 
     /// The wave's checks as batches. `keys[i]` (the sample) names check `i` in its request's
@@ -100,16 +104,20 @@ impl BatchEngine {
         }
         let sizes: Vec<usize> = lines.iter().map(|(_, l)| l.len()).collect();
         let mut stats = WaveStats::default();
+        let journal = match Store::open(&self.project) {
+            Ok(journal) => journal,
+            Err(e) => return ((outcomes, stats), Some(self.fault(e.to_string()))),
+        };
         for range in cut(&sizes, self.options.max_requests, self.options.max_bytes) {
             let part = &lines[range];
             let input: Vec<u8> = part.iter().flat_map(|(_, l)| l.iter().copied()).collect();
-            let answers = match self.answers(&input, part.len(), &cancel) {
-                Ok(answers) => answers,
+            let answered = match self.answers(&journal, &input, part.len(), &cancel) {
+                Ok(answered) => answered,
                 Err(e) => return ((outcomes, stats), Some(e)),
             };
             for (i, _) in part {
                 let custom_id = format!("{}-{i}", keys[*i]);
-                outcomes[*i] = match answers.get(&custom_id) {
+                outcomes[*i] = match answered.by_id.get(&custom_id) {
                     Some(Ok(reply)) => {
                         match self
                             .server
@@ -123,24 +131,24 @@ impl BatchEngine {
                         }
                     }
                     Some(Err(reason)) => Checked::Failed(reason.clone()),
-                    None => {
-                        Checked::Failed("the batch ended without an answer for this check".into())
-                    }
+                    None => Checked::Failed(answered.failed.clone().unwrap_or_else(|| {
+                        "the batch ended without an answer for this check".into()
+                    })),
                 };
             }
         }
         ((outcomes, stats), None)
     }
 
-    /// Each request's answer by `custom_id`: its body, or why it has none. Submits `input`
-    /// as a batch unless the journal knows one of this run with the same input still usable.
+    /// What the batch of `input` answered. Submits `input` as a batch unless the journal knows
+    /// one of this run with the same input still usable.
     fn answers(
         &self,
+        journal: &Store,
         input: &[u8],
         requests: usize,
         cancel: &AtomicBool,
-    ) -> Result<HashMap<String, Result<Value, String>>, EngineError> {
-        let journal = Store::open(&self.project).map_err(|e| self.fault(e.to_string()))?;
+    ) -> Result<Answered, EngineError> {
         let sha = super::catalog::hex(&Sha256::digest(input));
         let known: Option<String> = journal
             .conn()
@@ -234,21 +242,17 @@ impl BatchEngine {
                 answers.insert(custom_id.to_string(), answer_of(&line));
             }
         }
-        if answers.is_empty() && batch["status"] != "completed" {
+        let failed = (answers.is_empty() && batch["status"] != "completed").then(|| {
             let why = batch["errors"]["data"][0]["message"]
                 .as_str()
                 .unwrap_or("no reason given");
             let status = batch["status"].as_str().unwrap_or("");
-            for line in String::from_utf8_lossy(input).lines() {
-                if let Some(id) = serde_json::from_str::<Value>(line)
-                    .ok()
-                    .and_then(|l| l["custom_id"].as_str().map(String::from))
-                {
-                    answers.insert(id, Err(format!("the batch {batch_id} {status}: {why}")));
-                }
-            }
-        }
-        Ok(answers)
+            format!("the batch {batch_id} {status}: {why}")
+        });
+        Ok(Answered {
+            by_id: answers,
+            failed,
+        })
     }
 
     /// A JSON call to the provider, with the run's retries.

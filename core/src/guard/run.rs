@@ -149,19 +149,15 @@ impl Engine {
     }
 
     /// The wave's outcomes, and the error that stopped it if one did (the outcomes before it
-    /// are still stored).
+    /// are still stored). `chat`: the checks go as the profile's chat form.
     fn evaluate(
         &self,
         wave: &[Pending],
         profile: &Profile,
+        chat: bool,
         scoring: &Scoring,
         cancel: Arc<AtomicBool>,
     ) -> (WaveOutcomes, Option<EngineError>) {
-        let chat = match self {
-            Engine::Local(_) => false,
-            Engine::Server(e) => e.api() == ServerApi::Chat,
-            Engine::Batch(e) => e.api() == ServerApi::Chat,
-        };
         let checks: Vec<CheckRequest> = wave.iter().map(|p| p.request(profile, chat)).collect();
         match self {
             Engine::Local(e) => match e.evaluate(checks, scoring, cancel) {
@@ -972,7 +968,8 @@ fn check_all(
         }
         let wave = &pending[start..end];
         let wave_started = Instant::now();
-        let ((outcomes, stats), stopped) = engine.evaluate(wave, profile, &scoring, cancel.clone());
+        let ((outcomes, stats), stopped) =
+            engine.evaluate(wave, profile, opts.backend.chat(), &scoring, cancel.clone());
         let wave_seconds = wave_started.elapsed().as_secs_f64();
         let stored = outcomes.iter().filter(|o| **o != Checked::NotRun).count() as u64;
         let per_text_ms = wave_seconds * 1000.0 / stored.max(1) as f64;

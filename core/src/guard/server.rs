@@ -497,10 +497,6 @@ impl ServerEngine {
         self.tokenizer.as_ref()
     }
 
-    pub fn api(&self) -> ServerApi {
-        self.options.api
-    }
-
     /// Each server's share of the run so far.
     pub fn server_status(&self) -> Vec<ServerStatus> {
         self.servers.status()
