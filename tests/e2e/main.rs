@@ -1061,6 +1061,12 @@ fn the_judge_on_disputed_texts_and_the_curators_judge_and_keep_rule() {
     assert_eq!(judge_marks(), serde_json::json!([]));
 
     nav(&s, "curator");
+    // The controls are usable once the screen has read what is in force.
+    wait_text(
+        &s,
+        "[data-testid='curator-keep-rule-in-force']",
+        "In force: adjudicated",
+    );
     s.wait_for("[data-testid='curator-judge']", 5).select("3");
     s.wait_for("[data-testid='curator-judge-use']", 5).click();
     wait_text(&s, "[data-testid='curator-saved']", "Judge saved");
