@@ -384,6 +384,19 @@ fn a_server_run_gives_the_local_verdicts() {
         let (ok, out, err) = server_run(&p, &server.url, &args);
         assert!(ok, "{err}");
         assert!(out.contains("checked 3 texts"), "{out}");
+        // The server's own account: its prompt cache holds the template the checks share, so
+        // it computed less than it was sent, and in measured time.
+        let cost = out
+            .split_once("; ")
+            .and_then(|(_, c)| c.split_once(')'))
+            .map(|(_, rest)| rest.split_whitespace().collect::<Vec<_>>())
+            .unwrap();
+        let (sent, computed, seconds): (u64, u64, f64) = (
+            cost[1].parse().unwrap(),
+            cost[4].parse().unwrap(),
+            cost[7].parse().unwrap(),
+        );
+        assert!(computed > 0 && computed < sent && seconds > 0.0, "{out}");
     }
     let (local, remote) = (verdicts_of(&p, "local"), verdicts_of(&p, "server"));
     assert_eq!(local.len(), 6);

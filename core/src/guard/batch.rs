@@ -124,7 +124,7 @@ impl BatchEngine {
                             .read_reply(reply, &checks[*i], &score, &sent[i], 1)
                         {
                             Ok(outcome) => {
-                                stats.computed_tokens += outcome.prompt_tokens as u64;
+                                outcome.add_server_cost(&mut stats);
                                 Checked::Done(outcome)
                             }
                             Err(gave_up) => Checked::Failed(gave_up.reason),

@@ -180,8 +180,24 @@ pub struct CheckOutcome {
     pub truncated: bool,
     /// Tokens of the check (its full prompt).
     pub prompt_tokens: u32,
+    /// What a server says it computed of the prompt: the tokens its prompt cache did not hold,
+    /// and their time (llama-server's `timings`). None locally, where the wave counts it, and
+    /// from servers that do not say.
+    pub server_computed: Option<(u32, Duration)>,
     pub latency: Duration,
     pub first_logits: Option<Vec<f32>>,
+}
+
+impl CheckOutcome {
+    /// Adds a server's answer to its wave's cost: what the server computed where it says so,
+    /// else the whole prompt in no known time.
+    pub fn add_server_cost(&self, stats: &mut WaveStats) {
+        let (tokens, time) = self
+            .server_computed
+            .unwrap_or((self.prompt_tokens, Duration::ZERO));
+        stats.computed_tokens += tokens as u64;
+        stats.prompt_time += time;
+    }
 }
 
 /// What one wave cost, for throughput figures.
@@ -1063,6 +1079,7 @@ impl<'m> Worker<'m> {
                 p_controversial: scores[leaf].and_then(|s| s.1),
                 truncated: tokenized[i].1,
                 prompt_tokens: tokenized[i].0.len() as u32,
+                server_computed: None,
                 latency,
                 first_logits: first_logits.as_ref().map(|first| first[leaf].clone()),
             });

@@ -529,7 +529,7 @@ impl ServerEngine {
         let mut stats = WaveStats::default();
         for o in &outcomes {
             if let Checked::Done(o) = o {
-                stats.computed_tokens += o.prompt_tokens as u64;
+                o.add_server_cost(&mut stats);
             }
         }
         let unsent = outcomes.contains(&Checked::NotRun);
@@ -679,6 +679,7 @@ impl ServerEngine {
             p_controversial,
             truncated: sent.truncated,
             prompt_tokens: prompt_tokens.unwrap_or(sent.tokens as u64) as u32,
+            server_computed: server_computed(reply),
             latency: Duration::ZERO,
             first_logits: None,
         })
@@ -938,6 +939,17 @@ impl ScoreTokens {
                 .sum::<f64>()
         })
     }
+}
+
+/// llama-server's own account of a check's prompt (`timings.prompt_n`, `prompt_ms`): the
+/// tokens it computed, its cache's excluded, and how long they took.
+fn server_computed(reply: &Value) -> Option<(u32, Duration)> {
+    let timings = &reply["timings"];
+    let tokens = u32::try_from(timings["prompt_n"].as_u64()?).ok()?;
+    let ms = timings["prompt_ms"]
+        .as_f64()
+        .filter(|ms| ms.is_finite() && *ms >= 0.0)?;
+    Some((tokens, Duration::from_secs_f64(ms / 1000.0)))
 }
 
 /// The start of a server's text, enough to say what went wrong.
