@@ -348,6 +348,11 @@ fn server_run(p: &Project, url: &str, extra: &[&str]) -> (bool, String, String) 
     p.run(&args)
 }
 
+/// The number a command wrote just before the first `marker` in `out`.
+fn number_before<T: std::str::FromStr>(out: &str, marker: &str) -> Option<T> {
+    out.split_once(marker)?.0.rsplit(' ').next()?.parse().ok()
+}
+
 /// (`sample|field|verdict`, raw answer, P(unsafe) or -1) of one backend's run, in sample order.
 fn verdicts_of(p: &Project, backend: &str) -> Vec<(String, String, f64)> {
     p.sql::<String>(&format!(
@@ -386,16 +391,9 @@ fn a_server_run_gives_the_local_verdicts() {
         assert!(out.contains("checked 3 texts"), "{out}");
         // The server's own account: its prompt cache holds the template the checks share, so
         // it computed less than it was sent, and in measured time.
-        let cost = out
-            .split_once("; ")
-            .and_then(|(_, c)| c.split_once(')'))
-            .map(|(_, rest)| rest.split_whitespace().collect::<Vec<_>>())
-            .unwrap();
-        let (sent, computed, seconds): (u64, u64, f64) = (
-            cost[1].parse().unwrap(),
-            cost[4].parse().unwrap(),
-            cost[7].parse().unwrap(),
-        );
+        let sent: u64 = number_before(&out, " prompt tokens").unwrap();
+        let computed: u64 = number_before(&out, " computed in").unwrap();
+        let seconds: f64 = number_before(&out, " s\n").unwrap();
         assert!(computed > 0 && computed < sent && seconds > 0.0, "{out}");
     }
     let (local, remote) = (verdicts_of(&p, "local"), verdicts_of(&p, "server"));
@@ -840,12 +838,7 @@ fn only_disputed_texts_go_to_the_judge_and_the_count_is_told_first() {
     };
     let (ok, out, err) = judge(&["--dry-run"]);
     assert!(ok, "{err}");
-    let planned: u64 = out
-        .split(" prompt tokens")
-        .next()
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
+    let planned: u64 = number_before(&out, " prompt tokens").unwrap_or(0);
     assert!(
         out.starts_with("3 texts to check, ") && planned > 0,
         "{out}"

@@ -188,18 +188,6 @@ pub struct CheckOutcome {
     pub first_logits: Option<Vec<f32>>,
 }
 
-impl CheckOutcome {
-    /// Adds a server's answer to its wave's cost: what the server computed where it says so,
-    /// else the whole prompt in no known time.
-    pub fn add_server_cost(&self, stats: &mut WaveStats) {
-        let (tokens, time) = self
-            .server_computed
-            .unwrap_or((self.prompt_tokens, Duration::ZERO));
-        stats.computed_tokens += tokens as u64;
-        stats.prompt_time += time;
-    }
-}
-
 /// What one wave cost, for throughput figures.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct WaveStats {

@@ -941,6 +941,18 @@ impl ScoreTokens {
     }
 }
 
+impl CheckOutcome {
+    /// Adds a server's answer to its wave's cost: what the server computed where it says so,
+    /// else the whole prompt in no known time.
+    pub fn add_server_cost(&self, stats: &mut WaveStats) {
+        let (tokens, time) = self
+            .server_computed
+            .unwrap_or((self.prompt_tokens, Duration::ZERO));
+        stats.computed_tokens += tokens as u64;
+        stats.prompt_time += time;
+    }
+}
+
 /// llama-server's own account of a check's prompt (`timings.prompt_n`, `prompt_ms`): the
 /// tokens it computed, its cache's excluded, and how long they took.
 fn server_computed(reply: &Value) -> Option<(u32, Duration)> {
