@@ -600,6 +600,72 @@ fn kill_9_during_pack_import_merges_all_or_nothing() {
     assert!(again.contains("merged 0"), "{again}");
 }
 
+#[test]
+fn packs_carrying_sql_of_their_own_or_damaged_are_refused_and_change_nothing() {
+    let p = project();
+    p.ok(&["reviewer", "set", "ola", "--languages", "sk"]);
+    triage_polish(&p, 5);
+    let project_bytes = || std::fs::read(p.db()).unwrap();
+    let make = |name: &str| {
+        let pack = p.path(name);
+        pack_export(&p, &["--reviewer", "ana", "--language", "pl"], &pack);
+        annotate(&p, "pl-0001", "ana", &["--db", s(&pack)]);
+        pack
+    };
+    let refused = |pack: &std::path::Path, expected: &str| {
+        p.ok(&["stats"]);
+        let before = project_bytes();
+        let (ok, _, err) = p.run(&["pack", "import", s(pack)]);
+        assert!(!ok && err.contains(expected), "{expected}: {err}");
+        assert!(err.contains("is not a review pack"), "{err}");
+        assert_eq!(p.sql::<i64>("SELECT count(*) FROM annotations"), [0]);
+        assert_eq!(project_bytes(), before, "{expected}: the project changed");
+    };
+    // SQL of the pack's own: a view, a trigger that would delete the samples, an index on an
+    // expression, and one of Verdikt's views redefined to invent answers.
+    for (name, sql, expected) in [
+        (
+            "view",
+            "CREATE VIEW spy AS SELECT * FROM samples",
+            "a view `spy`",
+        ),
+        (
+            "trigger",
+            "CREATE TRIGGER wipe AFTER INSERT ON project BEGIN DELETE FROM samples; END",
+            "a trigger `wipe`",
+        ),
+        (
+            "index",
+            "CREATE INDEX by_length ON samples (length(prompt))",
+            "an index `by_length`",
+        ),
+        (
+            "redefined",
+            "DROP VIEW current_annotations; CREATE VIEW current_annotations AS SELECT * FROM annotations",
+            "Verdikt's view `current_annotations` redefined",
+        ),
+    ] {
+        let pack = make(&format!("{name}.sqlite"));
+        exec_at(&pack, sql);
+        refused(&pack, expected);
+    }
+    // A truncated pack, and one with a page overwritten in the middle.
+    let pack = make("truncated.sqlite");
+    let bytes = std::fs::read(&pack).unwrap();
+    std::fs::write(&pack, &bytes[..bytes.len() / 2]).unwrap();
+    refused(&pack, "damaged");
+    let pack = make("corrupt.sqlite");
+    let mut bytes = std::fs::read(&pack).unwrap();
+    let page = 8192;
+    let middle = (bytes.len() / page / 2) * page;
+    bytes[middle..middle + page].fill(0xA5);
+    std::fs::write(&pack, &bytes).unwrap();
+    refused(&pack, "damaged");
+    // The untouched pack still merges.
+    let pack = make("good.sqlite");
+    assert!(p.ok(&["pack", "import", s(&pack)]).contains("merged 1"));
+}
+
 /// `verdikt pack export ARGS --out OUT`, returning its report.
 fn pack_export(p: &Project, args: &[&str], out: &std::path::Path) -> String {
     let mut all = vec!["pack", "export", "--out", s(out)];

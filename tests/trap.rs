@@ -465,3 +465,127 @@ fn kill_9_during_each_export_leaves_the_old_target_or_the_new_one_whole() {
         );
     }
 }
+
+/// The project's file, each of SQLite's files beside it, and other names of it: a path through
+/// `..`, a symlink, a hard link, and a symlink to the (absent) rollback journal.
+fn project_spellings(p: &Project) -> Vec<(&'static str, PathBuf)> {
+    let db = p.db();
+    let beside = |suffix: &str| {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    std::fs::create_dir_all(p.path("sub")).unwrap();
+    let link = p.path("link-to-project");
+    let hard = p.path("hard-link-to-project");
+    let journal = p.path("link-to-journal");
+    if !link.exists() {
+        std::os::unix::fs::symlink(&db, &link).unwrap();
+        std::fs::hard_link(&db, &hard).unwrap();
+        std::os::unix::fs::symlink(beside("-journal"), &journal).unwrap();
+    }
+    vec![
+        ("the project", db.clone()),
+        ("its WAL", beside("-wal")),
+        ("its shared memory", beside("-shm")),
+        ("its journal", beside("-journal")),
+        ("a path through ..", p.path("sub/../project.sqlite")),
+        ("a symlink to it", link),
+        ("a hard link to it", hard),
+        ("a symlink to its journal", journal),
+    ]
+}
+
+fn sha256(path: &Path) -> String {
+    format!("{:x}", Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+#[test]
+fn no_writer_touches_the_open_project_with_or_without_force() {
+    let p = project();
+    let gguf = common::model();
+    let spellings = project_spellings(&p);
+    let samples = p.samples();
+    let before = sha256(&p.db());
+    let mut writers = file_writers(&p);
+    writers.push((
+        "models tokenizer",
+        ["models", "tokenizer", s(&gguf), "--output"]
+            .map(String::from)
+            .to_vec(),
+    ));
+    for (writer, args) in &writers {
+        for (what, target) in &spellings {
+            for force in [false, true] {
+                let (ok, _, err) = run(&p, &with_target(args, target, force));
+                assert!(!ok, "{writer} (force {force}) wrote to {what}");
+                assert!(
+                    err.contains("of the project") && err.contains("project.sqlite"),
+                    "{writer} (force {force}) on {what}: {err}"
+                );
+                assert_eq!(
+                    sha256(&p.db()),
+                    before,
+                    "{writer} on {what} changed the project"
+                );
+            }
+        }
+    }
+    for folder_writer in [
+        &["export", "--format", "hf", "--out"][..],
+        &["report", "--out"],
+    ] {
+        let mut args = folder_writer.to_vec();
+        args.push(s(p.dir.path()));
+        let (ok, _, err) = p.run(&args);
+        assert!(
+            !ok && err.contains("a folder holding the file"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(sha256(&p.db()), before);
+    assert_eq!(p.samples(), samples, "the project still opens, whole");
+}
+
+#[test]
+fn a_project_open_in_another_process_is_no_target_either() {
+    let p = project();
+    let other = project();
+    // This test process holds the project open, as the window would.
+    let open = verdikt_core::store::Store::open(&p.db()).unwrap();
+    let before = sha256(&p.db());
+    let mut wal = p.db().into_os_string();
+    wal.push("-wal");
+    for target in [p.db(), PathBuf::from(wal)] {
+        let (ok, _, err) =
+            other.run(&["export", "--format", "trl", "--force", "--out", s(&target)]);
+        assert!(
+            !ok && err.contains("open in another Verdikt process"),
+            "{err}"
+        );
+    }
+    drop(open);
+    assert_eq!(sha256(&p.db()), before);
+    // Once nobody has it open, it is a file like any other for another project's export.
+    let (ok, _, err) = other.run(&["export", "--format", "trl", "--out", s(&p.db())]);
+    assert!(!ok && err.contains("exists already"), "{err}");
+}
+
+#[test]
+fn a_project_file_carrying_sql_of_its_own_is_refused_before_anything_is_written() {
+    let p = project();
+    let conn = rusqlite::Connection::open(p.db()).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER wipe AFTER INSERT ON annotations BEGIN DELETE FROM samples; END",
+    )
+    .unwrap();
+    drop(conn);
+    let before = fingerprint(p.dir.path());
+    let (ok, _, err) = p.run(&["stats"]);
+    assert!(
+        !ok && err.contains("a trigger `wipe` that Verdikt did not make")
+            && err.contains("left untouched"),
+        "{err}"
+    );
+    assert_eq!(fingerprint(p.dir.path()), before);
+}

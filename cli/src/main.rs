@@ -220,22 +220,26 @@ fn main() -> ExitCode {
     }
 }
 
-fn open(db: Option<PathBuf>) -> Result<Store, String> {
-    let path = match db {
-        Some(p) => p,
-        None => Store::default_path().map_err(|e| e.to_string())?,
-    };
-    Store::open(&path).map_err(|e| e.to_string())
+fn project_path(db: Option<PathBuf>) -> Result<PathBuf, String> {
+    match db {
+        Some(p) => Ok(p),
+        None => Store::default_path().map_err(|e| e.to_string()),
+    }
 }
 
 fn run(cli: Cli) -> Outcome {
-    // Models and devices need no project file.
+    // Models and devices need no project file; the one named is still never an output.
     match cli.command {
-        Command::Models(args) => return models::run(args),
+        Command::Models(args) => {
+            let _named = project_path(cli.db)
+                .ok()
+                .map(|p| verdikt_core::open_project::named(&p));
+            return models::run(args);
+        }
         Command::Devices { json } => return guard::devices(json),
         _ => {}
     }
-    let mut store = open(cli.db)?;
+    let mut store = Store::open(&project_path(cli.db)?).map_err(|e| e.to_string())?;
     match cli.command {
         Command::Import {
             paths,

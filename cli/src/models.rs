@@ -38,6 +38,9 @@ pub enum ModelsCommand {
         /// Where to write it.
         #[arg(long, short, default_value = "tokenizer.json")]
         output: PathBuf,
+        /// Replace an existing file at the output path.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -51,11 +54,15 @@ pub fn run(args: ModelsArgs) -> Result<(), String> {
             Ok(())
         }
         ModelsCommand::Download { name, url } => download(&catalog, &dir, &name, url.as_deref()),
-        ModelsCommand::Tokenizer { gguf, output } => {
+        ModelsCommand::Tokenizer {
+            gguf,
+            output,
+            force,
+        } => {
             let json =
                 verdikt_core::guard::gguf::tokenizer_json(&gguf).map_err(|e| e.to_string())?;
-            std::fs::write(&output, json.to_string())
-                .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+            verdikt_core::staged::write_file(&output, force, json.to_string().as_bytes())
+                .map_err(|e| e.to_string())?;
             println!("{}", output.display());
             Ok(())
         }

@@ -16,10 +16,12 @@ fn lock_path(project: &Path, name: &str) -> PathBuf {
     project.with_file_name(format!(".{file}.verdikt-{name}.lock"))
 }
 
-/// Held while the work runs; dropping it releases the lock and removes the file.
+/// Held while the work runs; dropping it releases the lock and removes the file (a shared
+/// lease only when no other process shares it any more).
 pub(crate) struct Lease {
-    _file: File,
+    file: File,
     path: PathBuf,
+    shared: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +38,16 @@ pub enum LeaseError {
 impl Lease {
     /// Takes the lease on `name`, or says that another process holds it.
     pub fn take(project: &Path, name: &str) -> Result<Lease, LeaseError> {
+        Lease::lock(project, name, false)
+    }
+
+    /// Takes a share of the lease on `name`, which any number of processes may hold at once
+    /// (an open project); `held` sees it as long as one of them does.
+    pub fn share(project: &Path, name: &str) -> Result<Lease, LeaseError> {
+        Lease::lock(project, name, true)
+    }
+
+    fn lock(project: &Path, name: &str, shared: bool) -> Result<Lease, LeaseError> {
         let path = lock_path(project, name);
         let io = |source| LeaseError::Io {
             path: path.clone(),
@@ -47,8 +59,13 @@ impl Lease {
             .write(true)
             .open(&path)
             .map_err(io)?;
-        match file.try_lock() {
-            Ok(()) => Ok(Lease { _file: file, path }),
+        let locked = if shared {
+            shared_lock(&file)
+        } else {
+            file.try_lock()
+        };
+        match locked {
+            Ok(()) => Ok(Lease { file, path, shared }),
             Err(TryLockError::WouldBlock) => Err(LeaseError::Busy {
                 name: name.to_string(),
             }),
@@ -57,8 +74,26 @@ impl Lease {
     }
 }
 
+/// A shared lock, waiting out the moments another process holds the file exclusively (`held`
+/// checking, a last holder leaving).
+fn shared_lock(file: &File) -> Result<(), TryLockError> {
+    for _ in 0..50 {
+        match file.try_lock_shared() {
+            Err(TryLockError::WouldBlock) => {
+                std::thread::sleep(std::time::Duration::from_millis(2))
+            }
+            other => return other,
+        }
+    }
+    file.try_lock_shared()
+}
+
 impl Drop for Lease {
     fn drop(&mut self) {
+        // A shared lease leaves the file to the processes that still share it.
+        if self.shared && (self.file.unlock().is_err() || self.file.try_lock().is_err()) {
+            return;
+        }
         let _ = std::fs::remove_file(&self.path);
     }
 }
@@ -68,7 +103,8 @@ pub(crate) fn held(project: &Path, name: &str) -> bool {
     let Ok(file) = File::open(lock_path(project, name)) else {
         return false;
     };
-    matches!(file.try_lock_shared(), Err(TryLockError::WouldBlock))
+    // Exclusive, so that shared holders (an open project's) count too; released on return.
+    matches!(file.try_lock(), Err(TryLockError::WouldBlock))
 }
 
 #[cfg(test)]
@@ -89,6 +125,24 @@ mod tests {
         ));
         drop(lease);
         assert!(!held(&project, "guard-run-1"));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_shared_lease_is_held_while_any_holder_keeps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("p.sqlite");
+        let first = Lease::share(&project, "open").unwrap();
+        let second = Lease::share(&project, "open").unwrap();
+        assert!(held(&project, "open"));
+        assert!(matches!(
+            Lease::take(&project, "open"),
+            Err(LeaseError::Busy { .. })
+        ));
+        drop(first);
+        assert!(held(&project, "open"));
+        drop(second);
+        assert!(!held(&project, "open"));
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

@@ -12,6 +12,7 @@ pub mod import;
 pub mod keep;
 pub mod lease;
 pub mod measure;
+pub mod open_project;
 pub mod paths;
 pub mod project_guards;
 pub mod queue;

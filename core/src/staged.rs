@@ -3,7 +3,9 @@
 //! renamed into place, so a failed or killed run never leaves half of it, and it never replaces
 //! what Verdikt did not write. A file target that exists is replaced only when the caller says
 //! so (`--force`, or the window's save dialog confirmed it); a folder target only when it is
-//! empty or carries the marker of a previous output of the same kind.
+//! empty or carries the marker of a previous output of the same kind. A project in use (its
+//! file, `-wal`, `-shm`, `-journal`, or a folder holding one) is never a target, whatever the
+//! caller says (`open_project.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -49,6 +51,8 @@ pub enum StageError {
         path.display()
     )]
     Exists { path: PathBuf },
+    #[error(transparent)]
+    Project(#[from] crate::open_project::IsProject),
     #[error("{} is a folder, not a file; it was left untouched", path.display())]
     IsFolder { path: PathBuf },
     #[error(
@@ -126,6 +130,7 @@ impl Staged {
     /// rename, so what appeared in between is not lost either.
     fn check(&self) -> Result<(), StageError> {
         let target = &self.target;
+        crate::open_project::check_target(target)?;
         let meta = match std::fs::symlink_metadata(target) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             other => other.map_err(at(target))?,
@@ -259,6 +264,20 @@ impl Drop for Staged {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_open_project_is_never_a_target_even_with_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("p.sqlite");
+        let store = crate::store::Store::open(&project).unwrap();
+        let before = std::fs::read(&project).unwrap();
+        for force in [false, true] {
+            let refused = write_file(&project, force, b"{}").unwrap_err();
+            assert!(matches!(refused, StageError::Project(_)), "{refused}");
+        }
+        assert_eq!(std::fs::read(&project).unwrap(), before);
+        drop(store);
+    }
 
     fn names(dir: &Path) -> Vec<String> {
         let mut names: Vec<_> = std::fs::read_dir(dir)

@@ -2,9 +2,21 @@
 //!
 //! WAL keeps readers (the app's screens) unblocked while an import or guard run writes, and makes
 //! every write transaction atomic on disk, so a killed process never leaves half a change behind.
+//!
+//! A project file may come from anywhere (`--db`, the window's Open, a review pack), so every
+//! connection to one is hardened as SQLite advises for untrusted files: defensive mode (no
+//! writable schema or other ways for SQL to corrupt the file) and `trusted_schema` off (views,
+//! triggers and index expressions cannot call functions with side effects). Before anything is
+//! written, the file's schema must be exactly the one Verdikt's migrations make at its version:
+//! a view, trigger, index or table of its own (or one of ours redefined) is refused, so no SQL
+//! the file carries ever runs in a project.
 
 use std::path::{Path, PathBuf};
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension};
 use rusqlite_migration::{M, Migrations};
 
@@ -55,6 +67,11 @@ pub enum StoreError {
         version: u32,
         known: usize,
     },
+    #[error(
+        "{} {what}; it was left untouched (a project file from elsewhere may hold SQL of its own, which Verdikt never runs)",
+        path.display()
+    )]
+    ForeignSchema { path: PathBuf, what: String },
     #[error("no data directory is known for this user; pass --db PATH or set VERDIKT_DB")]
     NoDataDir,
     #[error("no sample `{ext_id}`{}", in_dataset(dataset))]
@@ -177,9 +194,102 @@ fn tables_of(path: &Path) -> rusqlite::Result<Vec<String>> {
     names.collect()
 }
 
+/// SQLite's settings for a database file that may come from anywhere
+/// (<https://sqlite.org/security.html>): set on every connection before it reads anything.
+pub(crate) fn harden(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
+    Ok(())
+}
+
+/// One schema object as compared: type, name, and its SQL with identifier quotes and runs of
+/// white space taken out (SQLite's `RENAME TO` rewrites a table's SQL with quotes).
+type SchemaObject = (String, String, Option<String>);
+
+fn schema_of(conn: &Connection) -> rusqlite::Result<Vec<SchemaObject>> {
+    // SQLite's own automatic indexes and statistics tables are not SQL anyone wrote.
+    let mut stmt = conn.prepare(
+        r"SELECT type, name, sql FROM main.sqlite_schema
+         WHERE NOT (type = 'index' AND name LIKE 'sqlite\_autoindex\_%' ESCAPE '\' AND sql IS NULL)
+           AND NOT (type = 'table' AND name IN ('sqlite_stat1', 'sqlite_stat4'))
+         ORDER BY type, name",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let sql: Option<String> = r.get(2)?;
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            sql.map(|s| {
+                s.replace(['"', '`'], "")
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }),
+        ))
+    })?;
+    rows.collect()
+}
+
+/// The schema Verdikt's migrations make at `version`, computed once per version.
+fn reference_schema(version: u32) -> Result<Vec<SchemaObject>, StoreError> {
+    static KNOWN: Mutex<Option<HashMap<u32, Vec<SchemaObject>>>> = Mutex::new(None);
+    let mut known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
+    let known = known.get_or_insert_default();
+    if let Some(schema) = known.get(&version) {
+        return Ok(schema.clone());
+    }
+    let mut conn = Connection::open_in_memory()?;
+    Migrations::from_slice(MIGRATIONS)
+        .to_version(&mut conn, version as usize)
+        .map_err(|source| StoreError::Migrate {
+            path: PathBuf::from(":memory:"),
+            source,
+        })?;
+    let schema = schema_of(&conn)?;
+    known.insert(version, schema.clone());
+    Ok(schema)
+}
+
+/// Refuses a file whose schema is not exactly Verdikt's at `version`, naming the first object
+/// that differs.
+pub(crate) fn check_schema(conn: &Connection, path: &Path, version: u32) -> Result<(), StoreError> {
+    if version as usize > MIGRATIONS.len() {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            version,
+            known: MIGRATIONS.len(),
+        });
+    }
+    let found = schema_of(conn)?;
+    let expected = reference_schema(version)?;
+    let foreign = |what: String| StoreError::ForeignSchema {
+        path: path.to_path_buf(),
+        what,
+    };
+    if let Some((kind, name, _)) = found.iter().find(|o| !expected.contains(o)) {
+        let ours = expected.iter().any(|e| &e.0 == kind && &e.1 == name);
+        return Err(foreign(if ours {
+            format!("carries Verdikt's {kind} `{name}` redefined")
+        } else {
+            let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            };
+            format!("carries {article} {kind} `{name}` that Verdikt did not make")
+        }));
+    }
+    if let Some((kind, name, _)) = expected.iter().find(|o| !found.contains(o)) {
+        return Err(foreign(format!("lacks Verdikt's {kind} `{name}`")));
+    }
+    Ok(())
+}
+
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Keeps every writer off this file while it is open (`open_project.rs`).
+    _registration: crate::open_project::Registration,
 }
 
 impl Store {
@@ -214,6 +324,10 @@ impl Store {
             source,
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
+        harden(&conn).map_err(open_err)?;
+        if let ProjectFile::Marked { version } | ProjectFile::Unmarked { version } = found {
+            check_schema(&conn, path, version)?;
+        }
         // 8 KiB pages (new files only; must precede WAL): samples are long texts, and at 4 KiB
         // a page holds two rows with a quarter of it wasted. Measured 15% faster imports.
         // The mark goes in before WAL, so it is in the file itself even if this run is killed.
@@ -239,6 +353,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            _registration: crate::open_project::opened(path),
         })
     }
 

@@ -311,6 +311,31 @@ fn write_pack(
     Ok(())
 }
 
+/// Opens a pack that came back from someone else: read-only (a file that turns out not to be a
+/// pack is left exactly as it was), hardened, checked page by page (`quick_check`) before
+/// anything is read, and refused unless its schema is exactly Verdikt's, so every query below
+/// runs Verdikt's SQL only.
+fn open_untrusted(path: &Path, version: u32) -> Result<Connection, String> {
+    let damaged = |e: rusqlite::Error| format!("it is damaged or not a database ({e})");
+    let pack =
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(damaged)?;
+    crate::store::harden(&pack).map_err(damaged)?;
+    pack.execute_batch("PRAGMA query_only = ON")
+        .map_err(damaged)?;
+    let problems: Vec<String> = pack
+        .prepare("PRAGMA quick_check(5)")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(damaged)?;
+    if problems != ["ok"] {
+        return Err(format!("it is damaged: {}", problems.join("; ")));
+    }
+    crate::store::check_schema(&pack, path, version).map_err(|e| match e {
+        crate::store::StoreError::ForeignSchema { what, .. } => format!("it {what}"),
+        other => other.to_string(),
+    })?;
+    Ok(pack)
+}
+
 /// Merges the answers made in a pack into the project, in one transaction. Versions merged by
 /// an earlier import of the same pack are skipped, so importing twice changes nothing and a
 /// pack imported again after more work adds only the new versions.
@@ -326,14 +351,12 @@ pub fn import_pack(store: &mut Store, path: &Path) -> Result<MergeReport, PackEr
     if !path.is_file() {
         return Err(not_a_pack("no such file".into()));
     }
-    match crate::store::inspect(path) {
-        Ok(ProjectFile::Marked { .. } | ProjectFile::Unmarked { .. }) => {}
+    let version = match crate::store::inspect(path) {
+        Ok(ProjectFile::Marked { version } | ProjectFile::Unmarked { version }) => version,
         Ok(ProjectFile::New) => return Err(not_a_pack("it is empty".into())),
         Err(e) => return Err(not_a_pack(e.to_string())),
-    }
-    // Read-only: a file that turns out not to be a pack is left exactly as it was.
-    let pack = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| not_a_pack(e.to_string()))?;
+    };
+    let pack = open_untrusted(path, version).map_err(not_a_pack)?;
     let manifest_json: String = pack
         .query_row(
             "SELECT value FROM project WHERE key = ?1",

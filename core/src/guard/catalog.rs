@@ -381,6 +381,8 @@ pub struct DownloadProgress {
 pub enum DownloadError {
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    Project(#[from] crate::open_project::IsProject),
     #[error("downloading {url}: {message}")]
     Http { url: String, message: String },
     #[error("downloading {url}: the server answered HTTP {status}")]
@@ -620,6 +622,9 @@ pub fn download(
     let mut reporter = Reporter::new(progress);
     let final_path = entry.local_path(dest_dir);
     let part_path = entry.part_path(dest_dir);
+    for path in [&final_path, &part_path] {
+        crate::open_project::check_target(path)?;
+    }
 
     if already_present(entry, &final_path, &mut reporter, cancel)? {
         return Ok(final_path);

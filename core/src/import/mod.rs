@@ -210,7 +210,14 @@ pub fn import(
         bytes_total,
         project: store.path().to_path_buf(),
     };
-    store.with_bulk_writes(|conn| write(conn, &plan, opts, progress, cancel))?
+    // The rejects file's target is settled before the project is touched: a refused one (an
+    // existing file, the project itself) leaves the project byte for byte as it was.
+    let rejects = match (opts.skip_invalid, &opts.rejects) {
+        (false, _) => None,
+        (true, Some(path)) => Some(Staged::file(path, opts.force)?),
+        (true, None) => Some(rejects_default(&plan.project, &plan.dataset)?),
+    };
+    store.with_bulk_writes(|conn| write(conn, &plan, rejects, opts, progress, cancel))?
 }
 
 /// What an import will read and where it will go, settled before anything is written.
@@ -230,6 +237,7 @@ struct Plan<'a> {
 fn write(
     conn: &mut rusqlite::Connection,
     plan: &Plan,
+    rejects_staged: Option<Staged>,
     opts: &ImportOptions,
     progress: &mut dyn FnMut(ImportProgress),
     cancel: &AtomicBool,
@@ -241,7 +249,7 @@ fn write(
         notes,
         defaults,
         bytes_total,
-        project,
+        project: _,
     } = plan;
     let (dataset, bytes_total) = (dataset.clone(), *bytes_total);
     let tx = conn.transaction()?;
@@ -289,11 +297,6 @@ fn write(
     )?;
     let dataset_id = tx.last_insert_rowid();
 
-    let rejects_staged = match (opts.skip_invalid, &opts.rejects) {
-        (false, _) => None,
-        (true, Some(path)) => Some(Staged::file(path, opts.force)?),
-        (true, None) => Some(rejects_default(project, &dataset)?),
-    };
     let rejects_path = rejects_staged.as_ref().map(|s| s.target().to_path_buf());
     let mut rejects = match &rejects_staged {
         Some(staged) => Some(std::io::BufWriter::new(
