@@ -15,7 +15,7 @@ use std::sync::atomic::AtomicBool;
 use clap::{Parser, Subcommand, ValueEnum};
 use verdikt_core::export::{ExportFormat, ExportOptions, PassRule};
 use verdikt_core::filter::SampleFilter;
-use verdikt_core::import::{ImportError, ImportOptions, InputFormat};
+use verdikt_core::import::{ImportError, ImportOptions, InputFormat, Markers};
 use verdikt_core::sample::Field;
 use verdikt_core::split::SplitOptions;
 use verdikt_core::store::Store;
@@ -61,40 +61,76 @@ impl From<Filter> for SampleFilter {
     }
 }
 
+#[derive(clap::Args)]
+pub(crate) struct ImportArgs {
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Dataset name (default: the first path's file or folder name).
+    #[arg(long)]
+    dataset: Option<String>,
+    #[arg(long, value_enum, default_value_t = InputFormatArg::Auto)]
+    format: InputFormatArg,
+    /// Language for rows that carry none.
+    #[arg(long)]
+    language: Option<String>,
+    /// Split for rows that carry none.
+    #[arg(long)]
+    split: Option<String>,
+    /// Read FIELD from COLUMN (fields: id language category style split prompt chosen rejected response model).
+    #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = parse_mapping)]
+    mappings: Vec<(Field, String)>,
+    /// Store the valid rows; write every rejected row with its reason to the rejects file.
+    #[arg(long)]
+    skip_invalid: bool,
+    /// Where --skip-invalid writes rejected rows (default: beside the project file,
+    /// PROJECT.DATASET.rejects.jsonl, numbered when that name is taken).
+    #[arg(long, value_name = "FILE")]
+    rejects: Option<PathBuf>,
+    /// Replace an existing file at --rejects.
+    #[arg(long, requires = "rejects")]
+    force: bool,
+    /// Replace a dataset of the same name.
+    #[arg(long)]
+    replace: bool,
+    /// Role markers of conversations written as text, for rows without a prompt column
+    /// whose chosen and rejected carry the whole conversation (`\n` is a newline). Without
+    /// it: Anthropic HH's `\n\nHuman:`/`\n\nAssistant:`, `### Human:`, `### User:`,
+    /// `Human:` and `User:` with `Assistant:` at line starts, in that order.
+    #[arg(long, value_name = "user=MARKER,assistant=MARKER")]
+    roles: Option<Markers>,
+    /// Print the recognised layout and the first row as it would be stored; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+impl From<ImportArgs> for ImportOptions {
+    fn from(a: ImportArgs) -> Self {
+        ImportOptions {
+            dataset: a.dataset,
+            format: match a.format {
+                InputFormatArg::Auto => InputFormat::Auto,
+                InputFormatArg::Jsonl => InputFormat::Jsonl,
+                InputFormatArg::Json => InputFormat::Json,
+                InputFormatArg::Csv => InputFormat::Csv,
+                InputFormatArg::Parquet => InputFormat::Parquet,
+                InputFormatArg::Hf => InputFormat::Hf,
+            },
+            language: a.language,
+            split: a.split,
+            mappings: a.mappings,
+            skip_invalid: a.skip_invalid,
+            rejects: a.rejects,
+            force: a.force,
+            replace: a.replace,
+            roles: a.roles,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Import DPO triples or prompts from JSONL, JSON, CSV, Parquet or a Hugging Face dataset folder.
-    Import {
-        #[arg(required = true, value_name = "PATH")]
-        paths: Vec<PathBuf>,
-        /// Dataset name (default: the first path's file or folder name).
-        #[arg(long)]
-        dataset: Option<String>,
-        #[arg(long, value_enum, default_value_t = InputFormatArg::Auto)]
-        format: InputFormatArg,
-        /// Language for rows that carry none.
-        #[arg(long)]
-        language: Option<String>,
-        /// Split for rows that carry none.
-        #[arg(long)]
-        split: Option<String>,
-        /// Read FIELD from COLUMN (fields: id language category style split prompt chosen rejected response model).
-        #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = parse_mapping)]
-        mappings: Vec<(Field, String)>,
-        /// Store the valid rows; write every rejected row with its reason to the rejects file.
-        #[arg(long)]
-        skip_invalid: bool,
-        /// Where --skip-invalid writes rejected rows (default: beside the project file,
-        /// PROJECT.DATASET.rejects.jsonl, numbered when that name is taken).
-        #[arg(long, value_name = "FILE")]
-        rejects: Option<PathBuf>,
-        /// Replace an existing file at --rejects.
-        #[arg(long, requires = "rejects")]
-        force: bool,
-        /// Replace a dataset of the same name.
-        #[arg(long)]
-        replace: bool,
-    },
+    Import(ImportArgs),
     /// Export samples for training.
     Export {
         /// The file to write, or for `hf` the folder: a new or empty one, or an HF export
@@ -237,42 +273,18 @@ fn run(cli: Cli) -> Outcome {
             return models::run(args);
         }
         Command::Devices { json } => return guard::devices(json),
+        // A dry run writes nothing, so it does not create a project file either.
+        Command::Import(args) if args.dry_run => {
+            let paths = args.paths.clone();
+            return import_dry_run(&paths, &args.into());
+        }
         _ => {}
     }
     let mut store = Store::open(&project_path(cli.db)?).map_err(|e| e.to_string())?;
     match cli.command {
-        Command::Import {
-            paths,
-            dataset,
-            format,
-            language,
-            split,
-            mappings,
-            skip_invalid,
-            rejects,
-            force,
-            replace,
-        } => {
-            let format = match format {
-                InputFormatArg::Auto => InputFormat::Auto,
-                InputFormatArg::Jsonl => InputFormat::Jsonl,
-                InputFormatArg::Json => InputFormat::Json,
-                InputFormatArg::Csv => InputFormat::Csv,
-                InputFormatArg::Parquet => InputFormat::Parquet,
-                InputFormatArg::Hf => InputFormat::Hf,
-            };
-            let opts = ImportOptions {
-                dataset,
-                format,
-                language,
-                split,
-                mappings,
-                skip_invalid,
-                rejects,
-                force,
-                replace,
-            };
-            import(&mut store, &paths, &opts)
+        Command::Import(args) => {
+            let paths = args.paths.clone();
+            import(&mut store, &paths, &args.into())
         }
         Command::Export {
             out,
@@ -357,6 +369,50 @@ fn run(cli: Cli) -> Outcome {
     }
 }
 
+/// `verdikt import --dry-run`: the layout and the first row as stored, on stdout; no project
+/// file is opened.
+fn import_dry_run(paths: &[PathBuf], opts: &ImportOptions) -> Outcome {
+    let run = verdikt_core::import::dry_run(paths, opts).map_err(|e| e.to_string())?;
+    for note in &run.notes {
+        eprintln!("note: {note}");
+    }
+    println!("layout: {}", run.layout);
+    if let Some(first) = &run.first {
+        println!("first row as it would be stored:");
+        println!("{}", stored_json(first));
+    }
+    eprintln!(
+        "dry run: {} samples would be imported into dataset `{}`{}; nothing was written",
+        run.samples,
+        run.dataset,
+        match run.rejected {
+            0 => String::new(),
+            n => format!(", {n} rows refused (import without --dry-run lists why)"),
+        }
+    );
+    Ok(())
+}
+
+/// A sample with the names of the columns it is stored in.
+fn stored_json(s: &verdikt_core::sample::NewSample) -> String {
+    let (chosen, rejected) = s.pair.clone().unzip();
+    let row = serde_json::json!({
+        "id": s.ext_id,
+        "language": s.language,
+        "category": s.category,
+        "style": s.style,
+        "split": s.split,
+        "prompt": s.prompt,
+        "chosen": chosen,
+        "rejected": rejected,
+        "response": s.response,
+        "model": s.model,
+        "group_key": s.group_key,
+        "metadata": s.metadata,
+    });
+    serde_json::to_string_pretty(&row).expect("JSON values serialise")
+}
+
 fn import(store: &mut Store, paths: &[PathBuf], opts: &ImportOptions) -> Outcome {
     let bar = progress::Bar::new("importing");
     let cancel = AtomicBool::new(false);
@@ -373,6 +429,7 @@ fn import(store: &mut Store, paths: &[PathBuf], opts: &ImportOptions) -> Outcome
             for note in &report.notes {
                 eprintln!("note: {note}");
             }
+            println!("layout: {}", report.layout);
             println!(
                 "imported {} samples ({} triples, {} prompt-only) into dataset `{}`{}",
                 report.samples,

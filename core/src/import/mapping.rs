@@ -1,10 +1,13 @@
 //! Turns one input row (column name → JSON value, whatever the file format) into samples:
-//! which column fills which field, message lists, wide multilingual rows, and validation.
+//! which column fills which field, message lists, implicit-prompt pairs, wide multilingual
+//! rows, and validation.
 
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use super::conversation::{self, Markers, Split, SplitError};
+use super::layout::{Layout, RowLayout};
 use crate::sample::{
     Field, NewSample, normalise_language, normalise_split, normalise_style, parse_category,
 };
@@ -48,6 +51,20 @@ pub struct Mapper {
     wide: Option<bool>,
     /// Column meanings seen so far; a short list beats hashing for the handful of columns.
     targets: Vec<(String, Target)>,
+    /// Role markers of implicit-prompt texts: `--roles`, else the convention of the first such row.
+    markers: Option<Markers>,
+    /// How the rows mapped so far were read.
+    pub layout: Layout,
+}
+
+/// The metadata key that keeps an implicit prompt's turns before its last user turn (a system
+/// message, earlier exchanges) as a message list, until samples store conversations.
+pub const EARLIER_TURNS: &str = "earlier_turns";
+
+/// An implicit-prompt pair, split, and which layout it came in.
+struct Implicit {
+    split: Split,
+    layout: RowLayout,
 }
 
 impl Mapper {
@@ -59,7 +76,15 @@ impl Mapper {
             defaults,
             wide: None,
             targets: Vec::new(),
+            markers: None,
+            layout: Layout::default(),
         }
+    }
+
+    /// Reads implicit-prompt texts with these role markers (`--roles`) instead of detecting them.
+    pub fn with_roles(mut self, markers: Option<Markers>) -> Mapper {
+        self.markers = markers;
+        self
     }
 
     fn classify(&self, column: &str, wide: bool) -> Target {
@@ -129,20 +154,90 @@ impl Mapper {
                 }
             }
         }
+        let implicit = if wide {
+            None
+        } else {
+            self.implicit_pair(&mut fields, &mut problems)
+        };
         let mut common = Common::read(&mut fields, &self.defaults, wide, &mut problems);
         common.metadata = metadata;
-        let samples = if wide {
-            common.wide_samples(wide_texts, &mut problems)
+        let (samples, layout, turns) = if wide {
+            let samples = common.wide_samples(wide_texts, &mut problems);
+            (samples, RowLayout::Wide, None)
         } else {
-            common
-                .narrow_sample(&mut fields, &mut problems)
-                .into_iter()
-                .collect()
+            let turns = implicit.as_ref().map(|i| i.split.user_turns());
+            let layout = implicit.as_ref().map(|i| i.layout.clone());
+            let sample =
+                common.narrow_sample(&mut fields, implicit.map(|i| i.split), &mut problems);
+            let layout = layout.unwrap_or(match &sample {
+                Some(s) if s.pair.is_some() => RowLayout::Triples,
+                _ => RowLayout::Prompts,
+            });
+            (sample.into_iter().collect(), layout, turns)
         };
         if problems.is_empty() {
+            self.layout.count_row(layout, turns);
             Ok(samples)
         } else {
             Err(problems)
+        }
+    }
+
+    /// A row without a prompt whose `chosen` and `rejected` are both message lists or both
+    /// texts is an implicit-prompt pair: both cells are taken and split into prompt and answers.
+    /// Any other row is left to the columns.
+    fn implicit_pair(
+        &mut self,
+        fields: &mut Cells,
+        problems: &mut Vec<FieldProblem>,
+    ) -> Option<Implicit> {
+        let same_shape = matches!(
+            (fields.get(&Field::Chosen), fields.get(&Field::Rejected)),
+            (Some((_, Value::Array(_))), Some((_, Value::Array(_))))
+                | (Some((_, Value::String(_))), Some((_, Value::String(_))))
+        );
+        if fields.get(&Field::Prompt).is_some() || !same_shape {
+            return None;
+        }
+        let (chosen_column, chosen) = fields.remove(&Field::Chosen)?;
+        let (rejected_column, rejected) = fields.remove(&Field::Rejected)?;
+        let (chosen_turns, rejected_turns, layout) = match (chosen, rejected) {
+            (Value::Array(c), Value::Array(r)) => {
+                let read = |column: &str, items: &[Value]| {
+                    conversation::message_turns(items).map_err(|m| problem(column, m))
+                };
+                match (read(&chosen_column, &c), read(&rejected_column, &r)) {
+                    (Ok(c), Ok(r)) => (c, r, RowLayout::ImplicitMessages),
+                    (c, r) => {
+                        problems.extend(c.err().into_iter().chain(r.err()));
+                        return None;
+                    }
+                }
+            }
+            (Value::String(c), Value::String(r)) => {
+                let Some(markers) = self.markers.clone().or_else(|| Markers::detect(&c, &r)) else {
+                    problems.push(problem(
+                        chosen_column,
+                        "there is no prompt column, and chosen and rejected have no role markers of a known convention; name the prompt with --map prompt=COLUMN, or the markers with --roles user=MARKER,assistant=MARKER",
+                    ));
+                    return None;
+                };
+                self.markers = Some(markers.clone());
+                let turns = (markers.turns(&c), markers.turns(&r));
+                (turns.0, turns.1, RowLayout::ImplicitText(markers))
+            }
+            _ => unreachable!("both sides have the same shape"),
+        };
+        match conversation::split(chosen_turns, rejected_turns) {
+            Ok(split) => Some(Implicit { split, layout }),
+            Err(e) => {
+                let column = match e {
+                    SplitError::NoAnswer("chosen") => chosen_column,
+                    _ => rejected_column,
+                };
+                problems.push(problem(column, e.to_string()));
+                None
+            }
         }
     }
 }
@@ -296,6 +391,7 @@ impl Common {
     fn narrow_sample(
         &mut self,
         fields: &mut Cells,
+        implicit: Option<Split>,
         problems: &mut Vec<FieldProblem>,
     ) -> Option<NewSample> {
         let mut text = |field: Field| fields.remove(&field);
@@ -308,8 +404,29 @@ impl Common {
         if let Some((column, value)) = prompt_cell {
             prompt = prompt_text(&column, value, problems);
         }
-        let chosen = chosen_cell.and_then(|(c, v)| answer(&c, v, &mut prompt, problems));
-        let rejected = rejected_cell.and_then(|(c, v)| answer(&c, v, &mut prompt, problems));
+        let mut chosen = chosen_cell.and_then(|(c, v)| answer(&c, v, &mut prompt, problems));
+        let mut rejected = rejected_cell.and_then(|(c, v)| answer(&c, v, &mut prompt, problems));
+        // Earlier turns of an implicit prompt, as JSON: part of the content id, so that two
+        // conversations ending alike stay two samples.
+        let mut earlier_turns = String::new();
+        if let Some(mut split) = implicit {
+            let last = split
+                .prompt
+                .pop()
+                .expect("a split prompt ends with a user turn");
+            if !split.prompt.is_empty() {
+                let turns = Value::Array(split.prompt.iter().map(|t| t.message()).collect());
+                earlier_turns = turns.to_string();
+                if self.metadata.insert(EARLIER_TURNS.into(), turns).is_some() {
+                    problems.push(problem(
+                        EARLIER_TURNS,
+                        "the column's name is where Verdikt keeps a prompt's earlier turns; rename it",
+                    ));
+                }
+            }
+            (prompt, chosen, rejected) =
+                (Some(last.content), Some(split.chosen), Some(split.rejected));
+        }
         let response = response_cell.and_then(|(column, value)| match value {
             Value::Null => None,
             Value::String(s) => Some(s),
@@ -361,7 +478,7 @@ impl Common {
         let ext_id = self.id.take().unwrap_or_else(|| {
             NewSample::content_id(
                 &language,
-                &prompt,
+                &format!("{earlier_turns}{prompt}"),
                 pair.as_ref().map(|(c, r)| (c.as_str(), r.as_str())),
                 response.as_deref(),
             )

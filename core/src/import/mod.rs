@@ -2,8 +2,12 @@
 //!
 //! An import is one SQLite transaction, so it either completes or changes nothing, also when
 //! the process is killed. Reading and validation run on a worker thread while the calling
-//! thread inserts, which keeps both cores busy on large files.
+//! thread inserts, which keeps both cores busy on large files. A dry run reads the same way and
+//! stores nothing.
 
+mod compression;
+mod conversation;
+mod layout;
 mod mapping;
 mod parquet;
 mod read;
@@ -20,7 +24,10 @@ use std::sync::mpsc;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-pub use mapping::FieldProblem;
+pub use compression::Compression;
+pub use conversation::Markers;
+pub use layout::Layout;
+pub use mapping::{EARLIER_TURNS, FieldProblem};
 use mapping::{Mapper, RowDefaults};
 pub use read::{ReadFailure, Row};
 pub use source::{FileFormat, InputFormat, SourceFile};
@@ -50,6 +57,8 @@ pub struct ImportOptions {
     pub force: bool,
     /// Replace a dataset of the same name.
     pub replace: bool,
+    /// `--roles`: the role markers of implicit-prompt texts (default: detected).
+    pub roles: Option<Markers>,
 }
 
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -72,6 +81,9 @@ pub struct ImportReport {
     pub replaced: bool,
     pub files: Vec<SourceFile>,
     pub notes: Vec<String>,
+    /// How the rows were read, for the command line's summary (not yet in the app's bindings).
+    #[serde(skip)]
+    pub layout: Layout,
 }
 
 /// One bad row field, located in its file.
@@ -169,6 +181,41 @@ pub fn import(
     progress: &mut dyn FnMut(ImportProgress),
     cancel: &AtomicBool,
 ) -> Result<ImportReport, ImportError> {
+    let inputs = inputs(paths, opts)?;
+    let bytes_total = inputs
+        .files
+        .iter()
+        .map(|f| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    let plan = Plan {
+        dataset: inputs.dataset,
+        paths,
+        files: inputs.files,
+        notes: inputs.notes,
+        defaults: inputs.defaults,
+        bytes_total,
+        project: store.path().to_path_buf(),
+    };
+    // The rejects file's target is settled before the project is touched: a refused one (an
+    // existing file, the project itself) leaves the project byte for byte as it was.
+    let rejects = match (opts.skip_invalid, &opts.rejects) {
+        (false, _) => None,
+        (true, Some(path)) => Some(Staged::file(path, opts.force)?),
+        (true, None) => Some(rejects_default(&plan.project, &plan.dataset)?),
+    };
+    store.with_bulk_writes(|conn| write(conn, &plan, rejects, opts, progress, cancel))?
+}
+
+/// What an import reads, settled from the options before anything is read.
+struct Inputs {
+    dataset: String,
+    files: Vec<SourceFile>,
+    notes: Vec<String>,
+    /// `--language` and `--split`, normalised.
+    defaults: (Option<String>, Option<String>),
+}
+
+fn inputs(paths: &[PathBuf], opts: &ImportOptions) -> Result<Inputs, ImportError> {
     let first = paths
         .first()
         .ok_or_else(|| ImportError::BadOption("no input path given".into()))?;
@@ -195,29 +242,53 @@ pub fn import(
         .map_err(|m| ImportError::BadOption(format!("--split: {m}")))?;
     let resolved = source::resolve(paths, opts.format)
         .map_err(|(path, message)| ImportError::BadPath { path, message })?;
-    let bytes_total = resolved
-        .files
-        .iter()
-        .map(|f| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0))
-        .sum();
-
-    let plan = Plan {
+    Ok(Inputs {
         dataset,
-        paths,
         files: resolved.files,
         notes: resolved.notes,
         defaults: (language, split),
-        bytes_total,
-        project: store.path().to_path_buf(),
+    })
+}
+
+/// What `verdikt import --dry-run` found: everything an import would store, without a project.
+#[derive(Debug)]
+pub struct DryRun {
+    pub dataset: String,
+    pub layout: Layout,
+    /// The first sample as it would be stored.
+    pub first: Option<NewSample>,
+    pub samples: u64,
+    /// Rows an import would refuse (or, with `--skip-invalid`, leave out).
+    pub rejected: u64,
+    pub notes: Vec<String>,
+}
+
+/// Reads and maps every row as an import would, storing nothing.
+pub fn dry_run(paths: &[PathBuf], opts: &ImportOptions) -> Result<DryRun, ImportError> {
+    let inputs = inputs(paths, opts)?;
+    let (tx_batches, rx_batches) = mpsc::sync_channel::<Batch>(8);
+    let mut run = DryRun {
+        dataset: inputs.dataset,
+        layout: Layout::default(),
+        first: None,
+        samples: 0,
+        rejected: 0,
+        notes: inputs.notes,
     };
-    // The rejects file's target is settled before the project is touched: a refused one (an
-    // existing file, the project itself) leaves the project byte for byte as it was.
-    let rejects = match (opts.skip_invalid, &opts.rejects) {
-        (false, _) => None,
-        (true, Some(path)) => Some(Staged::file(path, opts.force)?),
-        (true, None) => Some(rejects_default(&plan.project, &plan.dataset)?),
-    };
-    store.with_bulk_writes(|conn| write(conn, &plan, rejects, opts, progress, cancel))?
+    run.layout = std::thread::scope(|scope| {
+        let worker = scope.spawn(|| read_all(&inputs.files, opts, &inputs.defaults, tx_batches));
+        for item in rx_batches.iter().flat_map(|b| b.items) {
+            match item {
+                Item::Sample(sample, _) => {
+                    run.samples += 1;
+                    run.first.get_or_insert(*sample);
+                }
+                Item::Reject { .. } => run.rejected += 1,
+            }
+        }
+        worker.join().expect("the import reader does not panic")
+    })?;
+    Ok(run)
 }
 
 /// What an import will read and where it will go, settled before anything is written.
@@ -226,7 +297,6 @@ struct Plan<'a> {
     paths: &'a [PathBuf],
     files: Vec<SourceFile>,
     notes: Vec<String>,
-    /// `--language` and `--split`, normalised.
     defaults: (Option<String>, Option<String>),
     bytes_total: u64,
     /// The project file, beside which the rejects file goes by default.
@@ -318,12 +388,13 @@ fn write(
         replaced: existing.is_some(),
         files: files.clone(),
         notes: notes.clone(),
+        layout: Layout::default(),
     };
     let mut problems: Vec<RowProblem> = Vec::new();
     let mut problem_count = 0u64;
     let (tx_batches, rx_batches) = mpsc::sync_channel::<Batch>(8);
 
-    let outcome: Result<(), ImportError> = std::thread::scope(|scope| {
+    let outcome: Result<Layout, ImportError> = std::thread::scope(|scope| {
         let worker = std::thread::Builder::new()
             .name("verdikt-import-read".into())
             .spawn_scoped(scope, || read_all(files, opts, defaults, tx_batches))
@@ -414,7 +485,7 @@ fn write(
         read
     });
     // A failed import leaves no rejects file (the staged one is dropped).
-    outcome?;
+    report.layout = outcome?;
     if let (Some(out), Some(staged)) = (rejects, rejects_staged) {
         out.into_inner()
             .map_err(|e| e.into_error())
@@ -499,7 +570,7 @@ pub fn preview(
         language: opts.language.clone().or(file.language.clone()),
         split: opts.split.clone().or(file.split.clone()),
     };
-    let mut mapper = Mapper::new(&opts.mappings, defaults);
+    let mut mapper = Mapper::new(&opts.mappings, defaults).with_roles(opts.roles.clone());
     let mut rows = Vec::new();
     read_file(file, &mut |line, row, _| {
         let raw = row.as_ref().ok().cloned();
@@ -559,13 +630,15 @@ fn write_reject(
 }
 
 /// The worker: reads every file, maps and validates rows, checks id uniqueness, and sends
-/// batches. Stops early when the receiver hangs up (cancel or failure).
+/// batches; returns how the rows were laid out. Stops early when the receiver hangs up
+/// (cancel or failure).
 fn read_all(
     files: &[SourceFile],
     opts: &ImportOptions,
     (language, split): &(Option<String>, Option<String>),
     out: mpsc::SyncSender<Batch>,
-) -> Result<(), ImportError> {
+) -> Result<Layout, ImportError> {
+    let mut layout = Layout::default();
     let mut seen: HashMap<String, (usize, u64)> = HashMap::new();
     let mut batch = Vec::with_capacity(BATCH);
     let (mut bytes_before, mut rows) = (0u64, 0u64);
@@ -576,7 +649,8 @@ fn read_all(
                 language: language.clone().or_else(|| file.language.clone()),
                 split: split.clone().or_else(|| file.split.clone()),
             },
-        );
+        )
+        .with_roles(opts.roles.clone());
         let mut file_rows = 0u64;
         let mut hung_up = false;
         let mut sink = |line: u64, row: Result<read::Row, FieldProblem>, consumed: u64| {
@@ -642,8 +716,15 @@ fn read_all(
             message: f.message,
         })?;
         if hung_up {
-            return Ok(());
+            return Ok(layout);
         }
+        layout.merge(mapper.layout);
+        let compression = compression::detect(&file.path).map_err(|e| ImportError::Unreadable {
+            path: file.path.clone(),
+            line: None,
+            message: e.to_string(),
+        })?;
+        layout.add_file(file.format, compression);
         if file_rows == 0 {
             return Err(ImportError::Empty {
                 path: file.path.clone(),
@@ -656,5 +737,5 @@ fn read_all(
         bytes_done: bytes_before,
         rows,
     });
-    Ok(())
+    Ok(layout)
 }

@@ -1,15 +1,15 @@
-//! Readers for the text formats: JSON Lines, JSON arrays and CSV/TSV. Each turns a file into
-//! rows of (column → JSON value) with the line each row starts on, so that every later error
-//! can name FILE:LINE.
+//! Readers for the text formats: JSON Lines, JSON arrays and CSV/TSV, plain or compressed
+//! (`compression.rs` opens them). Each turns a file into rows of (column → JSON value) with the
+//! line each row starts on, so that every later error can name FILE:LINE.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, Read};
 use std::ops::ControlFlow;
 use std::path::Path;
 
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use super::compression::{self, Input};
 use super::mapping::FieldProblem;
 
 pub type Row = Map<String, Value>;
@@ -36,6 +36,21 @@ impl ReadFailure {
     fn io(e: std::io::Error) -> ReadFailure {
         ReadFailure::at(None, e.to_string())
     }
+}
+
+fn open(path: &Path) -> Result<Input, ReadFailure> {
+    compression::open(path).map_err(ReadFailure::io)
+}
+
+/// The whole content of a file, decompressed.
+fn read_whole(path: &Path) -> Result<(Input, Vec<u8>), ReadFailure> {
+    let mut input = open(path)?;
+    let mut bytes = Vec::new();
+    input
+        .reader
+        .read_to_end(&mut bytes)
+        .map_err(ReadFailure::io)?;
+    Ok((input, bytes))
 }
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -81,14 +96,15 @@ fn json_kind(v: &Value) -> &'static str {
 
 /// JSON Lines: one object per line; blank lines are skipped, CRLF and a leading BOM tolerated.
 pub fn jsonl(path: &Path, sink: &mut Sink) -> Result<(), ReadFailure> {
-    let mut reader = BufReader::with_capacity(1 << 20, File::open(path).map_err(ReadFailure::io)?);
+    let mut input = open(path)?;
     let mut buf = Vec::with_capacity(1 << 16);
     let (mut line_no, mut consumed) = (0u64, 0u64);
     loop {
         buf.clear();
-        let n = reader
+        let n = input
+            .reader
             .read_until(b'\n', &mut buf)
-            .map_err(ReadFailure::io)?;
+            .map_err(|e| ReadFailure::at(line_no + 1, e.to_string()))?;
         if n == 0 {
             return Ok(());
         }
@@ -108,7 +124,7 @@ pub fn jsonl(path: &Path, sink: &mut Sink) -> Result<(), ReadFailure> {
                     .map_err(|e| broken("row", format!("invalid JSON: {e}")))
             })
             .and_then(object);
-        if sink(line_no, row, consumed).is_break() {
+        if sink(line_no, row, input.progress(consumed)).is_break() {
             return Ok(());
         }
     }
@@ -117,10 +133,7 @@ pub fn jsonl(path: &Path, sink: &mut Sink) -> Result<(), ReadFailure> {
 /// A JSON array of objects. The structure is checked as a whole (a broken array is fatal);
 /// each element is then parsed on its own so that a bad element names its line.
 pub fn json_array(path: &Path, sink: &mut Sink) -> Result<(), ReadFailure> {
-    let mut bytes = Vec::new();
-    File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
-        .map_err(ReadFailure::io)?;
+    let (input, bytes) = read_whole(path)?;
     let body = bytes.strip_prefix(BOM).unwrap_or(&bytes);
     let text = std::str::from_utf8(body).map_err(|e| {
         let line = 1 + body[..e.valid_up_to()]
@@ -144,7 +157,8 @@ pub fn json_array(path: &Path, sink: &mut Sink) -> Result<(), ReadFailure> {
         let row = serde_json::from_str::<Value>(element.get())
             .map_err(|e| broken("row", format!("invalid JSON: {e}")))
             .and_then(object);
-        if sink(line, row, (offset + element.get().len()) as u64).is_break() {
+        let consumed = input.progress((offset + element.get().len()) as u64);
+        if sink(line, row, consumed).is_break() {
             break;
         }
     }
@@ -156,10 +170,7 @@ pub fn json_array(path: &Path, sink: &mut Sink) -> Result<(), ReadFailure> {
 pub fn csv(path: &Path, delimiter: u8, sink: &mut Sink) -> Result<(), ReadFailure> {
     // Read whole: the csv crate reports a CRLF record's start at the previous line's `\n`,
     // and only the bytes tell us to add one.
-    let mut data = Vec::new();
-    File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut data))
-        .map_err(ReadFailure::io)?;
+    let (input, data) = read_whole(path)?;
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
@@ -207,7 +218,7 @@ pub fn csv(path: &Path, delimiter: u8, sink: &mut Sink) -> Result<(), ReadFailur
             .expect("records read from a reader have a position");
         let starts_on_newline = data.get(pos.byte() as usize) == Some(&b'\n');
         let line = pos.line() + u64::from(starts_on_newline);
-        let consumed = reader.position().byte();
+        let consumed = input.progress(reader.position().byte());
         if record.len() == 1 && record[0].is_empty() {
             continue; // a blank line
         }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::compression::{self, Compression};
 use crate::sample::{normalise_language, normalise_split};
 
 /// The format the user asked for (`--format`).
@@ -62,8 +63,16 @@ pub struct Resolved {
     pub notes: Vec<String>,
 }
 
+/// The file's name without a compression ending: `train.jsonl.gz` → `train.jsonl`.
+fn content_name(path: &Path) -> Option<&str> {
+    Some(compression::strip_extension(path.file_name()?.to_str()?))
+}
+
 fn by_extension(path: &Path) -> Option<FileFormat> {
-    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    let ext = Path::new(content_name(path)?)
+        .extension()?
+        .to_str()?
+        .to_ascii_lowercase();
     Some(match ext.as_str() {
         "jsonl" | "ndjson" => FileFormat::Jsonl,
         "json" => FileFormat::Json,
@@ -74,14 +83,32 @@ fn by_extension(path: &Path) -> Option<FileFormat> {
     })
 }
 
-/// `.json` files holding one object per line are JSON Lines; unknown extensions are sniffed.
-fn sniff(path: &Path, guess: Option<FileFormat>) -> Result<FileFormat, String> {
+/// The first bytes of a file's content, decompressed where it is compressed.
+fn content_head(path: &Path) -> Result<(Vec<u8>, Option<Compression>), String> {
     use std::io::Read;
-    let mut head = [0u8; 512];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
+    let input = compression::open(path).map_err(|e| e.to_string())?;
+    let mut head = Vec::with_capacity(512);
+    input
+        .reader
+        .take(512)
+        .read_to_end(&mut head)
         .map_err(|e| e.to_string())?;
-    let head = &head[..n];
+    Ok((head, input.compression))
+}
+
+/// `.json` files holding one object per line are JSON Lines; unknown extensions are sniffed,
+/// through any compression.
+fn sniff(path: &Path, guess: Option<FileFormat>) -> Result<FileFormat, String> {
+    let (head, compression) = content_head(path)?;
+    let head = head.as_slice();
+    if let Some(c) = compression
+        && (head.starts_with(b"PAR1") || guess == Some(FileFormat::Parquet))
+    {
+        return Err(format!(
+            "a {}-compressed Parquet file cannot be read as a stream; decompress it first",
+            c.name()
+        ));
+    }
     if head.starts_with(b"PAR1") {
         return Ok(FileFormat::Parquet);
     }
@@ -107,7 +134,7 @@ fn config_language(config: &str) -> Option<String> {
 
 /// `train-00000-of-00003` → `train`; `default/train/0000.parquet` → `train`; `eval` → `eval`.
 fn path_split(file: &Path) -> Option<String> {
-    let stem = file.file_stem()?.to_str()?;
+    let stem = Path::new(content_name(file)?).file_stem()?.to_str()?;
     let stem = stem.strip_suffix(".jsonl").unwrap_or(stem);
     let mut parts = stem.splitn(2, '-');
     let head = parts.next()?;
@@ -213,7 +240,7 @@ pub fn resolve(paths: &[PathBuf], format: InputFormat) -> Result<Resolved, (Path
             dataset_folder(path, &mut resolved).map_err(fail)?;
             if resolved.files.len() == before {
                 return Err(fail(
-                    "holds no data files (.parquet, .jsonl, .json, .csv, .tsv)".into(),
+                    "holds no data files (.parquet, .jsonl, .json, .csv, .tsv, each maybe .gz, .zst, .bz2 or .xz)".into(),
                 ));
             }
             continue;
@@ -233,7 +260,7 @@ pub fn resolve(paths: &[PathBuf], format: InputFormat) -> Result<Resolved, (Path
         let format = if format == InputFormat::Auto {
             sniff(path, guess)
         } else {
-            Ok(guess.expect("set above"))
+            refuse_compressed_parquet(path, guess.expect("set above"))
         };
         resolved.files.push(SourceFile {
             path: path.clone(),
@@ -243,6 +270,14 @@ pub fn resolve(paths: &[PathBuf], format: InputFormat) -> Result<Resolved, (Path
         });
     }
     Ok(resolved)
+}
+
+/// `--format` names the format, but a compressed Parquet file still cannot be read.
+fn refuse_compressed_parquet(path: &Path, format: FileFormat) -> Result<FileFormat, String> {
+    match format {
+        FileFormat::Parquet => sniff(path, Some(format)),
+        other => Ok(other),
+    }
 }
 
 #[cfg(test)]
@@ -262,6 +297,11 @@ mod tests {
         );
         assert_eq!(s("default/test/0000.parquet").as_deref(), Some("test"));
         assert_eq!(s("lang_pl/validation.jsonl").as_deref(), Some("validation"));
+        assert_eq!(s("lang_pl/test.jsonl.gz").as_deref(), Some("test"));
+        assert_eq!(
+            s("lang_pl/train-00000-of-00001.csv.zst").as_deref(),
+            Some("train")
+        );
     }
 
     #[test]
