@@ -24,10 +24,9 @@ use std::sync::mpsc;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-pub use compression::Compression;
 pub use conversation::Markers;
 pub use layout::Layout;
-pub use mapping::{EARLIER_TURNS, FieldProblem};
+pub use mapping::FieldProblem;
 use mapping::{Mapper, RowDefaults};
 pub use read::{ReadFailure, Row};
 pub use source::{FileFormat, InputFormat, SourceFile};
@@ -297,6 +296,7 @@ struct Plan<'a> {
     paths: &'a [PathBuf],
     files: Vec<SourceFile>,
     notes: Vec<String>,
+    /// `--language` and `--split`, normalised.
     defaults: (Option<String>, Option<String>),
     bytes_total: u64,
     /// The project file, beside which the rejects file goes by default.
