@@ -129,7 +129,8 @@ impl From<ImportArgs> for ImportOptions {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Import DPO triples or prompts from JSONL, JSON, CSV, Parquet or a Hugging Face dataset folder.
+    /// Import DPO triples or prompts from JSONL, JSON, CSV (each maybe gzip, zstd, bzip2 or xz
+    /// compressed), Parquet or a Hugging Face dataset folder.
     Import(ImportArgs),
     /// Export samples for training.
     Export {
