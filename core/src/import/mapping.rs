@@ -51,8 +51,8 @@ pub struct Mapper {
     wide: Option<bool>,
     /// Column meanings seen so far; a short list beats hashing for the handful of columns.
     targets: Vec<(String, Target)>,
-    /// Role markers of implicit-prompt texts: `--roles`, else the convention of the first such row.
-    markers: Option<Markers>,
+    /// `--roles`: the role markers of implicit-prompt texts; without it each row's are detected.
+    roles: Option<Markers>,
     /// How the rows mapped so far were read.
     pub layout: Layout,
 }
@@ -76,14 +76,14 @@ impl Mapper {
             defaults,
             wide: None,
             targets: Vec::new(),
-            markers: None,
+            roles: None,
             layout: Layout::default(),
         }
     }
 
     /// Reads implicit-prompt texts with these role markers (`--roles`) instead of detecting them.
-    pub fn with_roles(mut self, markers: Option<Markers>) -> Mapper {
-        self.markers = markers;
+    pub fn with_roles(mut self, roles: Option<Markers>) -> Mapper {
+        self.roles = roles;
         self
     }
 
@@ -187,7 +187,7 @@ impl Mapper {
     /// texts is an implicit-prompt pair: both cells are taken and split into prompt and answers.
     /// Any other row is left to the columns.
     fn implicit_pair(
-        &mut self,
+        &self,
         fields: &mut Cells,
         problems: &mut Vec<FieldProblem>,
     ) -> Option<Implicit> {
@@ -215,14 +215,13 @@ impl Mapper {
                 }
             }
             (Value::String(c), Value::String(r)) => {
-                let Some(markers) = self.markers.clone().or_else(|| Markers::detect(&c, &r)) else {
+                let Some(markers) = self.roles.clone().or_else(|| Markers::detect(&c, &r)) else {
                     problems.push(problem(
                         chosen_column,
                         "there is no prompt column, and chosen and rejected have no role markers of a known convention; name the prompt with --map prompt=COLUMN, or the markers with --roles user=MARKER,assistant=MARKER",
                     ));
                     return None;
                 };
-                self.markers = Some(markers.clone());
                 let turns = (markers.turns(&c), markers.turns(&r));
                 (turns.0, turns.1, RowLayout::ImplicitText(markers))
             }
@@ -728,6 +727,31 @@ mod tests {
         assert_eq!(
             s.metadata,
             json!({"row_id": 7}).as_object().unwrap().clone()
+        );
+    }
+
+    #[test]
+    fn each_row_of_implicit_text_finds_its_own_markers() {
+        let mut mapper = Mapper::new(&[], RowDefaults::default());
+        let mut map = |c: &str, r: &str| {
+            let row = json!({"chosen": c, "rejected": r, "language": "en"});
+            let s = mapper.map(row.as_object().unwrap().clone()).unwrap();
+            (s[0].prompt.clone(), s[0].pair.clone().unwrap())
+        };
+        let hh = map(
+            "\n\nHuman: p\n\nAssistant: no",
+            "\n\nHuman: p\n\nAssistant: ok",
+        );
+        let user = map("User: q\nAssistant: no", "User: q\nAssistant: ok");
+        assert_eq!(hh, ("p".into(), ("no".into(), "ok".into())));
+        assert_eq!(user, ("q".into(), ("no".into(), "ok".into())));
+        assert!(
+            mapper
+                .layout
+                .to_string()
+                .starts_with("implicit prompt pairs, text with \"\\n\\nHuman:\"/\"\\n\\nAssistant:\" markers, 1 row, 1 turn + implicit prompt pairs, text with \"User:\"/\"Assistant:\" markers, 1 row, 1 turn"),
+            "{}",
+            mapper.layout
         );
     }
 
