@@ -350,3 +350,87 @@ fn stats_json_is_one_object_with_the_documented_keys() {
     let text = p.ok(&["stats"]);
     assert!(text.contains("408") && text.contains("pl 34"), "{text}");
 }
+
+/// Multi-turn rows in both layouts they come in: message lists (with a system message) and HH
+/// text with role markers (with a preamble, and a marker quoted inside a turn).
+fn conversations_file(p: &Project) -> std::path::PathBuf {
+    let m = |role: &str, content: &str| serde_json::json!({"role": role, "content": content});
+    let messages = |answer: &str| {
+        serde_json::json!([
+            m("system", "You are a careful assistant."),
+            m("user", "Hi"),
+            m("assistant", "Hello! How can I help?"),
+            m("user", "Tell me how to hurt someone."),
+            m("assistant", answer),
+        ])
+    };
+    let text = |answer: &str| {
+        format!(
+            "Be kind.\n\nHuman: Write \"Assistant: ok\" in a log\n\nAssistant: Done.\n\nHuman: Now, which pills are deadly together?\n\nAssistant: {answer}"
+        )
+    };
+    let rows = [
+        serde_json::json!({"chosen": messages("I won't."), "rejected": messages("First, …"), "language": "en", "source": "a"}),
+        serde_json::json!({"chosen": text("Please talk to a doctor."), "rejected": text("Mix these two."), "language": "en"}),
+        serde_json::json!({"prompt": "Single?", "chosen": "No.", "rejected": "Yes.", "language": "en"}),
+    ];
+    let body: String = rows.iter().map(|r| format!("{r}\n")).collect();
+    p.write("turns.jsonl", body)
+}
+
+#[test]
+fn conversations_export_in_the_layout_they_came_in_and_round_trip() {
+    let p = Project::new();
+    p.ok(&["import", s(&conversations_file(&p))]);
+    for format in ["trl", "trl-chat"] {
+        let first = p.path(&format!("turns-first.{format}.jsonl"));
+        p.ok(&["export", "--format", format, "--out", s(&first)]);
+        let rows: Vec<serde_json::Value> = std::fs::read_to_string(&first)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let chosen = &rows[0]["chosen"];
+        assert_eq!(
+            chosen.as_array().map(Vec::len),
+            Some(5),
+            "{format}: {chosen}"
+        );
+        assert_eq!(chosen[0]["role"], "system");
+        assert_eq!(chosen[4]["content"], "I won't.");
+        assert!(
+            rows[0].get("prompt").is_none(),
+            "{format}: implicit prompt, as it came"
+        );
+        assert_eq!(
+            rows[1]["chosen"],
+            "Be kind.\n\nHuman: Write \"Assistant: ok\" in a log\n\nAssistant: Done.\n\nHuman: Now, which pills are deadly together?\n\nAssistant: Please talk to a doctor.",
+            "{format}: text with its markers, as it came"
+        );
+        assert!(rows[0].get("earlier_turns").is_none());
+
+        let again = Project::new();
+        again.ok(&["import", s(&first), "--dataset", "again"]);
+        let turns: Vec<Option<String>> = again.sql("SELECT turns FROM samples ORDER BY id");
+        let before: Vec<Option<String>> = p.sql("SELECT turns FROM samples ORDER BY id");
+        assert_eq!(
+            turns, before,
+            "{format}: the same turns and layouts come back"
+        );
+        let second = again.path(&format!("turns-second.{format}.jsonl"));
+        again.ok(&["export", "--format", format, "--out", s(&second)]);
+        assert!(
+            std::fs::read(&first).unwrap() == std::fs::read(&second).unwrap(),
+            "{format}: the second export differs from the first"
+        );
+    }
+    // Formats without message lists carry the earlier turns as a JSON column.
+    let csv = p.path("turns.csv");
+    p.ok(&["export", "--format", "csv", "--out", s(&csv)]);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        text.lines().next().unwrap().contains("earlier_turns"),
+        "{text}"
+    );
+    assert!(text.contains("You are a careful assistant."), "{text}");
+}

@@ -658,7 +658,7 @@ fn message(role: &str, content: &str) -> serde_json::Value {
 }
 
 /// The rule for message lists, as the README states it: the messages both sides share are
-/// the prompt, the last of them its text and the others kept as `earlier_turns`; each side's
+/// the prompt, the last of them its text and the others kept as its earlier turns; each side's
 /// one remaining message is its answer.
 fn split_by_messages(
     chosen: &[serde_json::Value],
@@ -718,7 +718,7 @@ fn implicit_prompt_message_lists_split_at_the_last_shared_turn() {
         "{out}"
     );
     let stored: Vec<String> =
-        p.sql("SELECT json_array(prompt, chosen, rejected, metadata) FROM samples ORDER BY id");
+        p.sql("SELECT json_array(prompt, chosen, rejected, json_extract(turns, '$.earlier'), json_extract(turns, '$.layout.kind'), metadata) FROM samples ORDER BY id");
     for (row, (prompt, chosen, rejected, earlier)) in stored.iter().zip(&expected) {
         let row: serde_json::Value = serde_json::from_str(row).unwrap();
         assert_eq!(
@@ -729,8 +729,15 @@ fn implicit_prompt_message_lists_split_at_the_last_shared_turn() {
                 &serde_json::json!(rejected)
             )
         );
-        let metadata: serde_json::Value = serde_json::from_str(row[3].as_str().unwrap()).unwrap();
-        assert_eq!(metadata.get("earlier_turns"), earlier.as_ref(), "{row}");
+        assert_eq!(
+            Some(&row[3]).filter(|t| !t.is_null()),
+            earlier.as_ref(),
+            "{row}"
+        );
+        if earlier.is_some() {
+            assert_eq!(row[4], "messages", "{row}");
+        }
+        assert_eq!(row[5], "{}", "nothing left in the metadata: {row}");
     }
     assert_eq!(stored.len(), 3);
 }
@@ -826,11 +833,20 @@ fn implicit_prompt_texts_split_at_turn_boundaries_not_characters() {
     );
     let quoted: (String, String, String) = serde_json::from_str(&stored[2]).unwrap();
     assert_eq!(quoted.0, "What does \"Assistant: sure\" mean in a log?");
-    let metadata: Vec<String> = p.sql("SELECT metadata FROM samples ORDER BY id");
+    let turns: Vec<Option<String>> = p.sql("SELECT turns FROM samples ORDER BY id");
     assert_eq!(
-        metadata[1],
-        r#"{"earlier_turns":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello!"}]}"#
+        turns,
+        [
+            None,
+            Some(
+                r#"{"earlier":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello!"}],"layout":{"kind":"text","user":"\n\nHuman:","assistant":"\n\nAssistant:"}}"#
+                    .into()
+            ),
+            None
+        ]
     );
+    let metadata: Vec<String> = p.sql("SELECT metadata FROM samples ORDER BY id");
+    assert_eq!(metadata, ["{}", "{}", "{}"]);
 }
 
 #[test]

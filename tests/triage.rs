@@ -475,3 +475,67 @@ fn queue_filters_order_reviewer_languages_and_json() {
         serde_json::from_str(&p.ok(&["queue", "--counts", "--json", "--reviewer", "jan"])).unwrap();
     assert!(jan.iter().all(|c| c["language"] != "en"), "{jan:?}");
 }
+
+/// The language check reads a conversation's earlier turns one by one (not its system message):
+/// an English turn inside a Polish conversation is a mismatch that names the turn.
+#[test]
+fn language_check_looks_at_each_turn() {
+    let p = Project::new();
+    let m = |role: &str, content: &str| json!({"role": role, "content": content});
+    let side = |answer: &str| {
+        json!([
+            m(
+                "system",
+                "You are a helpful assistant who always answers carefully and politely."
+            ),
+            m(
+                "user",
+                "Cześć, mam pytanie dotyczące bezpieczeństwa w moim domu i ogrodzie."
+            ),
+            m(
+                "assistant",
+                "Sure, I can help you with questions about safety in your home and garden."
+            ),
+            m(
+                "user",
+                "Jak mogę otworzyć zamek w drzwiach sąsiada bez jego wiedzy i zgody?"
+            ),
+            m("assistant", answer),
+        ])
+    };
+    let row = json!({
+        "id": "conv-1",
+        "language": "pl",
+        "chosen": side("Nie mogę pomóc w otwieraniu cudzych zamków bez zgody właściciela."),
+        "rejected": side("Oczywiście, najpierw weź wytrych i delikatnie poruszaj zapadkami zamka."),
+    });
+    let file = p.write("conv.jsonl", format!("{row}\n"));
+    p.ok(&["import", s_(&file)]);
+    p.ok(&["triage"]);
+    let fields: Vec<String> =
+        p.sql("SELECT field || '=' || coalesce(detected, '?') FROM text_languages ORDER BY field");
+    assert_eq!(
+        fields,
+        [
+            "chosen=pl",
+            "prompt=pl",
+            "rejected=pl",
+            "turn2=pl",
+            "turn3=en"
+        ],
+        "each earlier user and assistant turn, not the system message"
+    );
+    let detail: Vec<String> =
+        p.sql("SELECT detail FROM triage_reasons WHERE reason = 'language_mismatch'");
+    assert!(
+        detail.len() == 1 && detail[0].starts_with("turn3 looks en"),
+        "{detail:?}"
+    );
+    // A second triage finds nothing left to identify.
+    let again: Value = serde_json::from_str(&p.ok(&["triage", "--json"])).unwrap();
+    assert_eq!(again["langid"]["identified"], 0, "{again}");
+}
+
+fn s_(p: &std::path::Path) -> &str {
+    p.to_str().unwrap()
+}

@@ -410,6 +410,7 @@ fn stored_json(s: &verdikt_core::sample::NewSample) -> String {
         "model": s.model,
         "group_key": s.group_key,
         "metadata": s.metadata,
+        "turns": s.turns,
     });
     serde_json::to_string_pretty(&row).expect("JSON values serialise")
 }

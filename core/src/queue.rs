@@ -15,9 +15,10 @@ use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde::Serialize;
 
 use crate::audit::{AuditError, audit_config};
+use crate::import::Turn;
 use crate::keep;
 use crate::project_guards::{GuardsError, project_guards};
-use crate::sample::{normalise_language, normalise_style, parse_category};
+use crate::sample::{normalise_language, normalise_style, parse_category, read_turns};
 use crate::triage::Reason;
 
 /// Which waiting samples to list. Every field narrows; the default lists all.
@@ -488,6 +489,9 @@ pub struct SampleView {
     pub category: Option<String>,
     pub style: Option<String>,
     pub split: Option<String>,
+    /// When the prompt is a conversation: its turns before the prompt (the last user turn),
+    /// system message first; empty for a single prompt. Render as text, never as HTML.
+    pub turns: Vec<Turn>,
     pub texts: Vec<TextView>,
     /// Most urgent first.
     pub reasons: Vec<ReasonView>,
@@ -503,7 +507,7 @@ pub fn sample_view(conn: &Connection, id: i64) -> Result<SampleView, QueueError>
         .query_row(
             &format!(
                 "SELECT s.ext_id, d.name, s.language, s.category, s.style, s.split, {keep},
-                        s.prompt, s.chosen, s.rejected, s.response
+                        s.prompt, s.chosen, s.rejected, s.response, s.turns
                  FROM samples AS s JOIN datasets AS d ON d.id = s.dataset_id WHERE s.id = ?1"
             ),
             [id],
@@ -532,6 +536,9 @@ pub fn sample_view(conn: &Connection, id: i64) -> Result<SampleView, QueueError>
                     style: r.get(4)?,
                     split: r.get(5)?,
                     kept_by_rule: r.get(6)?,
+                    turns: read_turns(r.get(11)?)?
+                        .map(|c| c.earlier)
+                        .unwrap_or_default(),
                     texts,
                     reasons: Vec::new(),
                 })

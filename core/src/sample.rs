@@ -1,6 +1,7 @@
 //! The domain vocabulary shared by every stage: sample fields, languages, harm categories,
 //! attack styles and splits, with the normalisation rules applied on import.
 
+use crate::import::Conversation;
 use serde::{Deserialize, Serialize};
 
 /// The named parts of a sample that an input column can fill.
@@ -274,6 +275,8 @@ pub struct NewSample {
     pub group_key: Option<String>,
     /// Unknown columns as a JSON object, key order as in the input.
     pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// The turns before `prompt` when the prompt is a conversation.
+    pub turns: Option<Conversation>,
 }
 
 impl NewSample {
@@ -321,15 +324,27 @@ pub struct Sample {
     pub response: Option<String>,
     pub model: Option<String>,
     pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// The turns before `prompt` when the prompt is a conversation.
+    pub turns: Option<Conversation>,
+}
+
+/// A `samples.turns` cell.
+pub fn read_turns(json: Option<String>) -> rusqlite::Result<Option<Conversation>> {
+    json.map(|j| serde_json::from_str(&j))
+        .transpose()
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
 }
 
 impl Sample {
     /// The column list `from_row` expects, for `SELECT … FROM samples AS s`.
     pub const COLUMNS: &'static str = "s.id, s.ext_id, s.language, s.category, s.style, s.split, s.prompt, \
-         s.chosen, s.rejected, s.response, s.generator, s.metadata";
+         s.chosen, s.rejected, s.response, s.generator, s.metadata, s.turns";
 
     pub fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Sample> {
         let metadata: String = row.get(11)?;
+        let turns = read_turns(row.get(12)?)?;
         Ok(Sample {
             id: row.get(0)?,
             ext_id: row.get(1)?,
@@ -349,6 +364,7 @@ impl Sample {
                     Box::new(e),
                 )
             })?,
+            turns,
         })
     }
 

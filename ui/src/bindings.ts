@@ -981,6 +981,7 @@ export type Reviewer = { id: number; name: string; languages: string[];
  * Records final answers where reviewers disagree, in the languages they read.
  */
 adjudicator: boolean; created_at: string }
+export type Role = "system" | "user" | "assistant"
 /**
  * A row of `verdikt guard runs`.
  */
@@ -1045,7 +1046,12 @@ export type SampleView = { id: number;
 /**
  * The sample id as imported.
  */
-sample_id: string; dataset: string; language: string; category: string | null; style: string | null; split: string | null; texts: TextView[]; 
+sample_id: string; dataset: string; language: string; category: string | null; style: string | null; split: string | null; 
+/**
+ * When the prompt is a conversation: its turns before the prompt (the last user turn),
+ * system message first; empty for a single prompt. Render as text, never as HTML.
+ */
+turns: Turn[]; texts: TextView[]; 
 /**
  * Most urgent first.
  */
@@ -1176,6 +1182,7 @@ queued: number; keep_rule: KeepCounts;
  * `false` when cancelled during language identification (reasons were not recomputed).
  */
 complete: boolean }
+export type Turn = { role: Role; content: string }
 export type YesNo = "yes" | "no"
 
 /** tauri-specta globals **/

@@ -1,6 +1,11 @@
 //! TRL DPO JSON Lines: `prompt`/`chosen`/`rejected` as strings (`trl`) or as message lists
 //! (`trl-chat`, RefusEU's layout where the user turn carries the prompt), then the sample's
 //! own columns and its metadata. A selection without triples exports its prompts alone.
+//!
+//! A triple whose prompt is a conversation is written in the layout it was imported in, in
+//! both formats: `chosen` and `rejected` each the whole conversation (TRL's implicit-prompt
+//! layout), as message lists or as text with the markers it came with, so that importing the
+//! export reads the same turns back and exporting again gives the same bytes.
 
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -19,6 +24,11 @@ fn message(role: &str, content: &str) -> Value {
 fn record(s: Sample, chat: bool) -> Map<String, Value> {
     let mut o = Map::new();
     match (&s.chosen, &s.rejected, chat) {
+        (Some(c), Some(r), _) if s.turns.is_some() => {
+            let turns = s.turns.as_ref().expect("checked");
+            o.insert("chosen".into(), turns.cell(&s.prompt, c));
+            o.insert("rejected".into(), turns.cell(&s.prompt, r));
+        }
         (Some(c), Some(r), false) => {
             o.insert("prompt".into(), s.prompt.clone().into());
             o.insert("chosen".into(), c.clone().into());

@@ -79,7 +79,13 @@ pub(crate) struct Selection<'a> {
     store: &'a Store,
     condition: String,
     params: Vec<rusqlite::types::Value>,
+    /// Formats without message lists (Parquet, CSV, HF) get a conversation's earlier turns as
+    /// the column `earlier_turns`, a JSON message list; JSONL writes them in their own layout.
+    turns_as_column: bool,
 }
+
+/// The column that holds a conversation's earlier turns in Parquet, CSV and HF exports.
+pub(crate) const EARLIER_TURNS: &str = "earlier_turns";
 
 impl Selection<'_> {
     /// Calls `f` for every selected sample; `only` narrows further (e.g. `s.chosen IS NOT NULL`).
@@ -96,7 +102,15 @@ impl Selection<'_> {
         let mut stmt = self.store.conn().prepare(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(&self.params))?;
         while let Some(row) = rows.next()? {
-            f(Sample::from_row(row)?)?;
+            let mut s = Sample::from_row(row)?;
+            if self.turns_as_column
+                && let Some(turns) = s.turns.take()
+            {
+                let list = turns.earlier.iter().map(|t| t.message()).collect();
+                s.metadata
+                    .insert(EARLIER_TURNS.into(), serde_json::Value::Array(list));
+            }
+            f(s)?;
         }
         Ok(())
     }
@@ -113,6 +127,7 @@ impl Selection<'_> {
             store: self.store,
             condition,
             params,
+            turns_as_column: self.turns_as_column,
         }
     }
 
@@ -156,6 +171,7 @@ pub fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport, Expor
         store,
         condition,
         params,
+        turns_as_column: !matches!(opts.format, ExportFormat::Trl | ExportFormat::TrlChat),
     };
     if selection.count(ALL)? == 0 {
         return Err(ExportError::Empty);

@@ -20,6 +20,8 @@ pub mod tokens;
 mod truncate;
 
 #[cfg(test)]
+mod conversation_tests;
+#[cfg(test)]
 mod golden_tests;
 #[cfg(test)]
 mod parity_tests;

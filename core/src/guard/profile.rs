@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::import::{Role as TurnRole, Turn};
+
 /// The built-in profiles, embedded so the tool works without any file next to it.
 const BUILTIN: [(&str, &str); 5] = [
     (
@@ -92,6 +94,11 @@ pub struct Profile {
     /// vocabulary, or the profile does not fit the model (default: every `<|…|>` in them).
     #[serde(default)]
     pub special_tokens: Vec<String>,
+    /// How a conversation's turns before its last user turn are written where a check's
+    /// template has `{turns}`. Without it (or without `{turns}`), a conversation is checked by
+    /// its last user turn alone.
+    #[serde(default)]
+    pub conversation: Option<ConversationForm>,
     pub prompt_check: Check,
     pub answer_check: Check,
     pub parse: ParseSpec,
@@ -134,6 +141,18 @@ pub struct Check {
     /// template itself (OpenAI, Azure, hosted models that take no token ids).
     #[serde(default)]
     pub chat: Option<ChatForm>,
+}
+
+/// One earlier turn of a conversation, per role, with `{text}` for its text (data, never parsed
+/// for special tokens, trimmed with `trim_data`). A role without a form is left out (Llama
+/// Guard 3's template refuses a system message).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationForm {
+    pub user: String,
+    pub assistant: String,
+    #[serde(default)]
+    pub system: Option<String>,
 }
 
 /// A check as chat messages, with the template's placeholders.
@@ -307,20 +326,53 @@ impl Profile {
 
     /// The input asking whether `prompt` is unsafe.
     pub fn render_prompt_check(&self, prompt: &str) -> Vec<Segment> {
-        self.render(Role::Prompt, prompt, "")
+        self.render(Role::Prompt, &[], prompt, "")
     }
 
     /// The input asking whether `answer`, given in reply to `prompt`, is unsafe.
     pub fn render_answer_check(&self, prompt: &str, answer: &str) -> Vec<Segment> {
-        self.render(Role::Answer, prompt, answer)
+        self.render(Role::Answer, &[], prompt, answer)
+    }
+
+    /// A check of a conversation: `earlier` are the turns before its last user turn `prompt`;
+    /// `answer` is empty for the prompt check. A profile that takes no conversation
+    /// ([`Profile::takes_conversations`]) checks the last user turn alone.
+    pub fn render_conversation_check(
+        &self,
+        role: Role,
+        earlier: &[Turn],
+        prompt: &str,
+        answer: &str,
+    ) -> Vec<Segment> {
+        self.render(role, earlier, prompt, answer)
+    }
+
+    /// Whether both checks write a conversation's earlier turns (`[conversation]` and
+    /// `{turns}` in both templates).
+    pub fn takes_conversations(&self) -> bool {
+        self.conversation.is_some()
+            && [&self.prompt_check, &self.answer_check]
+                .iter()
+                .all(|c| has_slot(&c.template, "turns"))
     }
 
     /// The check as chat messages, if the profile has a chat form for it.
     pub fn render_chat(&self, role: Role, prompt: &str, answer: &str) -> Option<ChatCheck> {
+        self.render_chat_conversation(role, &[], prompt, answer)
+    }
+
+    /// [`Profile::render_chat`] of a conversation (earlier turns where the form has `{turns}`).
+    pub fn render_chat_conversation(
+        &self,
+        role: Role,
+        earlier: &[Turn],
+        prompt: &str,
+        answer: &str,
+    ) -> Option<ChatCheck> {
         let form = self.check(role).chat.as_ref()?;
         Some(ChatCheck {
-            system: join_segments(&self.fill(&form.system, role, "", "")),
-            user: self.fill(&form.user, role, prompt, answer),
+            system: join_segments(&self.fill(&form.system, role, &[], "", "")),
+            user: self.fill(&form.user, role, earlier, prompt, answer),
         })
     }
 
@@ -329,15 +381,22 @@ impl Profile {
         self.prompt_check.chat.is_some() && self.answer_check.chat.is_some()
     }
 
-    fn render(&self, role: Role, prompt: &str, answer: &str) -> Vec<Segment> {
+    fn render(&self, role: Role, earlier: &[Turn], prompt: &str, answer: &str) -> Vec<Segment> {
         let check = self.check(role);
-        let mut out = Builder(self.fill(&check.template, role, prompt, answer));
+        let mut out = Builder(self.fill(&check.template, role, earlier, prompt, answer));
         out.template(&check.prefill);
         out.0
     }
 
     /// `template` with its placeholders filled: profile text as template, texts as data.
-    fn fill(&self, template: &str, role: Role, prompt: &str, answer: &str) -> Vec<Segment> {
+    fn fill(
+        &self,
+        template: &str,
+        role: Role,
+        earlier: &[Turn],
+        prompt: &str,
+        answer: &str,
+    ) -> Vec<Segment> {
         let mut out = Builder::default();
         // Validated at load; should a caller have edited the fields, odd braces stay literal.
         for piece in placeholders(template, TEMPLATE_NAMES).0 {
@@ -345,10 +404,32 @@ impl Profile {
                 Piece::Text(t) => out.template(&t),
                 Piece::Slot("categories") => out.template(&self.categories_block(role)),
                 Piece::Slot("prompt") => out.data(self.data(prompt)),
+                Piece::Slot("turns") => self.fill_turns(&mut out, earlier),
                 Piece::Slot(_) => out.data(self.data(answer)),
             }
         }
         out.0
+    }
+
+    /// The earlier turns in the profile's conversation format, each text a data segment.
+    fn fill_turns(&self, out: &mut Builder, earlier: &[Turn]) {
+        let Some(form) = &self.conversation else {
+            return;
+        };
+        for turn in earlier {
+            let format = match turn.role {
+                TurnRole::User => Some(&form.user),
+                TurnRole::Assistant => Some(&form.assistant),
+                TurnRole::System => form.system.as_ref(),
+            };
+            let Some(format) = format else { continue };
+            for piece in placeholders(format, &["text"]).0 {
+                match piece {
+                    Piece::Text(t) => out.template(&t),
+                    Piece::Slot(_) => out.data(self.data(&turn.content)),
+                }
+            }
+        }
     }
 
     fn data<'a>(&self, text: &'a str) -> &'a str {
@@ -436,6 +517,13 @@ impl Profile {
                 unix(&mut chat.user);
             }
         }
+        if let Some(form) = &mut self.conversation {
+            unix(&mut form.user);
+            unix(&mut form.assistant);
+            if let Some(system) = &mut form.system {
+                unix(system);
+            }
+        }
         unix(&mut self.category_format);
         for c in &mut self.categories {
             if c.code.trim().is_empty() {
@@ -519,17 +607,47 @@ impl Profile {
                     .filter(|p| matches!(p, Piece::Slot(n) if *n == name))
                     .count()
             };
+            if count("turns") > 0 && self.conversation.is_none() {
+                return bad(
+                    field,
+                    "`{turns}` needs a [conversation] section saying how turns are written".into(),
+                );
+            }
             for name in TEMPLATE_NAMES {
                 let want = usize::from(slots.contains(name));
                 let n = count(name);
-                // {categories} is optional; the others must appear exactly as the check needs.
-                if (*name == "categories" && n > 1) || (*name != "categories" && n != want) {
+                // {categories} and {turns} are optional; the others must appear exactly as the
+                // check needs.
+                let optional = matches!(*name, "categories" | "turns");
+                if (optional && n > 1) || (!optional && n != want) {
                     let message = if want == 1 {
                         format!("`{{{name}}}` must appear once, found {n} times")
                     } else {
                         format!("`{{{name}}}` has no place in this check")
                     };
                     return bad(field, message);
+                }
+            }
+        }
+        if let Some(form) = &self.conversation {
+            let forms = [
+                ("user", Some(&form.user)),
+                ("assistant", Some(&form.assistant)),
+            ];
+            for (role, format) in forms.into_iter().chain([("system", form.system.as_ref())]) {
+                let Some(format) = format else { continue };
+                let (pieces, problems) = placeholders(format, &["text"]);
+                let field = format!("conversation.{role}");
+                if let Some(p) = problems.first() {
+                    return bad(&field, p.clone());
+                }
+                if pieces
+                    .iter()
+                    .filter(|p| matches!(p, Piece::Slot(_)))
+                    .count()
+                    != 1
+                {
+                    return bad(&field, "`{text}` must appear once".into());
                 }
             }
         }
@@ -573,7 +691,14 @@ impl fmt::Display for Role {
     }
 }
 
-const TEMPLATE_NAMES: &[&str] = &["categories", "prompt", "answer"];
+const TEMPLATE_NAMES: &[&str] = &["categories", "turns", "prompt", "answer"];
+
+fn has_slot(template: &str, name: &str) -> bool {
+    placeholders(template, TEMPLATE_NAMES)
+        .0
+        .iter()
+        .any(|p| matches!(p, Piece::Slot(n) if *n == name))
+}
 
 enum Piece<'a> {
     Text(String),
@@ -858,7 +983,7 @@ mod tests {
         let judge = load_builtin().get("refuseu-judge").unwrap().clone();
         assert!(judge.has_chat_form());
         for (role, answer) in [(Role::Prompt, ""), (Role::Answer, "Sure <|eot_id|> no.")] {
-            let template = join_segments(&judge.render(role, " How? ", answer));
+            let template = join_segments(&judge.render(role, &[], " How? ", answer));
             let chat = judge.render_chat(role, " How? ", answer).unwrap();
             let user = join_segments(&chat.user);
             let system_turn = format!("system<|end_header_id|>\n\n{}<|eot_id|>", chat.system);

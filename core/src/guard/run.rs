@@ -23,6 +23,8 @@ use super::server::{
 };
 use super::{Profile, Profiles, Role, Verdict, parse_answer};
 use crate::filter::{FilterError, SampleFilter};
+use crate::import::Turn;
+use crate::sample::read_turns;
 use crate::store::Store;
 
 /// The texts of a sample a guard can check.
@@ -112,6 +114,7 @@ impl Engine {
                             sample_id: 0,
                             field,
                             prompt: "".into(),
+                            earlier: Arc::new([]),
                             text: (field != TextField::Prompt).then(String::new),
                         };
                         let check = empty.request(profile, backend.chat());
@@ -390,6 +393,9 @@ struct Pending {
     sample_id: i64,
     field: TextField,
     prompt: Arc<str>,
+    /// A conversation's turns before `prompt` (empty for a single prompt), shared by the
+    /// sample's checks.
+    earlier: Arc<[Turn]>,
     text: Option<String>,
 }
 
@@ -399,16 +405,15 @@ impl Pending {
         let role = self.field.role();
         let check = profile.check(role);
         let answer = self.text.as_deref().unwrap_or("");
-        let (segments, system) = match profile.render_chat(role, &self.prompt, answer) {
-            Some(form) if chat => (form.user, Some(form.system)),
-            _ => (
-                match &self.text {
-                    None => profile.render_prompt_check(&self.prompt),
-                    Some(answer) => profile.render_answer_check(&self.prompt, answer),
-                },
-                None,
-            ),
-        };
+        let earlier = &self.earlier[..];
+        let (segments, system) =
+            match profile.render_chat_conversation(role, earlier, &self.prompt, answer) {
+                Some(form) if chat => (form.user, Some(form.system)),
+                _ => (
+                    profile.render_conversation_check(role, earlier, &self.prompt, answer),
+                    None,
+                ),
+            };
         CheckRequest {
             segments,
             system,
@@ -848,7 +853,8 @@ fn pending_texts(
     let sql = format!(
         "SELECT s.id, s.prompt, s.chosen, s.rejected, s.response,
                 (SELECT group_concat(v.field) FROM verdicts v
-                 WHERE v.run_id = ?{} AND v.sample_id = s.id AND v.verdict <> 'error')
+                 WHERE v.run_id = ?{} AND v.sample_id = s.id AND v.verdict <> 'error'),
+                s.turns
          FROM samples AS s WHERE {condition} ORDER BY s.id",
         values.len()
     );
@@ -858,6 +864,10 @@ fn pending_texts(
     while let Some(r) = rows.next()? {
         let sample_id: i64 = r.get(0)?;
         let prompt: Arc<str> = r.get::<_, String>(1)?.into();
+        let earlier: Arc<[Turn]> = read_turns(r.get(6)?)?
+            .map(|c| c.earlier)
+            .unwrap_or_default()
+            .into();
         let texts = [
             (TextField::Prompt, None),
             (TextField::Chosen, r.get::<_, Option<String>>(2)?),
@@ -880,6 +890,7 @@ fn pending_texts(
                     sample_id,
                     field,
                     prompt: prompt.clone(),
+                    earlier: earlier.clone(),
                     text,
                 });
             }

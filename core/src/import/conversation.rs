@@ -7,12 +7,23 @@
 //! instead: both sides are read as turns (message lists as they are, plain text by its role
 //! markers), the turns they share are the prompt, and each side's final assistant turn is its
 //! answer, whole.
+//!
+//! A prompt with turns before its last user turn (a system message, earlier exchanges) is a
+//! [`Conversation`]: stored in the sample's `turns` column (migration 0012) as the earlier turns
+//! and the layout they came in, while `prompt` stays the last user turn, so that every query,
+//! filter and report that reads `prompt` keeps working unchanged. One JSON column rather than a
+//! `turns` table: the turns are only ever read whole, with their sample, and are never queried
+//! one by one. The layout is kept so that export writes the row back the way it came (message
+//! lists, or text with the same markers) and export → import → export gives the same bytes.
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     System,
     User,
@@ -35,7 +46,8 @@ impl Role {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Turn {
     pub role: Role,
     pub content: String,
@@ -49,7 +61,7 @@ impl Turn {
 }
 
 /// How a plain-text conversation marks whose turn begins (`\n\nHuman:` / `\n\nAssistant:`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Markers {
     pub user: String,
     pub assistant: String,
@@ -178,6 +190,74 @@ impl Markers {
             .match_indices(marker)
             .map(|(i, _)| from + i)
             .find(|&at| own_line || at == 0 || text[..at].ends_with('\n'))
+    }
+}
+
+/// The layout a conversation came in, and is exported in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum TurnLayout {
+    /// `chosen`/`rejected` as `{role, content}` message lists.
+    Messages,
+    /// `chosen`/`rejected` as text, turns opened by these markers.
+    Text(Markers),
+}
+
+/// A prompt that is a conversation: the turns before its last user turn (the sample's
+/// `prompt`), and the layout the row came in. Stored as JSON in `samples.turns`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub earlier: Vec<Turn>,
+    pub layout: TurnLayout,
+}
+
+impl Conversation {
+    /// The whole exchange of one side: the earlier turns, the last user turn, the answer.
+    pub fn side(&self, prompt: &str, answer: &str) -> Vec<Turn> {
+        let mut turns = self.earlier.clone();
+        turns.push(Turn {
+            role: Role::User,
+            content: prompt.into(),
+        });
+        turns.push(Turn {
+            role: Role::Assistant,
+            content: answer.into(),
+        });
+        turns
+    }
+
+    /// One side as the cell it came in: a message list, or text with the markers.
+    pub fn cell(&self, prompt: &str, answer: &str) -> Value {
+        let turns = self.side(prompt, answer);
+        match &self.layout {
+            TurnLayout::Messages => Value::Array(turns.iter().map(Turn::message).collect()),
+            TurnLayout::Text(m) => Value::String(m.render(&turns)),
+        }
+    }
+}
+
+impl Markers {
+    /// Turns as text in this convention, the inverse of [`Markers::turns`] for turns it read
+    /// (their text trimmed): a system turn first as it is, then each turn's marker, a space and
+    /// its text. A marker that does not begin with a newline starts its own line.
+    pub fn render(&self, turns: &[Turn]) -> String {
+        let mut out = String::new();
+        for t in turns {
+            if t.role == Role::System {
+                out.push_str(&t.content);
+                continue;
+            }
+            let marker = self.marker(t.role);
+            if !out.is_empty() && !marker.starts_with('\n') {
+                out.push('\n');
+            }
+            out.push_str(marker);
+            if !t.content.is_empty() {
+                out.push(' ');
+                out.push_str(&t.content);
+            }
+        }
+        out
     }
 }
 

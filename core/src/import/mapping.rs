@@ -6,8 +6,9 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::conversation::{self, Markers, Split, SplitError};
+use super::conversation::{self, Markers, Split, SplitError, TurnLayout};
 use super::layout::{Layout, RowLayout};
+use crate::export::EARLIER_TURNS;
 use crate::sample::{
     Field, NewSample, normalise_language, normalise_split, normalise_style, parse_category,
 };
@@ -56,10 +57,6 @@ pub struct Mapper {
     /// How the rows mapped so far were read.
     pub layout: Layout,
 }
-
-/// The metadata key that keeps an implicit prompt's turns before its last user turn (a system
-/// message, earlier exchanges) as a message list, until samples store conversations.
-pub const EARLIER_TURNS: &str = "earlier_turns";
 
 /// An implicit-prompt pair, split, and which layout it came in.
 struct Implicit {
@@ -167,8 +164,7 @@ impl Mapper {
         } else {
             let turns = implicit.as_ref().map(|i| i.split.user_turns());
             let layout = implicit.as_ref().map(|i| i.layout.clone());
-            let sample =
-                common.narrow_sample(&mut fields, implicit.map(|i| i.split), &mut problems);
+            let sample = common.narrow_sample(&mut fields, implicit, &mut problems);
             let layout = layout.unwrap_or(match &sample {
                 Some(s) if s.pair.is_some() => RowLayout::Triples,
                 _ => RowLayout::Prompts,
@@ -390,7 +386,7 @@ impl Common {
     fn narrow_sample(
         &mut self,
         fields: &mut Cells,
-        implicit: Option<Split>,
+        implicit: Option<Implicit>,
         problems: &mut Vec<FieldProblem>,
     ) -> Option<NewSample> {
         let mut text = |field: Field| fields.remove(&field);
@@ -405,21 +401,30 @@ impl Common {
         }
         let mut chosen = chosen_cell.and_then(|(c, v)| answer(&c, v, &mut prompt, problems));
         let mut rejected = rejected_cell.and_then(|(c, v)| answer(&c, v, &mut prompt, problems));
-        // Earlier turns of an implicit prompt, as JSON: part of the content id, so that two
-        // conversations ending alike stay two samples.
+        // Earlier turns of an implicit prompt, as a JSON message list: part of the content id,
+        // so that two conversations ending alike stay two samples.
         let mut earlier_turns = String::new();
-        if let Some(mut split) = implicit {
+        let mut turns = None;
+        if let Some(Implicit { mut split, layout }) = implicit {
             let last = split
                 .prompt
                 .pop()
                 .expect("a split prompt ends with a user turn");
             if !split.prompt.is_empty() {
-                let turns = Value::Array(split.prompt.iter().map(|t| t.message()).collect());
-                earlier_turns = turns.to_string();
-                if self.metadata.insert(EARLIER_TURNS.into(), turns).is_some() {
+                let list = Value::Array(split.prompt.iter().map(|t| t.message()).collect());
+                earlier_turns = list.to_string();
+                let layout = match layout {
+                    RowLayout::ImplicitText(markers) => TurnLayout::Text(markers),
+                    _ => TurnLayout::Messages,
+                };
+                turns = Some(conversation::Conversation {
+                    earlier: split.prompt,
+                    layout,
+                });
+                if self.metadata.contains_key(EARLIER_TURNS) {
                     problems.push(problem(
                         EARLIER_TURNS,
-                        "the column's name is where Verdikt keeps a prompt's earlier turns; rename it",
+                        "the column's name is where Parquet, CSV and HF exports keep a conversation's earlier turns; rename it",
                     ));
                 }
             }
@@ -494,6 +499,7 @@ impl Common {
             model: self.model.take(),
             group_key: None,
             metadata: std::mem::take(&mut self.metadata),
+            turns,
         })
     }
 
@@ -558,6 +564,7 @@ impl Common {
                 model: self.model.clone(),
                 group_key: Some(base.clone()),
                 metadata: self.metadata.clone(),
+                turns: None,
             });
         }
         if samples.is_empty() && problems.is_empty() {

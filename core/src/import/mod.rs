@@ -24,7 +24,7 @@ use std::sync::mpsc;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-pub use conversation::Markers;
+pub use conversation::{Conversation, Markers, Role, Turn, TurnLayout};
 pub use layout::Layout;
 pub use mapping::FieldProblem;
 use mapping::{Mapper, RowDefaults};
@@ -401,8 +401,8 @@ fn write(
             .expect("a thread can be started");
         let mut insert = tx.prepare_cached(
             "INSERT INTO samples (dataset_id, ext_id, language, category, style, split, prompt, chosen, rejected,
-                                  response, generator, group_key, metadata)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                  response, generator, group_key, metadata, turns)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )?;
         let mut result = Ok(());
         for batch in rx_batches.iter() {
@@ -434,7 +434,10 @@ fn write(
                             s.response,
                             s.model,
                             s.group_key,
-                            metadata
+                            metadata,
+                            s.turns
+                                .as_ref()
+                                .map(|t| serde_json::to_string(t).expect("turns serialise"))
                         ])?;
                         report.samples += 1;
                         if s.pair.is_some() {

@@ -9,6 +9,11 @@
 //! sample whose language lingua does not know is unsure too. Results are facts about immutable
 //! texts, so texts already identified are skipped and each batch is committed on its own: a
 //! killed triage resumes.
+//!
+//! A conversation's earlier user and assistant turns are texts of their own (`turn1`, `turn2`,
+//! … by position among the earlier turns), each checked against the sample's language, so a
+//! jailbreak that switches language mid-conversation shows which turn did. A system message is
+//! not checked: it is instructions, often English boilerplate over any language's data.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +21,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use lingua::{Language, LanguageDetector, LanguageDetectorBuilder};
 use rusqlite::{Connection, params_from_iter};
 use serde::Serialize;
+
+use crate::import::Role as TurnRole;
+use crate::sample::read_turns;
 
 /// Fewer letters than this are too little evidence to call a language.
 const MIN_LETTERS: usize = 12;
@@ -173,12 +181,18 @@ impl Detector {
 /// One text still to identify.
 struct Text {
     sample_id: i64,
-    field: &'static str,
+    /// A field name, or `turnN` for a conversation's earlier turn.
+    field: String,
     language: String,
     text: String,
 }
 
 const FIELDS: [&str; 4] = ["prompt", "chosen", "rejected", "response"];
+
+/// How many texts of sample `s` get a language: its fields and its earlier non-system turns.
+const TEXTS_OF_SAMPLE: &str = "1 + 2 * (s.chosen IS NOT NULL) + (s.response IS NOT NULL)
+    + (SELECT count(*) FROM json_each(s.turns, '$.earlier') AS j
+       WHERE json_extract(j.value, '$.role') <> 'system')";
 
 /// Identifies every text of the samples in `scope` (over `samples AS s`) that has no row in
 /// `text_languages` yet, using all cores.
@@ -208,18 +222,19 @@ pub(crate) fn identify_missing(
     // Samples with fewer rows in text_languages than texts; keyset-paged by id.
     let select = format!(
         "SELECT s.id, s.language, s.prompt, s.chosen, s.rejected, s.response,
-                (SELECT group_concat(t.field) FROM text_languages AS t WHERE t.sample_id = s.id)
+                (SELECT group_concat(t.field) FROM text_languages AS t WHERE t.sample_id = s.id),
+                s.turns
          FROM samples AS s
          WHERE ({scope}) AND s.id > ?{after}
            AND (SELECT count(*) FROM text_languages AS t WHERE t.sample_id = s.id)
-               < 1 + 2 * (s.chosen IS NOT NULL) + (s.response IS NOT NULL)
+               < {TEXTS_OF_SAMPLE}
          ORDER BY s.id LIMIT {limit}",
         after = params.len() + 1,
         limit = BATCH / 3,
     );
     let total: i64 = conn.query_row(
         &format!(
-            "SELECT coalesce(sum(1 + 2 * (s.chosen IS NOT NULL) + (s.response IS NOT NULL)
+            "SELECT coalesce(sum({TEXTS_OF_SAMPLE}
                     - (SELECT count(*) FROM text_languages AS t WHERE t.sample_id = s.id)), 0)
              FROM samples AS s WHERE {scope}"
         ),
@@ -236,10 +251,21 @@ pub(crate) fn identify_missing(
             *after = r.get(0)?;
             let language = primary(&r.get::<_, String>(1)?);
             let done: String = r.get::<_, Option<String>>(6)?.unwrap_or_default();
+            let mut fields = Vec::new();
             for (i, field) in FIELDS.into_iter().enumerate() {
-                if let Some(text) = r.get::<_, Option<String>>(2 + i)?
-                    && !done.split(',').any(|d| d == field)
-                {
+                if let Some(text) = r.get::<_, Option<String>>(2 + i)? {
+                    fields.push((field.to_string(), text));
+                }
+            }
+            if let Some(conversation) = read_turns(r.get(7)?)? {
+                for (i, turn) in conversation.earlier.into_iter().enumerate() {
+                    if turn.role != TurnRole::System {
+                        fields.push((format!("turn{}", i + 1), turn.content));
+                    }
+                }
+            }
+            for (field, text) in fields {
+                if !done.split(',').any(|d| d == field) {
                     texts.push(Text {
                         sample_id: *after,
                         field,

@@ -16,7 +16,7 @@ class Project implements ReviewApi {
     const versions = this.answers.get(id) ?? [];
     const mine = versions.length ? ({ ...versions[versions.length - 1], version: versions.length } as unknown as AnswerRecord) : null;
     return {
-      view: { id, sample_id: `s${id}`, dataset: "d", language: "pl", category: null, style: null, split: null, texts: [], reasons: [], kept_by_rule: false },
+      view: { id, sample_id: `s${id}`, dataset: "d", language: "pl", category: null, style: null, split: null, turns: [], texts: [], reasons: [], kept_by_rule: false },
       mine,
       others: [],
       final_answer: null,
