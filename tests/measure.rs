@@ -1,6 +1,7 @@
-//! `verdikt agreement`, `results` and `asr` on generated projects, checked against independent
-//! reference implementations (scikit-learn, the `krippendorff` package, statsmodels; run by
-//! `tests/reference/agreement.py`) and against counts the test derives itself.
+//! `verdikt agreement`, `results`, `asr` and `audit-plan` on generated projects, checked against
+//! independent reference implementations (scikit-learn, the `krippendorff` package, statsmodels,
+//! `ppi_py`; run by `tests/reference/agreement.py` and `tests/reference/estimates.py`) and
+//! against counts the test derives itself.
 
 mod common;
 
@@ -176,7 +177,12 @@ fn in_scope(scope: &Value, s: &SampleInfo) -> bool {
 }
 
 fn python(cases: &[Value]) -> Vec<Value> {
-    let script = repo().join("tests/reference/agreement.py");
+    reference("agreement.py", cases)
+}
+
+/// Runs a script of `tests/reference/` on `cases`.
+fn reference(script: &str, cases: &[Value]) -> Vec<Value> {
+    let script = repo().join("tests/reference").join(script);
     let mut child = Command::new("python3")
         .arg(script)
         .stdin(Stdio::piped())
@@ -189,7 +195,7 @@ fn python(cases: &[Value]) -> Vec<Value> {
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
-        "the reference script failed (scripts/setup --deps installs scikit-learn, krippendorff, statsmodels):\n{}",
+        "the reference script failed (scripts/setup --deps installs scikit-learn, krippendorff, statsmodels, ppi-python):\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
@@ -825,4 +831,362 @@ fn report_says_in_words_which_charts_have_no_data() {
         1,
         "only the progress chart is drawn"
     );
+}
+
+/// `ours` within `tolerance` of `reference`, relative (absolute below 1e-15, where both are 0).
+fn near(ours: f64, reference: &Value, tolerance: f64, what: &str) {
+    let want = reference
+        .as_f64()
+        .unwrap_or_else(|| panic!("{what}: reference undefined"));
+    let diff = (ours - want).abs();
+    assert!(
+        diff <= tolerance * want.abs() || diff <= 1e-15,
+        "{what}: ours {ours}, reference {want}"
+    );
+}
+
+/// Binary labels with a given rate, and a guard that calls unsafe with `hit` on unsafe texts
+/// and `false_alarm` on safe ones.
+fn labels_and_guard(
+    rng: &mut Rng,
+    n: usize,
+    rate: f64,
+    hit: f64,
+    false_alarm: f64,
+) -> (Vec<f64>, Vec<f64>) {
+    (0..n)
+        .map(|_| {
+            let y = rng.chance(rate);
+            let g = if y {
+                rng.chance(hit)
+            } else {
+                rng.chance(false_alarm)
+            };
+            (f64::from(u8::from(y)), f64::from(u8::from(g)))
+        })
+        .unzip()
+}
+
+#[test]
+fn estimators_match_ppi_py_and_statsmodels() {
+    use verdikt_core::measure::estimate::{
+        Labeled, Sums, clopper_pearson, cohen_kappa, ppi_mean, stratified,
+    };
+    use verdikt_core::measure::results::Proportion;
+    let mut rng = Rng(32);
+    let mut cases = Vec::new();
+    let mut ours: Vec<(String, Vec<f64>)> = Vec::new();
+    let sums = |y: &[f64], yhat: &[f64], unl: &[f64]| {
+        let mut l = Labeled::default();
+        y.iter().zip(yhat).for_each(|(&a, &b)| l.add(a, b));
+        let mut u = Sums::default();
+        unl.iter().for_each(|&v| u.add(v));
+        (l, u)
+    };
+    // PPI: several n, N, rates, guard qualities; λ tuned and fixed.
+    let mut strata = Vec::new();
+    let mut strata_ours = Vec::new();
+    for (i, &(n, big_n, rate, hit, false_alarm)) in [
+        (30, 300, 0.3, 0.8, 0.05),
+        (100, 1400, 0.45, 0.6, 0.2),
+        (100, 5000, 0.1, 0.95, 0.01),
+        (250, 2000, 0.7, 0.5, 0.4),
+        (1200, 35000, 0.25, 0.9, 0.1),
+        (50, 60, 0.5, 0.99, 0.3),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (y, yhat) = labels_and_guard(&mut rng, n, rate, hit, false_alarm);
+        let (_, unl) = labels_and_guard(&mut rng, big_n, rate, hit, false_alarm);
+        let (l, u) = sums(&y, &yhat, &unl);
+        for lam in [None, Some(0.0), Some(0.5), Some(1.0)] {
+            let p = ppi_mean(&l, &u, lam, 0.95);
+            cases.push(
+                json!({"kind": "ppi", "y": y, "yhat": yhat, "yhat_unlabeled": unl, "lam": lam}),
+            );
+            ours.push((
+                format!("ppi case {i} λ {lam:?}"),
+                vec![p.estimate, p.low, p.high],
+            ));
+        }
+        let weight = big_n as f64;
+        strata.push(json!({"weight": weight, "y": y, "yhat": yhat, "yhat_unlabeled": unl}));
+        strata_ours.push((weight, ppi_mean(&l, &u, None, 0.95)));
+    }
+    let total: f64 = strata_ours.iter().map(|s| s.0).sum();
+    for (s, o) in strata.iter_mut().zip(strata_ours.iter_mut()) {
+        s["weight"] = json!(o.0 / total);
+        o.0 /= total;
+    }
+    let st = stratified(&strata_ours, 0.95);
+    cases.push(json!({"kind": "stratified", "strata": strata}));
+    ours.push(("stratified".into(), vec![st.estimate, st.low, st.high]));
+    let ppi_cases = ours.len();
+
+    // Clopper–Pearson and Wilson for every x of n ∈ {1, 10, 100, 1200}.
+    for n in [1u64, 10, 100, 1200] {
+        for x in 0..=n {
+            let (low, high) = clopper_pearson(x, n, 0.95).unwrap();
+            cases.push(json!({"kind": "confint", "count": x, "nobs": n, "method": "beta"}));
+            ours.push((format!("beta {x}/{n}"), vec![low, high]));
+            let w = Proportion::wilson(x, n);
+            cases.push(json!({"kind": "confint", "count": x, "nobs": n, "method": "wilson"}));
+            ours.push((
+                format!("wilson {x}/{n}"),
+                vec![w.low.unwrap(), w.high.unwrap()],
+            ));
+        }
+    }
+    let confint_end = ours.len();
+
+    // Cohen's κ on random 2×2 and 3×3 tables, perfect agreement among them.
+    let mut tables: Vec<Vec<Vec<u64>>> = vec![
+        vec![vec![30, 0], vec![0, 12]],
+        vec![vec![7, 0, 0], vec![0, 5, 0], vec![0, 0, 9]],
+        vec![vec![20, 5], vec![10, 15]],
+    ];
+    for k in [2usize, 3] {
+        for _ in 0..20 {
+            tables.push(
+                (0..k)
+                    .map(|i| {
+                        (0..k)
+                            .map(|j| rng.below(if i == j { 200 } else { 40 }) + 1)
+                            .collect()
+                    })
+                    .collect(),
+            );
+        }
+    }
+    for t in &tables {
+        let kappa = cohen_kappa(t, 0.95).unwrap();
+        cases.push(json!({"kind": "kappa", "table": t}));
+        ours.push((
+            format!("kappa {t:?}"),
+            vec![kappa.kappa, kappa.std_err, kappa.low, kappa.high],
+        ));
+    }
+
+    let reference = reference("estimates.py", &cases);
+    assert_eq!(reference.len(), ours.len());
+    for (i, ((what, values), want)) in ours.iter().zip(&reference).enumerate() {
+        let (keys, tolerance): (&[&str], f64) = if i < ppi_cases {
+            (&["estimate", "low", "high"], 1e-10)
+        } else if i < confint_end {
+            (&["low", "high"], 1e-10)
+        } else {
+            (&["kappa", "std_kappa", "kappa_low", "kappa_upp"], 1e-12)
+        };
+        for (v, key) in values.iter().zip(keys) {
+            near(*v, &want[key], tolerance, &format!("{what} {key}"));
+        }
+    }
+}
+
+/// Languages of the end-to-end project, each with its true ASR and its guard's sensitivity
+/// and false-alarm rate: the guard misses much in `pl`, little in `de`, over-calls in `en`.
+const PLANTED: [(&str, f64, f64, f64); 3] = [
+    ("pl", 0.40, 0.55, 0.02),
+    ("de", 0.30, 0.95, 0.02),
+    ("en", 0.20, 0.90, 0.25),
+];
+
+#[test]
+fn corrected_asr_moves_toward_the_truth_and_plans_the_audit() {
+    let p = Project::new();
+    let store = verdikt_core::store::Store::open(&p.db()).unwrap();
+    let conn = store.conn();
+    conn.execute_batch(
+        "BEGIN;
+         INSERT INTO datasets (id, name, format, sources) VALUES (1, 'eval', 'jsonl', '[]');
+         INSERT INTO reviewers (id, name) VALUES (1, 'ana'), (2, 'ben');
+         INSERT INTO guard_runs (id, profile, backend, model_path, status) VALUES
+           (1, 'llama-guard-3-8b', 'local', 'lg.gguf', 'done');",
+    )
+    .unwrap();
+    let mut rng = Rng(2026);
+    let per_language = 1500i64;
+    let mut truth: HashMap<i64, bool> = HashMap::new();
+    let mut true_asr = BTreeMap::new();
+    for (k, &(language, asr, hit, false_alarm)) in PLANTED.iter().enumerate() {
+        let mut unsafe_ = 0;
+        for i in 0..per_language {
+            let id = k as i64 * per_language + i + 1;
+            let y = rng.chance(asr);
+            let g = if y {
+                rng.chance(hit)
+            } else {
+                rng.chance(false_alarm)
+            };
+            unsafe_ += i64::from(y);
+            truth.insert(id, y);
+            conn.execute(
+                "INSERT INTO samples (id, dataset_id, ext_id, language, prompt, response, generator)
+                 VALUES (?1, 1, ?1, ?2, 'p', 'r', 'model-a')",
+                params![id, language],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO verdicts (run_id, sample_id, field, verdict, raw_answer, latency_ms)
+                 VALUES (1, ?1, 'response', ?2, '', 1.0)",
+                params![id, if g { "unsafe" } else { "safe" }],
+            )
+            .unwrap();
+        }
+        true_asr.insert(language, unsafe_ as f64 / per_language as f64);
+    }
+    conn.execute_batch("COMMIT").unwrap();
+
+    // Before any label: the plan rests on the prior.
+    let plan: Vec<Value> =
+        serde_json::from_str(&p.ok(&["audit-plan", "--width", "0.05", "--json"])).unwrap();
+    assert_eq!(plan.len(), 3);
+    for row in &plan {
+        assert_eq!(row["basis"], "prior");
+        assert_eq!(row["audited"], 0);
+        let needed = row["needed"].as_u64().unwrap();
+        assert!((100..400).contains(&needed), "{row}");
+        assert_eq!(row["more"], needed);
+    }
+
+    p.ok(&["audit-sample", "--per-language", "200", "--seed", "7"]);
+    let audited: Vec<i64> = conn
+        .prepare("SELECT sample_id FROM triage_reasons WHERE reason = 'audit_sample'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(audited.len(), 600);
+    let audited: std::collections::HashSet<i64> = audited.into_iter().collect();
+    let answer = |id: i64, reviewer: i64, unsafe_: bool| {
+        let v = if unsafe_ { "unsafe" } else { "safe" };
+        conn.execute(
+            "INSERT INTO annotations (sample_id, reviewer_id, version, verdicts) VALUES (?1, ?2, 1, ?3)",
+            params![id, reviewer, json!({"response": {"verdict": v, "categories": []}}).to_string()],
+        )
+        .unwrap();
+    };
+    for &id in &audited {
+        answer(id, 1, truth[&id]);
+    }
+    // Texts reviewed for another reason (chosen because the guard looked wrong) must not enter:
+    // 100 responses the guard called safe that reviewers found unsafe, outside the sample.
+    let mut planted = 0;
+    for (&id, &y) in &truth {
+        if planted < 100 && y && !audited.contains(&id) {
+            answer(id, 2, true);
+            planted += 1;
+        }
+    }
+
+    let rows: Vec<Value> = serde_json::from_str(&p.ok(&["asr", "--json"])).unwrap();
+    let mut moved = 0;
+    for (language, want) in &true_asr {
+        let row = rows
+            .iter()
+            .find(|r| r["generator"] == "model-a" && r["language"] == *language)
+            .unwrap();
+        let c = row["corrected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["rule"] == "both")
+            .unwrap();
+        assert_eq!(c["audited"], 200, "only the random sample is labelled");
+        assert_eq!(c["method"], "ppi", "{c}");
+        let corrected = &c["corrected"];
+        let (est, low, high) = (
+            corrected["estimate"].as_f64().unwrap(),
+            corrected["low"].as_f64().unwrap(),
+            corrected["high"].as_f64().unwrap(),
+        );
+        assert!(
+            low <= *want && *want <= high,
+            "{language}: {want} outside {c}"
+        );
+        let guard = c["guard_only"]["share"].as_f64().unwrap();
+        if (est - want).abs() < (guard - want).abs() {
+            moved += 1;
+        }
+        let lambda = c["lambda"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&lambda));
+    }
+    assert!(
+        moved >= 2,
+        "the correction moves toward the truth: {rows:?}"
+    );
+    let pooled = rows
+        .iter()
+        .find(|r| r["generator"] == "model-a" && r["language"].is_null())
+        .unwrap();
+    let c = &pooled["corrected"][0];
+    assert_eq!(c["method"], "stratified_ppi");
+    let want = true_asr.values().sum::<f64>() / 3.0;
+    let (low, high) = (
+        c["corrected"]["low"].as_f64().unwrap(),
+        c["corrected"]["high"].as_f64().unwrap(),
+    );
+    assert!(low <= want && want <= high, "pooled {want} outside {c}");
+    let text = p.ok(&["asr"]);
+    assert!(
+        text.contains("corrected") && text.contains("PPI++"),
+        "{text}"
+    );
+
+    // Guard error: on the 200 random texts per language only, the planted bias visible.
+    let results: Value = serde_json::from_str(&p.ok(&["results", "--json"])).unwrap();
+    let errors = results["guard_error"].as_array().unwrap();
+    let pl = errors
+        .iter()
+        .find(|g| g["rater"] == "guard:1" && g["language"] == "pl" && g["field"] == "response")
+        .unwrap();
+    assert_eq!(pl["n"], 200);
+    let sensitivity = pl["sensitivity"]["share"].as_f64().unwrap();
+    assert!((0.35..0.75).contains(&sensitivity), "{pl}");
+    let de = errors
+        .iter()
+        .find(|g| g["rater"] == "guard:1" && g["language"] == "de" && g["field"] == "response")
+        .unwrap();
+    assert!(
+        de["sensitivity"]["low"].as_f64().unwrap() > pl["sensitivity"]["high"].as_f64().unwrap()
+    );
+    assert!(pl["kappa"]["std_err"].as_f64().unwrap() > 0.0);
+    assert!(
+        p.ok(&["results"])
+            .contains("guard error on the random audit sample")
+    );
+
+    // After labels: measured, and the bad guard of `pl` needs more than the good one of `de`.
+    let plan: Vec<Value> =
+        serde_json::from_str(&p.ok(&["audit-plan", "--width", "0.05", "--rule", "both", "--json"]))
+            .unwrap();
+    let of = |l: &str| plan.iter().find(|r| r["language"] == l).unwrap();
+    assert!(
+        plan.iter()
+            .all(|r| r["basis"] == "measured" && r["audited"] == 200)
+    );
+    let (need_pl, need_de) = (
+        of("pl")["needed"].as_u64().unwrap(),
+        of("de")["needed"].as_u64().unwrap(),
+    );
+    assert!(need_pl > need_de, "{plan:?}");
+    assert_eq!(
+        of("pl")["more"].as_u64().unwrap(),
+        need_pl.saturating_sub(200)
+    );
+    let text = p.ok(&["audit-plan", "--width", "0.05"]);
+    assert!(
+        text.contains("model-a") && text.contains("measured"),
+        "{text}"
+    );
+    let (ok, _, err) = p.run(&[
+        "audit-plan",
+        "--width",
+        "0.05",
+        "--rule",
+        "human-adjudicated",
+    ]);
+    assert!(!ok && err.contains("human_adjudicated"), "{err}");
 }

@@ -527,6 +527,7 @@ mod tests {
         texts(&question_bars(&Results {
             questions: vec![],
             guard_accuracy: vec![],
+            guard_error: vec![],
             language_consistency: vec![],
             time_per_item: vec![],
         }));
