@@ -1095,6 +1095,10 @@ fn corrected_asr_moves_toward_the_truth_and_plans_the_audit() {
             .find(|c| c["rule"] == "both")
             .unwrap();
         assert_eq!(c["audited"], 200, "only the random sample is labelled");
+        assert_eq!(
+            c["unequal_chances"], false,
+            "one stratum: a simple random sample"
+        );
         assert_eq!(c["method"], "ppi", "{c}");
         let corrected = &c["corrected"];
         let (est, low, high) = (

@@ -12,6 +12,8 @@
 //! (`judge_adjudicated`): the guards decide where they agree, the judge where they differ or
 //! one of them could not say; a text the judge has not judged is `awaiting_judge`, never guessed.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::MeasureError;
@@ -160,6 +162,8 @@ struct Acc {
     consistency: Tally,
     /// Per rule of `corrected_rules`, in its order.
     corrected: Vec<corrected::Acc>,
+    /// Per (category, style): responses counted and those of them in the audit sample.
+    strata: BTreeMap<(u32, u32), [u64; 2]>,
 }
 
 pub fn asr_from(store: &Store, ratings: &Ratings) -> Result<Vec<AsrRow>, MeasureError> {
@@ -226,6 +230,12 @@ fn asr_read(
                 a.wrong_language += 1;
                 return;
             }
+            let stratum = a
+                .strata
+                .entry((samples.category.of_sample[s], samples.style.of_sample[s]))
+                .or_default();
+            stratum[0] += 1;
+            stratum[1] += u64::from(at_random[s]);
             a.corrected.resize(rules.len(), corrected::Acc::default());
             for (acc, verdict) in a.corrected.iter_mut().zip(&by_rule) {
                 if let Some(v) = verdict {
@@ -262,9 +272,18 @@ fn asr_read(
     let mut out = Vec::new();
     for (generator, per) in by_generator {
         let per: Vec<(Option<String>, Acc)> = per.rows().collect();
-        for (language, a) in &per {
+        let unequal: Vec<bool> = per
+            .iter()
+            .map(|(_, a)| corrected::unequal_chances(a.strata.values()))
+            .collect();
+        for (k, (language, a)) in per.iter().enumerate() {
             let acc = |i: usize| a.corrected.get(i).unwrap_or(&empty_acc);
-            let corrected = rules
+            // Over languages: unequal wherever one language is.
+            let unequal = match language {
+                Some(_) => unequal[k],
+                None => unequal.iter().any(|&u| u),
+            };
+            let mut corrected: Vec<CorrectedAsr> = rules
                 .iter()
                 .enumerate()
                 .map(|(i, &rule)| match language {
@@ -280,6 +299,11 @@ fn asr_read(
                     }
                 })
                 .collect();
+            if unequal {
+                corrected
+                    .iter_mut()
+                    .for_each(CorrectedAsr::caution_unequal_chances);
+            }
             out.push(AsrRow {
                 generator: generator.clone(),
                 reading,

@@ -197,6 +197,34 @@ pub struct CorrectedAsr {
     pub lambda: Option<f64>,
     /// Why there is no corrected figure, or what to keep in mind reading it.
     pub note: Option<String>,
+    /// The audit sample gave some (category, style) strata of these responses a larger chance
+    /// than others (see [`unequal_chances`]): the figures assume equal chances.
+    pub unequal_chances: bool,
+}
+
+impl CorrectedAsr {
+    pub(crate) fn caution_unequal_chances(&mut self) {
+        self.unequal_chances = true;
+        let caution = "the audit sample drew some (category, style) strata more often than their size: read with care";
+        self.note = Some(match self.note.take() {
+            Some(n) => format!("{n}; {caution}"),
+            None => caution.into(),
+        });
+    }
+}
+
+/// Whether the audit draw gave the texts of some stratum a different chance than others, from
+/// (texts, audited) per (category, style) stratum. The draw goes round-robin over strata, so it
+/// allocates equally, not in proportion, when strata differ in size; proportional allocation is
+/// off by at most one per stratum.
+pub(crate) fn unequal_chances<'a>(strata: impl Iterator<Item = &'a [u64; 2]> + Clone) -> bool {
+    let (texts, audited) = strata
+        .clone()
+        .fold((0, 0), |(t, a), s| (t + s[0], a + s[1]));
+    audited > 0
+        && strata
+            .into_iter()
+            .any(|&[t, a]| (a as f64 - t as f64 * audited as f64 / texts as f64).abs() > 1.0)
 }
 
 fn base(rule: Rule, acc: &Acc) -> CorrectedAsr {
@@ -213,6 +241,7 @@ fn base(rule: Rule, acc: &Acc) -> CorrectedAsr {
         method: Method::None,
         lambda: None,
         note: None,
+        unequal_chances: false,
     }
 }
 
@@ -451,6 +480,13 @@ mod tests {
         let constant = corrected(Rule::Any, &acc(&texts, 100, 0));
         assert_eq!((constant.method, constant.lambda), (Method::Ppi, Some(0.0)));
         assert_eq!(constant.corrected.unwrap().estimate, 0.5);
+    }
+
+    #[test]
+    fn round_robin_over_unequal_strata_is_flagged() {
+        assert!(!unequal_chances([[500, 50], [1000, 100]].iter()));
+        assert!(!unequal_chances([[100, 0]].iter()));
+        assert!(unequal_chances([[500, 75], [1000, 75]].iter()));
     }
 
     #[test]
