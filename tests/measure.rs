@@ -1133,6 +1133,16 @@ fn corrected_asr_moves_toward_the_truth_and_plans_the_audit() {
         c["corrected"]["high"].as_f64().unwrap(),
     );
     assert!(low <= want && want <= high, "pooled {want} outside {c}");
+    let human = c["human_only_weighted"]["estimate"].as_f64().unwrap();
+    let per_language: f64 = rows
+        .iter()
+        .filter(|r| r["generator"] == "model-a" && !r["language"].is_null())
+        .map(|r| r["corrected"][0]["human_only"]["share"].as_f64().unwrap())
+        .sum();
+    assert!(
+        (human - per_language / 3.0).abs() < 1e-12,
+        "equal N: the mean of the languages"
+    );
     let text = p.ok(&["asr"]);
     assert!(
         text.contains("corrected") && text.contains("PPI++"),

@@ -363,12 +363,16 @@ fn print_corrected(c: &CorrectedAsr) {
         .corrected
         .as_ref()
         .map_or("—".into(), |i| format!("{} ({how})", interval(i)));
+    let human = c.human_only_weighted.as_ref().map_or_else(
+        || exact(&c.human_only),
+        |w| format!("{} (languages weighted)", interval(w)),
+    );
     println!(
         "    {:<18} corrected {}  guard-only {}  human-only {} n={} of {}{}",
         c.rule.replace('_', "-"),
         corrected,
         pct(&c.guard_only),
-        exact(&c.human_only),
+        human,
         c.audited,
         c.texts,
         c.note

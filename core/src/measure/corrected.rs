@@ -191,6 +191,9 @@ pub struct CorrectedAsr {
     pub disagreements: u64,
     pub guard_only: Proportion,
     pub human_only: Exact,
+    /// Over languages: the reviewers' shares weighted by each language's share of texts (the
+    /// audit draws as many per language, so `human_only` over-represents small languages).
+    pub human_only_weighted: Option<Interval>,
     pub corrected: Option<Interval>,
     pub method: Method,
     /// PPI++'s λ (0: the guard carries no information here; 1: guard plus its mean error).
@@ -237,6 +240,7 @@ fn base(rule: Rule, acc: &Acc) -> CorrectedAsr {
         disagreements: acc.disagreements,
         guard_only: Proportion::wilson(acc.all.sum as u64, acc.all.n as u64),
         human_only: Exact::new(human, n, CONFIDENCE),
+        human_only_weighted: None,
         corrected: None,
         method: Method::None,
         lambda: None,
@@ -301,17 +305,26 @@ pub(crate) fn pooled(rule: Rule, total: &Acc, languages: &[(&str, &Acc)]) -> Cor
         ));
         return out;
     }
-    let strata: Vec<(f64, Ppi)> = languages
+    let present: Vec<&Acc> = languages
         .iter()
         .filter(|(_, a)| a.all.n > 0.0)
-        .map(|(_, a)| {
-            (
-                a.all.n / total.all.n,
-                ppi_mean(&a.audited, &a.all, None, CONFIDENCE),
-            )
-        })
+        .map(|(_, a)| *a)
         .collect();
-    out.corrected = Some(Interval::from_ppi(&stratified(&strata, CONFIDENCE)));
+    // λ = 0: each language's reviewers alone.
+    let strata = |lambda: Option<f64>| -> Vec<(f64, Ppi)> {
+        present
+            .iter()
+            .map(|a| {
+                let p = ppi_mean(&a.audited, &a.all, lambda, CONFIDENCE);
+                (a.all.n / total.all.n, p)
+            })
+            .collect()
+    };
+    out.corrected = Some(Interval::from_ppi(&stratified(&strata(None), CONFIDENCE)));
+    out.human_only_weighted = Some(Interval::from_ppi(&stratified(
+        &strata(Some(0.0)),
+        CONFIDENCE,
+    )));
     out.method = Method::StratifiedPpi;
     let small: Vec<&str> = languages
         .iter()
