@@ -1195,6 +1195,41 @@ fn corrected_asr_moves_toward_the_truth_and_plans_the_audit() {
         text.contains("model-a") && text.contains("measured"),
         "{text}"
     );
+    // Top up to what `pl` needs: the 600 drawn stay, the new ones come from the rest.
+    let target = need_pl.to_string();
+    p.ok(&[
+        "audit-sample",
+        "--per-language",
+        &target,
+        "--seed",
+        "8",
+        "--top-up",
+        "--language",
+        "pl",
+    ]);
+    let marked: Vec<(i64, String)> = conn
+        .prepare(
+            "SELECT t.sample_id, s.language FROM triage_reasons t JOIN samples s ON s.id = t.sample_id
+             WHERE t.reason = 'audit_sample'",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        audited.iter().all(|id| marked.iter().any(|m| m.0 == *id)),
+        "kept"
+    );
+    let count = |l: &str| marked.iter().filter(|m| m.1 == l).count() as u64;
+    assert_eq!((count("pl"), count("de")), (need_pl, 200));
+    let plan: Vec<Value> =
+        serde_json::from_str(&p.ok(&["audit-plan", "--width", "0.05", "--json"])).unwrap();
+    let pl = plan.iter().find(|r| r["language"] == "pl").unwrap();
+    // The new ones await their review, but for those reviewed before for another reason: drawn
+    // at random now, their verdicts count.
+    let audited_pl = pl["audited"].as_u64().unwrap();
+    assert!((200..210).contains(&audited_pl), "{pl}");
     let (ok, _, err) = p.run(&[
         "audit-plan",
         "--width",
