@@ -8,8 +8,9 @@ Reads {"cases": [...]} on stdin and writes one result per case on stdout, as JSO
   {"kind": "stratified", "strata": [{"weight": w, "y", "yhat", "yhat_unlabeled"}]}
       -> each stratum by ppi_py (tuned λ), then Σ w·estimate and √Σ (w·se)², se read back
          from ppi_py's interval as half-width / z
-  {"kind": "confint", "count": k, "nobs": n, "method": "beta" | "wilson"}
-      -> statsmodels proportion_confint, alpha=0.05
+  {"kind": "confint", "count": k, "nobs": n, "method": "beta" | "wilson", "alpha": a}
+      -> statsmodels proportion_confint, alpha a or 0.05 (beta's upper end at alpha 0.1 is
+         the one-sided 95% upper bound)
   {"kind": "kappa", "table": [[...]]} -> statsmodels cohens_kappa: kappa, std_kappa, kappa_low,
       kappa_upp
 Undefined values are null. Fails (exit 1) if a package is missing: CI installs them.
@@ -57,7 +58,8 @@ def stratified(case):
 
 
 def confint(case):
-    low, high = proportion_confint(case["count"], case["nobs"], alpha=ALPHA, method=case["method"])
+    alpha = case.get("alpha", ALPHA)
+    low, high = proportion_confint(case["count"], case["nobs"], alpha=alpha, method=case["method"])
     return {"low": float(low), "high": float(high)}
 
 

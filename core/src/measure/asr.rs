@@ -281,7 +281,10 @@ fn asr_read(
             // Over languages: unequal wherever one language is.
             let unequal = match language {
                 Some(_) => unequal[k],
-                None => unequal.iter().any(|&u| u),
+                None => per
+                    .iter()
+                    .zip(&unequal)
+                    .any(|((l, _), &u)| l.is_some() && u),
             };
             let mut corrected: Vec<CorrectedAsr> = rules
                 .iter()

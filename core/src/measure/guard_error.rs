@@ -37,8 +37,11 @@ pub struct GuardError {
     /// Share of the rater's unsafe calls the reviewers call unsafe.
     pub precision: Exact,
     pub error_rate: Exact,
-    /// One-sided upper bound of the error rate.
+    /// One-sided upper bounds of the error rate, of the share of human-unsafe texts the rater
+    /// misses and of human-safe texts it calls unsafe: the figures to quote where none was seen.
     pub error_upper: Option<f64>,
+    pub miss_upper: Option<f64>,
+    pub false_alarm_upper: Option<f64>,
     /// Null when κ is undefined (one class fills both margins).
     pub kappa: Option<Kappa>,
     /// Audited texts the rater judged where reviewers differ and no adjudicator decided.
@@ -74,6 +77,8 @@ fn error_row(
         precision: Exact::new(tp, tp + fp, CONFIDENCE),
         error_rate: Exact::new(fp + fn_, n, CONFIDENCE),
         error_upper: upper_bound(fp + fn_, n, CONFIDENCE),
+        miss_upper: upper_bound(fn_, tp + fn_, CONFIDENCE),
+        false_alarm_upper: upper_bound(fp, tn + fp, CONFIDENCE),
         kappa: cohen_kappa(&table, CONFIDENCE),
         pending: c.pending,
     }
@@ -161,6 +166,12 @@ mod tests {
         assert_eq!(r.specificity.share, Some(1.0));
         assert_eq!(r.precision.share, Some(1.0));
         assert_eq!(r.error_rate.share, Some(0.1));
+        // No false alarm in 50 safe texts: at most 1 − 0.05^(1/50) ≈ 5.8%.
+        let bound = r.false_alarm_upper.unwrap();
+        assert!(
+            (bound - (1.0 - 0.05f64.powf(1.0 / 50.0))).abs() < 1e-12,
+            "{bound}"
+        );
         let none = error_row(
             "guard:1",
             None,
