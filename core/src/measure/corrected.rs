@@ -156,7 +156,7 @@ pub enum Method {
     None,
 }
 
-/// A share with a 95% interval (clipped to [0, 1]).
+/// A share with a 95% interval.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Interval {
     pub estimate: f64,
@@ -167,9 +167,11 @@ pub struct Interval {
 }
 
 impl Interval {
+    /// A share is never below 0 or above 1: PPI's estimate and ends, which can cross them near
+    /// the edges, are clipped (which only moves them toward every possible truth).
     fn from_ppi(p: &Ppi) -> Interval {
         Interval {
-            estimate: p.estimate,
+            estimate: p.estimate.clamp(0.0, 1.0),
             low: p.low.max(0.0),
             high: p.high.min(1.0),
             std_err: Some(p.std_err),
