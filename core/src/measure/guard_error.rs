@@ -7,6 +7,8 @@
 //! (the figure to quote when no error was seen: 0 of 1,200 is ≤ 0.25%, not 0), and Cohen's κ
 //! with the standard error of Fleiss, Cohen & Everitt (1969). Because the texts are a random
 //! sample, each rate is an unbiased estimate of the rater's rate on all texts of the language.
+//! A judge run on disputed texts only (`--only-disputed`) is measured where it judged: its rates
+//! are those on the disputed texts of the random sample.
 
 use serde::Serialize;
 
