@@ -682,6 +682,7 @@ fn report_writes_html_csv_svg_and_png_with_data_escaped() {
         "kappa_verdict",
         "kappa_q1",
         "asr",
+        "asr_corrected",
         "progress",
         "guard_confusion_2",
         "guard_confusion_3",
@@ -692,6 +693,10 @@ fn report_writes_html_csv_svg_and_png_with_data_escaped() {
         "guard_accuracy",
         "language_consistency",
         "asr",
+        "asr_corrected",
+        "guard_error",
+        "calibration",
+        "calibration_bins",
         "progress",
         "time_per_item",
     ];
@@ -743,7 +748,13 @@ fn report_writes_html_csv_svg_and_png_with_data_escaped() {
 
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(!html.contains("<img") && html.contains("&lt;img src=x"));
-    assert_eq!(html.matches("<svg").count(), charts.len(), "charts inline");
+    // Every chart inline but `asr_corrected`: without an audit sample it says so in words.
+    assert_eq!(
+        html.matches("<svg").count(),
+        charts.len() - 1,
+        "charts inline"
+    );
+    assert!(html.contains("random audit sample (verdikt audit-sample)"));
     assert!(
         html.matches("http").count()
             == html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count(),
@@ -991,6 +1002,57 @@ fn estimators_match_ppi_py_and_statsmodels() {
     }
 }
 
+#[test]
+fn calibration_matches_scikit_learn() {
+    use verdikt_core::measure::calibration::reliability;
+    let mut rng = Rng(4);
+    let mut cases = Vec::new();
+    let mut ours = Vec::new();
+    // A calibrated guard, an over-confident one, one with P(unsafe) on the bin edges and on 0
+    // and 1, and a tiny set with empty bins.
+    for (n, kind) in [(1200, 0), (400, 1), (300, 2), (7, 0)] {
+        let points: Vec<(f64, bool)> = (0..n)
+            .map(|_| {
+                let u = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+                let p = match kind {
+                    2 => rng.below(11) as f64 / 10.0,
+                    _ => u,
+                };
+                let truth = if kind == 1 { 0.5 + (p - 0.5) * 0.4 } else { p };
+                (p, rng.chance(truth))
+            })
+            .collect();
+        let (p, y): (Vec<f64>, Vec<u8>) = points.iter().map(|&(p, y)| (p, u8::from(y))).unzip();
+        cases.push(json!({"kind": "calibration", "p": p, "y": y}));
+        ours.push(reliability(&points));
+    }
+    let reference = reference("estimates.py", &cases);
+    for (i, (r, want)) in ours.iter().zip(&reference).enumerate() {
+        near(
+            r.brier.unwrap(),
+            &want["brier"],
+            1e-10,
+            &format!("case {i} Brier"),
+        );
+        near(
+            r.ece.unwrap(),
+            &want["ece"],
+            1e-10,
+            &format!("case {i} ECE"),
+        );
+        let counts: Vec<u64> = r.bins.iter().map(|b| b.n).collect();
+        let want_counts: Vec<u64> = serde_json::from_value(want["counts"].clone()).unwrap();
+        assert_eq!(counts, want_counts, "case {i} bin counts");
+        let filled: Vec<_> = r.bins.iter().filter(|b| b.n > 0).collect();
+        for (k, b) in filled.iter().enumerate() {
+            let what = format!("case {i} bin {k}");
+            near(b.observed.unwrap(), &want["prob_true"][k], 1e-10, &what);
+            near(b.mean_p.unwrap(), &want["prob_pred"][k], 1e-10, &what);
+        }
+        assert_eq!(filled.len(), want["prob_true"].as_array().unwrap().len());
+    }
+}
+
 /// Languages of the end-to-end project, each with its true ASR and its guard's sensitivity
 /// and false-alarm rate: the guard misses much in `pl`, little in `de`, over-calls in `en`.
 const PLANTED: [(&str, f64, f64, f64); 3] = [
@@ -1035,9 +1097,9 @@ fn corrected_asr_moves_toward_the_truth_and_plans_the_audit() {
             )
             .unwrap();
             conn.execute(
-                "INSERT INTO verdicts (run_id, sample_id, field, verdict, raw_answer, latency_ms)
-                 VALUES (1, ?1, 'response', ?2, '', 1.0)",
-                params![id, if g { "unsafe" } else { "safe" }],
+                "INSERT INTO verdicts (run_id, sample_id, field, verdict, p_unsafe, raw_answer, latency_ms)
+                 VALUES (1, ?1, 'response', ?2, ?3, '', 1.0)",
+                params![id, if g { "unsafe" } else { "safe" }, if g { 0.85 } else { 0.1 }],
             )
             .unwrap();
         }
@@ -1178,6 +1240,32 @@ fn corrected_asr_moves_toward_the_truth_and_plans_the_audit() {
         p.ok(&["results"])
             .contains("guard error on the random audit sample")
     );
+    // Calibration on the same 200 texts per language: P(unsafe) 0.1 or 0.85, two bins.
+    let calibration = results["calibration"].as_array().unwrap();
+    let pl = calibration
+        .iter()
+        .find(|c| c["guard"] == "guard:1" && c["language"] == "pl")
+        .unwrap();
+    assert_eq!(pl["n"], 200);
+    let counts: Vec<u64> = pl["bins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts.iter().sum::<u64>(), 200);
+    assert_eq!(counts[1..8], [0; 7], "{pl}");
+    assert!(pl["brier"].as_f64().unwrap() > 0.0 && pl["ece"].as_f64().unwrap() > 0.0);
+    // The report shows them: the corrected ASR and calibration charts, the error bound.
+    let out = p.path("report");
+    p.ok(&["report", "--out", out.to_str().unwrap()]);
+    for file in ["asr_corrected.svg", "calibration_1.png", "guard_error.csv"] {
+        assert!(out.join(file).exists(), "{file}");
+    }
+    let csv = std::fs::read_to_string(out.join("guard_error.csv")).unwrap();
+    assert!(csv.lines().next().unwrap().contains("error_upper95"));
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("100% accuracy"), "the bound's legend");
 
     // After labels: measured, and the bad guard of `pl` needs more than the good one of `de`.
     let plan: Vec<Value> =

@@ -3,6 +3,7 @@
 use verdikt_core::guard::Reading;
 use verdikt_core::measure::agreement::Caveat;
 use verdikt_core::measure::asr::{AsrRow, Rule};
+use verdikt_core::measure::calibration::Calibration;
 use verdikt_core::measure::corrected::{CorrectedAsr, Interval, Method, Plan};
 use verdikt_core::measure::estimate::Exact;
 use verdikt_core::measure::guard_error::GuardError;
@@ -200,6 +201,7 @@ fn print_results(r: &Results) {
         );
     }
     print_guard_error(&r.guard_error);
+    print_calibration(&r.calibration);
     println!("chosen answers in the prompt's language");
     for c in &r.language_consistency {
         println!(
@@ -339,6 +341,35 @@ fn print_guard_error(rows: &[GuardError]) {
             error,
             kappa,
             g.pending
+        );
+    }
+}
+
+fn print_calibration(rows: &[Calibration]) {
+    println!(
+        "calibration of P(unsafe) on the random audit sample (Brier: 0 perfect, 0.25 a coin; ECE over 10 bins; bins as count:share unsafe)"
+    );
+    if rows.is_empty() {
+        println!("  no guard P(unsafe) on a text of the audit sample with a final human verdict");
+    }
+    for c in rows {
+        let r = &c.reliability;
+        let bins: Vec<String> = r
+            .bins
+            .iter()
+            .map(|b| match b.observed {
+                Some(o) => format!("{}:{:.0}%", b.n, o * 100.0),
+                None => "0".into(),
+            })
+            .collect();
+        println!(
+            "  {:<10} {:<6} n={:<5} Brier {}  ECE {}  bins {}",
+            c.guard,
+            language(&c.language),
+            r.n,
+            r.brier.map_or("—".into(), |b| format!("{b:.4}")),
+            r.ece.map_or("—".into(), |e| format!("{e:.4}")),
+            bins.join(" ")
         );
     }
 }

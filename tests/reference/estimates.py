@@ -13,6 +13,10 @@ Reads {"cases": [...]} on stdin and writes one result per case on stdout, as JSO
          the one-sided 95% upper bound)
   {"kind": "kappa", "table": [[...]]} -> statsmodels cohens_kappa: kappa, std_kappa, kappa_low,
       kappa_upp
+  {"kind": "calibration", "p": [...], "y": [...]} -> scikit-learn brier_score_loss and
+      calibration_curve(strategy='uniform', n_bins=10) (prob_true, prob_pred of the non-empty
+      bins), the bins' counts by sklearn's own binning (searchsorted on the inner edges), and the
+      ECE from those: sum of count/n * |prob_true - prob_pred|
 Undefined values are null. Fails (exit 1) if a package is missing: CI installs them.
 """
 import json
@@ -22,6 +26,8 @@ import sys
 import numpy as np
 from ppi_py import ppi_mean_ci, ppi_mean_pointestimate
 from scipy.stats import norm
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import brier_score_loss
 from statsmodels.stats.inter_rater import cohens_kappa
 from statsmodels.stats.proportion import proportion_confint
 
@@ -69,9 +75,20 @@ def kappa(case):
             "kappa_low": finite(r["kappa_low"]), "kappa_upp": finite(r["kappa_upp"])}
 
 
+def calibration(case):
+    p, y = np.array(case["p"], dtype=float), np.array(case["y"], dtype=int)
+    prob_true, prob_pred = calibration_curve(y, p, n_bins=10, strategy="uniform")
+    counts = np.bincount(np.searchsorted(np.linspace(0.0, 1.0, 11)[1:-1], p), minlength=10)
+    nonzero = counts[counts > 0]
+    ece = float(np.sum(nonzero / len(p) * np.abs(prob_true - prob_pred)))
+    return {"brier": float(brier_score_loss(y, p)), "prob_true": prob_true.tolist(),
+            "prob_pred": prob_pred.tolist(), "counts": counts.tolist(), "ece": ece}
+
+
 def main():
     cases = json.load(sys.stdin)["cases"]
-    kinds = {"ppi": ppi, "stratified": stratified, "confint": confint, "kappa": kappa}
+    kinds = {"ppi": ppi, "stratified": stratified, "confint": confint, "kappa": kappa,
+             "calibration": calibration}
     json.dump([kinds[c["kind"]](c) for c in cases], sys.stdout)
 
 

@@ -343,7 +343,10 @@ pub(crate) fn pooled(rule: Rule, total: &Acc, languages: &[(&str, &Acc)]) -> Cor
 }
 
 /// How many audited texts one figure needs for a given half-width.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Serialize)]
+// The window's name: `Plan` is the guard run's.
+#[serde(rename = "AuditPlan")]
 pub struct Plan {
     pub generator: String,
     pub language: String,
@@ -465,6 +468,35 @@ pub fn audit_plan(
         .collect())
 }
 
+/// The audit plan of a project's samples within `filter` (see [`audit_plan`]).
+pub fn project_plan(
+    store: &Store,
+    filter: &crate::filter::SampleFilter,
+    rule: Option<Rule>,
+    width: f64,
+    confidence: f64,
+) -> Result<Vec<Plan>, MeasureError> {
+    let ratings = Ratings::load(store, filter)?;
+    audit_plan(
+        &super::asr::asr_from(store, &ratings)?,
+        rule,
+        width,
+        confidence,
+    )
+}
+
+/// Per language with more to draw, how many samples its audit sample should hold so that
+/// every model's figure gets what its plan needs: the most `audited + more` of its plans (what
+/// `audit-sample --top-up --per-language N --language L` is given).
+pub fn top_up_targets(plans: &[Plan]) -> Vec<(String, u64)> {
+    let mut out: std::collections::BTreeMap<&str, u64> = Default::default();
+    for p in plans.iter().filter(|p| p.more > 0) {
+        let target = out.entry(&p.language).or_default();
+        *target = (*target).max(p.audited + p.more);
+    }
+    out.into_iter().map(|(l, n)| (l.to_string(), n)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -521,6 +553,23 @@ mod tests {
     /// corrected interval covers every language's true ASR (the share among its responses) in
     /// ≥ 93% of replications; the guard-only Wilson interval, biased, mostly does not.
     /// `cargo test -p verdikt-core coverage -- --nocapture` prints the figures.
+    #[test]
+    fn top_up_targets_take_the_most_demanding_model_per_language() {
+        let c = corrected(Rule::Both, &acc(&[(true, Some(true)); 40], 500, 500));
+        let mut plans = vec![
+            plan(&c, "a", "pl", 0.05, CONFIDENCE),
+            plan(&c, "b", "pl", 0.02, CONFIDENCE),
+            plan(&c, "a", "de", 0.5, CONFIDENCE),
+        ];
+        plans[2].more = 0;
+        let targets = top_up_targets(&plans);
+        assert_eq!(targets.len(), 1, "de needs nothing more");
+        assert_eq!(targets[0].0, "pl");
+        let most = plans[..2].iter().map(|p| p.audited + p.more).max().unwrap();
+        assert_eq!(targets[0].1, most);
+        assert!(most > 40);
+    }
+
     #[test]
     fn coverage_of_the_corrected_interval() {
         const LANGUAGES: usize = 12;

@@ -1,12 +1,14 @@
 //! Measurement of an audit: agreement between raters, per-language audit results, attack
 //! success rate of model responses, and the report with its charts.
 //!
-//! `agreement` and `estimate` are pure math; `guard_error` and `corrected` join the guards'
-//! verdicts with the human audit of the random sample; `ratings` gathers rater × item matrices from the store;
-//! `results` and `asr` compute the tables; `charts` draws them as SVG (the same SVG the app
+//! `agreement` and `estimate` are pure math; `guard_error`, `calibration` and `corrected` join the
+//! guards' verdicts with the human audit of the random sample; `ratings` gathers rater × item matrices from the store;
+//! `results` and `asr` compute the tables; `audit_figures` turns the audit-sample figures into
+//! the report's tables and charts; `charts` draws them as SVG (the same SVG the app
 //! shows) and PNG; `report` writes them all to a folder.
 
 pub mod agreement;
+pub mod calibration;
 pub mod corrected;
 pub mod estimate;
 pub mod guard_error;
@@ -50,6 +52,7 @@ pub enum MeasureError {
 }
 
 pub mod asr;
+mod audit_figures;
 pub mod charts;
 pub mod report;
 pub mod results;

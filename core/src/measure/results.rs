@@ -145,6 +145,8 @@ pub struct Results {
     pub guard_accuracy: Vec<GuardAccuracy>,
     /// Each guard, the judge and each rule on the random audit sample (see `guard_error`).
     pub guard_error: Vec<super::guard_error::GuardError>,
+    /// Each guard's P(unsafe) against the reviewers on the random audit sample.
+    pub calibration: Vec<super::calibration::Calibration>,
     pub language_consistency: Vec<Consistency>,
     pub time_per_item: Vec<ItemTime>,
 }
@@ -325,6 +327,7 @@ pub fn results_from(store: &Store, ratings: &Ratings) -> Result<Results, Measure
         questions: questions(ratings),
         guard_accuracy: guard_accuracy(ratings),
         guard_error: super::guard_error::guard_error(store, ratings)?,
+        calibration: super::calibration::calibration(store, ratings)?,
         language_consistency: field_consistency(store, &ratings.samples, TextField::Chosen)?,
         time_per_item: time_per_item(store, &ratings.samples)?,
     })
