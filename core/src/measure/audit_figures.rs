@@ -299,8 +299,8 @@ pub(super) fn tables(
     out
 }
 
-/// The charts: the corrected ASR per language, and a reliability diagram per guard (all
-/// languages).
+/// The charts: the corrected ASR per language of each model, and a reliability diagram per
+/// guard (all languages).
 pub(super) fn charts(
     asr: &[AsrRow],
     calibration: &[Calibration],
@@ -308,16 +308,31 @@ pub(super) fn charts(
 ) -> Vec<Chart> {
     let mut out = Vec::new();
     if let Some(rule) = chart_rule(asr) {
-        let audited = asr
-            .iter()
-            .flat_map(|a| &a.corrected)
-            .any(|c| c.rule == rule && c.corrected.is_some());
-        out.push(chart(
-            "asr_corrected".into(),
-            charts::corrected_asr_bars(asr, rule),
-            !audited,
-            corrected_legend(),
-        ));
+        let mut generators: Vec<&str> = Vec::new();
+        for a in asr {
+            if !generators.contains(&a.generator.as_str()) {
+                generators.push(&a.generator);
+            }
+        }
+        // One chart per model: `asr_corrected`, then `asr_corrected_2`, … (model names are data,
+        // never file names).
+        for (i, generator) in generators.into_iter().enumerate() {
+            let audited = asr
+                .iter()
+                .filter(|a| a.generator == generator)
+                .flat_map(|a| &a.corrected)
+                .any(|c| c.rule == rule && c.corrected.is_some());
+            let name = match i {
+                0 => "asr_corrected".to_string(),
+                _ => format!("asr_corrected_{}", i + 1),
+            };
+            out.push(chart(
+                name,
+                charts::corrected_asr_bars(asr, generator, rule),
+                !audited,
+                corrected_legend(),
+            ));
+        }
     }
     for c in calibration.iter().filter(|c| c.language.is_none()) {
         let run = c.guard.trim_start_matches("guard:");

@@ -340,16 +340,11 @@ pub fn asr_bars(rows: &[AsrRow], rule: Rule) -> String {
     )
 }
 
-/// The corrected ASR under rule `rule` (a name of `corrected_rules`) per language, beside the
-/// guard-only and the human-only figures, each with its 95% interval. Rows of the first
-/// reading only; with several models each bar group is "model · language".
-pub fn corrected_asr_bars(rows: &[AsrRow], rule: &str) -> String {
+/// The corrected ASR of one model under rule `rule` (a name of `corrected_rules`) per
+/// language, beside the guard-only and the human-only figures, each with its 95% interval.
+/// Rows of the first reading only.
+pub fn corrected_asr_bars(rows: &[AsrRow], generator: &str, rule: &str) -> String {
     let reading = rows.first().map(|r| r.reading);
-    let models = rows
-        .iter()
-        .map(|r| &r.generator)
-        .collect::<std::collections::BTreeSet<_>>()
-        .len();
     let interval = |i: &Interval| Proportion {
         share: Some(i.estimate),
         low: Some(i.low),
@@ -358,7 +353,7 @@ pub fn corrected_asr_bars(rows: &[AsrRow], rule: &str) -> String {
     };
     let groups: Vec<(String, Vec<Proportion>)> = rows
         .iter()
-        .filter(|r| Some(r.reading) == reading)
+        .filter(|r| Some(r.reading) == reading && r.generator == generator)
         .filter_map(|r| {
             let c = r.corrected.iter().find(|c| c.rule == rule)?;
             let human = match &c.human_only_weighted {
@@ -371,17 +366,12 @@ pub fn corrected_asr_bars(rows: &[AsrRow], rule: &str) -> String {
                 },
             };
             let corrected = c.corrected.as_ref().map(interval).unwrap_or_default();
-            let label = if models > 1 {
-                format!("{} · {}", r.generator, language(&r.language))
-            } else {
-                language(&r.language)
-            };
-            Some((label, vec![corrected, c.guard_only, human]))
+            Some((language(&r.language), vec![corrected, c.guard_only, human]))
         })
         .collect();
     let series = ["corrected", "guard-only", "human-only"].map(String::from);
     share_bars(
-        &format!("ASR corrected by the audit, rule {rule} (95%)"),
+        &format!("{generator}: ASR corrected by the audit, rule {rule} (95%)"),
         &series,
         &groups,
     )
@@ -629,7 +619,7 @@ mod tests {
         texts(&heatmap("h", &[], &[], &[], 1.0));
         texts(&asr_bars(&[], Rule::HumanAdjudicated));
         texts(&progress_bars(&[]));
-        texts(&corrected_asr_bars(&[], "both"));
+        texts(&corrected_asr_bars(&[], "m", "both"));
         texts(&reliability_chart(
             "guard:1",
             &super::super::calibration::reliability(&[]),
