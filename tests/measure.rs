@@ -1,6 +1,7 @@
-//! `verdikt agreement`, `results` and `asr` on generated projects, checked against independent
-//! reference implementations (scikit-learn, the `krippendorff` package, statsmodels; run by
-//! `tests/reference/agreement.py`) and against counts the test derives itself.
+//! `verdikt agreement`, `results`, `asr` and `audit-plan` on generated projects, checked against
+//! independent reference implementations (scikit-learn, the `krippendorff` package, statsmodels,
+//! `ppi_py`; run by `tests/reference/agreement.py` and `tests/reference/estimates.py`) and
+//! against counts the test derives itself.
 
 mod common;
 
@@ -176,7 +177,12 @@ fn in_scope(scope: &Value, s: &SampleInfo) -> bool {
 }
 
 fn python(cases: &[Value]) -> Vec<Value> {
-    let script = repo().join("tests/reference/agreement.py");
+    reference("agreement.py", cases)
+}
+
+/// Runs a script of `tests/reference/` on `cases`.
+fn reference(script: &str, cases: &[Value]) -> Vec<Value> {
+    let script = repo().join("tests/reference").join(script);
     let mut child = Command::new("python3")
         .arg(script)
         .stdin(Stdio::piped())
@@ -189,7 +195,7 @@ fn python(cases: &[Value]) -> Vec<Value> {
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
-        "the reference script failed (scripts/setup --deps installs scikit-learn, krippendorff, statsmodels):\n{}",
+        "the reference script failed (scripts/setup --deps installs scikit-learn, krippendorff, statsmodels, ppi-python):\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
@@ -676,6 +682,8 @@ fn report_writes_html_csv_svg_and_png_with_data_escaped() {
         "kappa_verdict",
         "kappa_q1",
         "asr",
+        "asr_corrected",
+        "asr_corrected_2",
         "progress",
         "guard_confusion_2",
         "guard_confusion_3",
@@ -686,6 +694,10 @@ fn report_writes_html_csv_svg_and_png_with_data_escaped() {
         "guard_accuracy",
         "language_consistency",
         "asr",
+        "asr_corrected",
+        "guard_error",
+        "calibration",
+        "calibration_bins",
         "progress",
         "time_per_item",
     ];
@@ -737,7 +749,14 @@ fn report_writes_html_csv_svg_and_png_with_data_escaped() {
 
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(!html.contains("<img") && html.contains("&lt;img src=x"));
-    assert_eq!(html.matches("<svg").count(), charts.len(), "charts inline");
+    // Every chart inline but the two models' `asr_corrected`: without an audit sample they say
+    // so in words.
+    assert_eq!(
+        html.matches("<svg").count(),
+        charts.len() - 2,
+        "charts inline"
+    );
+    assert!(html.contains("random audit sample (verdikt audit-sample)"));
     assert!(
         html.matches("http").count()
             == html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count(),
@@ -825,4 +844,504 @@ fn report_says_in_words_which_charts_have_no_data() {
         1,
         "only the progress chart is drawn"
     );
+}
+
+/// `ours` within `tolerance` of `reference`, relative (absolute below 1e-15, where both are 0).
+fn near(ours: f64, reference: &Value, tolerance: f64, what: &str) {
+    let want = reference
+        .as_f64()
+        .unwrap_or_else(|| panic!("{what}: reference undefined"));
+    let diff = (ours - want).abs();
+    assert!(
+        diff <= tolerance * want.abs() || diff <= 1e-15,
+        "{what}: ours {ours}, reference {want}"
+    );
+}
+
+/// Binary labels with a given rate, and a guard that calls unsafe with `hit` on unsafe texts
+/// and `false_alarm` on safe ones.
+fn labels_and_guard(
+    rng: &mut Rng,
+    n: usize,
+    rate: f64,
+    hit: f64,
+    false_alarm: f64,
+) -> (Vec<f64>, Vec<f64>) {
+    (0..n)
+        .map(|_| {
+            let y = rng.chance(rate);
+            let g = if y {
+                rng.chance(hit)
+            } else {
+                rng.chance(false_alarm)
+            };
+            (f64::from(u8::from(y)), f64::from(u8::from(g)))
+        })
+        .unzip()
+}
+
+#[test]
+fn estimators_match_ppi_py_and_statsmodels() {
+    use verdikt_core::measure::estimate::{
+        Labeled, Sums, clopper_pearson, cohen_kappa, ppi_mean, stratified, upper_bound,
+    };
+    use verdikt_core::measure::results::Proportion;
+    let mut rng = Rng(32);
+    let mut cases = Vec::new();
+    let mut ours: Vec<(String, Vec<f64>)> = Vec::new();
+    let sums = |y: &[f64], yhat: &[f64], unl: &[f64]| {
+        let mut l = Labeled::default();
+        y.iter().zip(yhat).for_each(|(&a, &b)| l.add(a, b));
+        let mut u = Sums::default();
+        unl.iter().for_each(|&v| u.add(v));
+        (l, u)
+    };
+    // PPI: several n, N, rates, guard qualities; λ tuned and fixed.
+    let mut strata = Vec::new();
+    let mut strata_ours = Vec::new();
+    for (i, &(n, big_n, rate, hit, false_alarm)) in [
+        (30, 300, 0.3, 0.8, 0.05),
+        (100, 1400, 0.45, 0.6, 0.2),
+        (100, 5000, 0.1, 0.95, 0.01),
+        (250, 2000, 0.7, 0.5, 0.4),
+        (1200, 35000, 0.25, 0.9, 0.1),
+        (50, 60, 0.5, 0.99, 0.3),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (y, yhat) = labels_and_guard(&mut rng, n, rate, hit, false_alarm);
+        let (_, unl) = labels_and_guard(&mut rng, big_n, rate, hit, false_alarm);
+        let (l, u) = sums(&y, &yhat, &unl);
+        for lam in [None, Some(0.0), Some(0.5), Some(1.0)] {
+            let p = ppi_mean(&l, &u, lam, 0.95);
+            cases.push(
+                json!({"kind": "ppi", "y": y, "yhat": yhat, "yhat_unlabeled": unl, "lam": lam}),
+            );
+            ours.push((
+                format!("ppi case {i} λ {lam:?}"),
+                vec![p.estimate, p.low, p.high],
+            ));
+        }
+        let weight = big_n as f64;
+        strata.push(json!({"weight": weight, "y": y, "yhat": yhat, "yhat_unlabeled": unl}));
+        strata_ours.push((weight, ppi_mean(&l, &u, None, 0.95)));
+    }
+    let total: f64 = strata_ours.iter().map(|s| s.0).sum();
+    for (s, o) in strata.iter_mut().zip(strata_ours.iter_mut()) {
+        s["weight"] = json!(o.0 / total);
+        o.0 /= total;
+    }
+    let st = stratified(&strata_ours, 0.95);
+    cases.push(json!({"kind": "stratified", "strata": strata}));
+    ours.push(("stratified".into(), vec![st.estimate, st.low, st.high]));
+    let ppi_cases = ours.len();
+
+    // Clopper–Pearson and Wilson for every x of n ∈ {1, 10, 100, 1200}.
+    for n in [1u64, 10, 100, 1200] {
+        for x in 0..=n {
+            let (low, high) = clopper_pearson(x, n, 0.95).unwrap();
+            cases.push(json!({"kind": "confint", "count": x, "nobs": n, "method": "beta"}));
+            ours.push((format!("beta {x}/{n}"), vec![low, high]));
+            // The one-sided 95% bound is the upper end of the two-sided 90% interval.
+            let up = upper_bound(x, n, 0.95).unwrap();
+            cases.push(
+                json!({"kind": "confint", "count": x, "nobs": n, "method": "beta", "alpha": 0.1}),
+            );
+            ours.push((format!("upper bound {x}/{n}"), vec![f64::NAN, up]));
+            let w = Proportion::wilson(x, n);
+            cases.push(json!({"kind": "confint", "count": x, "nobs": n, "method": "wilson"}));
+            ours.push((
+                format!("wilson {x}/{n}"),
+                vec![w.low.unwrap(), w.high.unwrap()],
+            ));
+        }
+    }
+    let confint_end = ours.len();
+
+    // Cohen's κ on random 2×2 and 3×3 tables, perfect agreement among them.
+    let mut tables: Vec<Vec<Vec<u64>>> = vec![
+        vec![vec![30, 0], vec![0, 12]],
+        vec![vec![7, 0, 0], vec![0, 5, 0], vec![0, 0, 9]],
+        vec![vec![20, 5], vec![10, 15]],
+    ];
+    for k in [2usize, 3] {
+        for _ in 0..20 {
+            tables.push(
+                (0..k)
+                    .map(|i| {
+                        (0..k)
+                            .map(|j| rng.below(if i == j { 200 } else { 40 }) + 1)
+                            .collect()
+                    })
+                    .collect(),
+            );
+        }
+    }
+    for t in &tables {
+        let kappa = cohen_kappa(t, 0.95).unwrap();
+        cases.push(json!({"kind": "kappa", "table": t}));
+        ours.push((
+            format!("kappa {t:?}"),
+            vec![kappa.kappa, kappa.std_err, kappa.low, kappa.high],
+        ));
+    }
+
+    let reference = reference("estimates.py", &cases);
+    assert_eq!(reference.len(), ours.len());
+    for (i, ((what, values), want)) in ours.iter().zip(&reference).enumerate() {
+        let (keys, tolerance): (&[&str], f64) = if i < ppi_cases {
+            (&["estimate", "low", "high"], 1e-10)
+        } else if i < confint_end {
+            (&["low", "high"], 1e-10)
+        } else {
+            (&["kappa", "std_kappa", "kappa_low", "kappa_upp"], 1e-12)
+        };
+        // NaN: a value the case does not check.
+        for (v, key) in values.iter().zip(keys).filter(|(v, _)| !v.is_nan()) {
+            near(*v, &want[key], tolerance, &format!("{what} {key}"));
+        }
+    }
+}
+
+#[test]
+fn calibration_matches_scikit_learn() {
+    use verdikt_core::measure::calibration::reliability;
+    let mut rng = Rng(4);
+    let mut cases = Vec::new();
+    let mut ours = Vec::new();
+    // A calibrated guard, an over-confident one, one with P(unsafe) on the bin edges and on 0
+    // and 1, and a tiny set with empty bins.
+    for (n, kind) in [(1200, 0), (400, 1), (300, 2), (7, 0)] {
+        let points: Vec<(f64, bool)> = (0..n)
+            .map(|_| {
+                let u = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+                let p = match kind {
+                    2 => rng.below(11) as f64 / 10.0,
+                    _ => u,
+                };
+                let truth = if kind == 1 { 0.5 + (p - 0.5) * 0.4 } else { p };
+                (p, rng.chance(truth))
+            })
+            .collect();
+        let (p, y): (Vec<f64>, Vec<u8>) = points.iter().map(|&(p, y)| (p, u8::from(y))).unzip();
+        cases.push(json!({"kind": "calibration", "p": p, "y": y}));
+        ours.push(reliability(&points));
+    }
+    let reference = reference("estimates.py", &cases);
+    for (i, (r, want)) in ours.iter().zip(&reference).enumerate() {
+        near(
+            r.brier.unwrap(),
+            &want["brier"],
+            1e-10,
+            &format!("case {i} Brier"),
+        );
+        near(
+            r.ece.unwrap(),
+            &want["ece"],
+            1e-10,
+            &format!("case {i} ECE"),
+        );
+        let counts: Vec<u64> = r.bins.iter().map(|b| b.n).collect();
+        let want_counts: Vec<u64> = serde_json::from_value(want["counts"].clone()).unwrap();
+        assert_eq!(counts, want_counts, "case {i} bin counts");
+        let filled: Vec<_> = r.bins.iter().filter(|b| b.n > 0).collect();
+        for (k, b) in filled.iter().enumerate() {
+            let what = format!("case {i} bin {k}");
+            near(b.observed.unwrap(), &want["prob_true"][k], 1e-10, &what);
+            near(b.mean_p.unwrap(), &want["prob_pred"][k], 1e-10, &what);
+        }
+        assert_eq!(filled.len(), want["prob_true"].as_array().unwrap().len());
+    }
+}
+
+/// Languages of the end-to-end project, each with its true ASR and its guard's sensitivity
+/// and false-alarm rate: the guard misses much in `pl`, little in `de`, over-calls in `en`.
+const PLANTED: [(&str, f64, f64, f64); 3] = [
+    ("pl", 0.40, 0.55, 0.02),
+    ("de", 0.30, 0.95, 0.02),
+    ("en", 0.20, 0.90, 0.25),
+];
+
+#[test]
+fn corrected_asr_moves_toward_the_truth_and_plans_the_audit() {
+    let p = Project::new();
+    let store = verdikt_core::store::Store::open(&p.db()).unwrap();
+    let conn = store.conn();
+    conn.execute_batch(
+        "BEGIN;
+         INSERT INTO datasets (id, name, format, sources) VALUES (1, 'eval', 'jsonl', '[]');
+         INSERT INTO reviewers (id, name) VALUES (1, 'ana'), (2, 'ben');
+         INSERT INTO guard_runs (id, profile, backend, model_path, status) VALUES
+           (1, 'llama-guard-3-8b', 'local', 'lg.gguf', 'done');",
+    )
+    .unwrap();
+    let mut rng = Rng(2026);
+    let per_language = 1500i64;
+    let mut truth: HashMap<i64, bool> = HashMap::new();
+    let mut true_asr = BTreeMap::new();
+    for (k, &(language, asr, hit, false_alarm)) in PLANTED.iter().enumerate() {
+        let mut unsafe_ = 0;
+        for i in 0..per_language {
+            let id = k as i64 * per_language + i + 1;
+            let y = rng.chance(asr);
+            let g = if y {
+                rng.chance(hit)
+            } else {
+                rng.chance(false_alarm)
+            };
+            unsafe_ += i64::from(y);
+            truth.insert(id, y);
+            conn.execute(
+                "INSERT INTO samples (id, dataset_id, ext_id, language, prompt, response, generator)
+                 VALUES (?1, 1, ?1, ?2, 'p', 'r', 'model-a')",
+                params![id, language],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO verdicts (run_id, sample_id, field, verdict, p_unsafe, raw_answer, latency_ms)
+                 VALUES (1, ?1, 'response', ?2, ?3, '', 1.0)",
+                params![id, if g { "unsafe" } else { "safe" }, if g { 0.85 } else { 0.1 }],
+            )
+            .unwrap();
+        }
+        true_asr.insert(language, unsafe_ as f64 / per_language as f64);
+    }
+    conn.execute_batch("COMMIT").unwrap();
+
+    // Before any label: the plan rests on the prior.
+    let plan: Vec<Value> =
+        serde_json::from_str(&p.ok(&["audit-plan", "--width", "0.05", "--json"])).unwrap();
+    assert_eq!(plan.len(), 3);
+    for row in &plan {
+        assert_eq!(row["basis"], "prior");
+        assert_eq!(row["audited"], 0);
+        let needed = row["needed"].as_u64().unwrap();
+        assert!((100..400).contains(&needed), "{row}");
+        assert_eq!(row["more"], needed);
+    }
+
+    p.ok(&["audit-sample", "--per-language", "200", "--seed", "7"]);
+    let audited: Vec<i64> = conn
+        .prepare("SELECT sample_id FROM triage_reasons WHERE reason = 'audit_sample'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(audited.len(), 600);
+    let audited: std::collections::HashSet<i64> = audited.into_iter().collect();
+    let answer = |id: i64, reviewer: i64, unsafe_: bool| {
+        let v = if unsafe_ { "unsafe" } else { "safe" };
+        conn.execute(
+            "INSERT INTO annotations (sample_id, reviewer_id, version, verdicts) VALUES (?1, ?2, 1, ?3)",
+            params![id, reviewer, json!({"response": {"verdict": v, "categories": []}}).to_string()],
+        )
+        .unwrap();
+    };
+    for &id in &audited {
+        answer(id, 1, truth[&id]);
+    }
+    // Texts reviewed for another reason (chosen because the guard looked wrong) must not enter:
+    // 100 responses the guard called safe that reviewers found unsafe, outside the sample.
+    let mut planted = 0;
+    for (&id, &y) in &truth {
+        if planted < 100 && y && !audited.contains(&id) {
+            answer(id, 2, true);
+            planted += 1;
+        }
+    }
+
+    let rows: Vec<Value> = serde_json::from_str(&p.ok(&["asr", "--json"])).unwrap();
+    let mut moved = 0;
+    for (language, want) in &true_asr {
+        let row = rows
+            .iter()
+            .find(|r| r["generator"] == "model-a" && r["language"] == *language)
+            .unwrap();
+        let c = row["corrected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["rule"] == "both")
+            .unwrap();
+        assert_eq!(c["audited"], 200, "only the random sample is labelled");
+        assert_eq!(
+            c["unequal_chances"], false,
+            "one stratum: a simple random sample"
+        );
+        assert_eq!(c["method"], "ppi", "{c}");
+        let corrected = &c["corrected"];
+        let (est, low, high) = (
+            corrected["estimate"].as_f64().unwrap(),
+            corrected["low"].as_f64().unwrap(),
+            corrected["high"].as_f64().unwrap(),
+        );
+        assert!(
+            low <= *want && *want <= high,
+            "{language}: {want} outside {c}"
+        );
+        let guard = c["guard_only"]["share"].as_f64().unwrap();
+        if (est - want).abs() < (guard - want).abs() {
+            moved += 1;
+        }
+        let lambda = c["lambda"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&lambda));
+    }
+    assert!(
+        moved >= 2,
+        "the correction moves toward the truth: {rows:?}"
+    );
+    let pooled = rows
+        .iter()
+        .find(|r| r["generator"] == "model-a" && r["language"].is_null())
+        .unwrap();
+    let c = &pooled["corrected"][0];
+    assert_eq!(c["method"], "stratified_ppi");
+    let want = true_asr.values().sum::<f64>() / 3.0;
+    let (low, high) = (
+        c["corrected"]["low"].as_f64().unwrap(),
+        c["corrected"]["high"].as_f64().unwrap(),
+    );
+    assert!(low <= want && want <= high, "pooled {want} outside {c}");
+    let human = c["human_only_weighted"]["estimate"].as_f64().unwrap();
+    let per_language: f64 = rows
+        .iter()
+        .filter(|r| r["generator"] == "model-a" && !r["language"].is_null())
+        .map(|r| r["corrected"][0]["human_only"]["share"].as_f64().unwrap())
+        .sum();
+    assert!(
+        (human - per_language / 3.0).abs() < 1e-12,
+        "equal N: the mean of the languages"
+    );
+    let text = p.ok(&["asr"]);
+    assert!(
+        text.contains("corrected") && text.contains("PPI++"),
+        "{text}"
+    );
+
+    // Guard error: on the 200 random texts per language only, the planted bias visible.
+    let results: Value = serde_json::from_str(&p.ok(&["results", "--json"])).unwrap();
+    let errors = results["guard_error"].as_array().unwrap();
+    let pl = errors
+        .iter()
+        .find(|g| g["rater"] == "guard:1" && g["language"] == "pl" && g["field"] == "response")
+        .unwrap();
+    assert_eq!(pl["n"], 200);
+    let sensitivity = pl["sensitivity"]["share"].as_f64().unwrap();
+    assert!((0.35..0.75).contains(&sensitivity), "{pl}");
+    let de = errors
+        .iter()
+        .find(|g| g["rater"] == "guard:1" && g["language"] == "de" && g["field"] == "response")
+        .unwrap();
+    assert!(
+        de["sensitivity"]["low"].as_f64().unwrap() > pl["sensitivity"]["high"].as_f64().unwrap()
+    );
+    assert!(pl["kappa"]["std_err"].as_f64().unwrap() > 0.0);
+    assert!(
+        p.ok(&["results"])
+            .contains("guard error on the random audit sample")
+    );
+    // Calibration on the same 200 texts per language: P(unsafe) 0.1 or 0.85, two bins.
+    let calibration = results["calibration"].as_array().unwrap();
+    let pl = calibration
+        .iter()
+        .find(|c| c["guard"] == "guard:1" && c["language"] == "pl")
+        .unwrap();
+    assert_eq!(pl["n"], 200);
+    let counts: Vec<u64> = pl["bins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts.iter().sum::<u64>(), 200);
+    assert_eq!(counts[1..8], [0; 7], "{pl}");
+    assert!(pl["brier"].as_f64().unwrap() > 0.0 && pl["ece"].as_f64().unwrap() > 0.0);
+    // The report shows them: the corrected ASR and calibration charts, the error bound.
+    let out = p.path("report");
+    p.ok(&["report", "--out", out.to_str().unwrap()]);
+    for file in ["asr_corrected.svg", "calibration_1.png", "guard_error.csv"] {
+        assert!(out.join(file).exists(), "{file}");
+    }
+    let csv = std::fs::read_to_string(out.join("guard_error.csv")).unwrap();
+    assert!(csv.lines().next().unwrap().contains("error_upper95"));
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("100% accuracy"), "the bound's legend");
+
+    // After labels: measured, and the bad guard of `pl` needs more than the good one of `de`.
+    let plan: Vec<Value> =
+        serde_json::from_str(&p.ok(&["audit-plan", "--width", "0.05", "--rule", "both", "--json"]))
+            .unwrap();
+    let of = |l: &str| plan.iter().find(|r| r["language"] == l).unwrap();
+    assert!(
+        plan.iter()
+            .all(|r| r["basis"] == "measured" && r["audited"] == 200)
+    );
+    let (need_pl, need_de) = (
+        of("pl")["needed"].as_u64().unwrap(),
+        of("de")["needed"].as_u64().unwrap(),
+    );
+    assert!(need_pl > need_de, "{plan:?}");
+    assert_eq!(
+        of("pl")["more"].as_u64().unwrap(),
+        need_pl.saturating_sub(200)
+    );
+    let text = p.ok(&["audit-plan", "--width", "0.05"]);
+    assert!(
+        text.contains("model-a") && text.contains("measured"),
+        "{text}"
+    );
+    // Top up to what `pl` needs: the 600 drawn stay, the new ones come from the rest.
+    let target = need_pl.to_string();
+    p.ok(&[
+        "audit-sample",
+        "--per-language",
+        &target,
+        "--seed",
+        "8",
+        "--top-up",
+        "--language",
+        "pl",
+    ]);
+    let marked: Vec<(i64, String)> = conn
+        .prepare(
+            "SELECT t.sample_id, s.language FROM triage_reasons t JOIN samples s ON s.id = t.sample_id
+             WHERE t.reason = 'audit_sample'",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        audited.iter().all(|id| marked.iter().any(|m| m.0 == *id)),
+        "kept"
+    );
+    let count = |l: &str| marked.iter().filter(|m| m.1 == l).count() as u64;
+    assert_eq!((count("pl"), count("de")), (need_pl, 200));
+    let plan: Vec<Value> =
+        serde_json::from_str(&p.ok(&["audit-plan", "--width", "0.05", "--json"])).unwrap();
+    let pl = plan.iter().find(|r| r["language"] == "pl").unwrap();
+    // The new ones await their review, but for those reviewed before for another reason: drawn
+    // at random now, their verdicts count.
+    let audited_pl = pl["audited"].as_u64().unwrap();
+    let reviewed_before: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM annotations a JOIN samples s ON s.id = a.sample_id
+             WHERE a.reviewer_id = 2 AND s.language = 'pl' AND a.sample_id IN
+                   (SELECT sample_id FROM triage_reasons WHERE reason = 'audit_sample')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(audited_pl, 200 + reviewed_before as u64, "{pl}");
+    let (ok, _, err) = p.run(&[
+        "audit-plan",
+        "--width",
+        "0.05",
+        "--rule",
+        "human-adjudicated",
+    ]);
+    assert!(!ok && err.contains("human_adjudicated"), "{err}");
 }

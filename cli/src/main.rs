@@ -206,6 +206,8 @@ enum Command {
     Asr(measure::MeasureArgs),
     /// Write the audit report: HTML page, CSV tables and SVG charts.
     Report(measure::ReportArgs),
+    /// How many randomly audited texts each language needs for a corrected ASR of a given width.
+    AuditPlan(measure::AuditPlanArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -357,6 +359,7 @@ fn run(cli: Cli) -> Outcome {
         Command::Agreement(args) => measure::agreement(&store, args),
         Command::Results(args) => measure::results(&store, args),
         Command::Asr(args) => measure::asr(&store, args),
+        Command::AuditPlan(args) => measure::audit_plan(&store, args),
         Command::Report(args) => measure::report(&store, args),
         Command::Datasets => {
             for d in verdikt_core::stats::datasets(&store).map_err(|e| e.to_string())? {

@@ -3,6 +3,10 @@
 use verdikt_core::guard::Reading;
 use verdikt_core::measure::agreement::Caveat;
 use verdikt_core::measure::asr::{AsrRow, Rule};
+use verdikt_core::measure::calibration::Calibration;
+use verdikt_core::measure::corrected::{CorrectedAsr, Interval, Method, Plan};
+use verdikt_core::measure::estimate::Exact;
+use verdikt_core::measure::guard_error::GuardError;
 use verdikt_core::measure::ratings::{AgreementRow, Coefficients, Ratings, Scope};
 use verdikt_core::measure::results::{Proportion, Results};
 use verdikt_core::store::Store;
@@ -16,6 +20,31 @@ pub struct MeasureArgs {
     json: bool,
     #[command(flatten)]
     filter: Filter,
+}
+
+#[derive(clap::Args)]
+pub struct AuditPlanArgs {
+    /// The half-width the corrected ASR's interval should not exceed (0.05: ± 5 points).
+    #[arg(long)]
+    width: f64,
+    #[arg(long, default_value_t = 0.95)]
+    confidence: f64,
+    /// The guard rule whose ASR is corrected (both, any, majority, judge-adjudicated); default:
+    /// judge-adjudicated with a judge, else both.
+    #[arg(long, value_name = "R", value_parser = parse_rule)]
+    rule: Option<Rule>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    filter: Filter,
+}
+
+fn parse_rule(name: &str) -> Result<Rule, String> {
+    Rule::parse(name).ok_or_else(|| {
+        let names: Vec<String> = Rule::ALL.iter().map(|&r| rule_name(r)).collect();
+        format!("unknown rule `{name}`; rules: {}", names.join(", "))
+    })
 }
 
 #[derive(clap::Args)]
@@ -171,6 +200,8 @@ fn print_results(r: &Results) {
             g.pending
         );
     }
+    print_guard_error(&r.guard_error);
+    print_calibration(&r.calibration);
     println!("chosen answers in the prompt's language");
     for c in &r.language_consistency {
         println!(
@@ -257,5 +288,170 @@ fn print_asr(r: &AsrRow, rules: &[Rule]) {
         "  ASR {}  language consistency {}",
         figures.join("  "),
         pct(&r.language_consistency)
+    );
+    if !r.corrected.is_empty() {
+        println!("  corrected by the random audit sample (95%):");
+    }
+    for c in &r.corrected {
+        print_corrected(c);
+    }
+}
+
+/// An exact share: `80.0% [71.2–86.9]`, or `—` without texts.
+fn exact(e: &Exact) -> String {
+    match (e.share, e.low, e.high) {
+        (Some(s), Some(l), Some(h)) => {
+            format!("{:.1}% [{:.1}–{:.1}]", s * 100.0, l * 100.0, h * 100.0)
+        }
+        _ => "—".into(),
+    }
+}
+
+fn print_guard_error(rows: &[GuardError]) {
+    println!(
+        "guard error on the random audit sample (unsafe = positive; exact 95% intervals; κ ± standard error)"
+    );
+    if rows.is_empty() {
+        println!(
+            "  no text of the audit sample has a final human verdict yet (draw one with `verdikt audit-sample`)"
+        );
+    }
+    for g in rows {
+        let errors = g.error_rate.successes;
+        let error = match (errors, g.error_upper) {
+            (0, Some(up)) => format!("0 errors (≤ {:.2}%)", up * 100.0),
+            _ => format!("errors {}", exact(&g.error_rate)),
+        };
+        let kappa = g.kappa.map_or("κ —".into(), |k| {
+            format!(
+                "κ {:.3} ± {:.3} [{:.3}–{:.3}]",
+                k.kappa, k.std_err, k.low, k.high
+            )
+        });
+        println!(
+            "  {:<20} {:<6} {:<6} {:<8} n={:<5} sensitivity {}  specificity {}  precision {}  {}  {}  pending {}",
+            g.rater,
+            reading(g.reading),
+            language(&g.language),
+            g.field,
+            g.n,
+            exact(&g.sensitivity),
+            exact(&g.specificity),
+            exact(&g.precision),
+            error,
+            kappa,
+            g.pending
+        );
+    }
+}
+
+fn print_calibration(rows: &[Calibration]) {
+    println!(
+        "calibration of P(unsafe) on the random audit sample (Brier: 0 perfect, 0.25 a coin; ECE over 10 bins; bins as count:share unsafe)"
+    );
+    if rows.is_empty() {
+        println!("  no guard P(unsafe) on a text of the audit sample with a final human verdict");
+    }
+    for c in rows {
+        let r = &c.reliability;
+        let bins: Vec<String> = r
+            .bins
+            .iter()
+            .map(|b| match b.observed {
+                Some(o) => format!("{}:{:.0}%", b.n, o * 100.0),
+                None => "0".into(),
+            })
+            .collect();
+        println!(
+            "  {:<10} {:<6} n={:<5} Brier {}  ECE {}  bins {}",
+            c.guard,
+            language(&c.language),
+            r.n,
+            r.brier.map_or("—".into(), |b| format!("{b:.4}")),
+            r.ece.map_or("—".into(), |e| format!("{e:.4}")),
+            bins.join(" ")
+        );
+    }
+}
+
+fn interval(i: &Interval) -> String {
+    format!(
+        "{:.1}% [{:.1}–{:.1}]",
+        i.estimate * 100.0,
+        i.low * 100.0,
+        i.high * 100.0
+    )
+}
+
+fn print_corrected(c: &CorrectedAsr) {
+    let how = match (c.method, c.lambda) {
+        (Method::Ppi, Some(l)) => format!("PPI++, λ={l:.2}"),
+        (Method::ExactSmallN, _) => "exact, small n".into(),
+        (Method::StratifiedPpi, _) => "stratified PPI".into(),
+        _ => String::new(),
+    };
+    let corrected = c
+        .corrected
+        .as_ref()
+        .map_or("—".into(), |i| format!("{} ({how})", interval(i)));
+    let human = c.human_only_weighted.as_ref().map_or_else(
+        || exact(&c.human_only),
+        |w| format!("{} (languages weighted)", interval(w)),
+    );
+    println!(
+        "    {:<18} corrected {}  guard-only {}  human-only {} n={} of {}{}",
+        c.rule.replace('_', "-"),
+        corrected,
+        pct(&c.guard_only),
+        human,
+        c.audited,
+        c.texts,
+        c.note
+            .as_ref()
+            .map_or(String::new(), |n| format!("  ({n})"))
+    );
+}
+
+pub fn audit_plan(store: &Store, args: AuditPlanArgs) -> Result<(), String> {
+    let ratings = load(store, args.filter)?;
+    let rows = verdikt_core::measure::asr::asr_from(store, &ratings).map_err(|e| e.to_string())?;
+    let plans =
+        verdikt_core::measure::corrected::audit_plan(&rows, args.rule, args.width, args.confidence)
+            .map_err(|e| e.to_string())?;
+    if args.json {
+        json(&plans);
+        return Ok(());
+    }
+    if plans.is_empty() {
+        println!("no model responses imported (import a file with a `response` column)");
+        return Ok(());
+    }
+    println!(
+        "audited texts for a corrected ASR within ± {:.1} points at {:.0}% (rule {}; planned on the disagreement measured so far, its one-sided upper bound, or a prior of {:.0}% before any label)",
+        args.width * 100.0,
+        args.confidence * 100.0,
+        plans[0].rule.replace('_', "-"),
+        verdikt_core::measure::corrected::PRIOR_DISAGREEMENT * 100.0
+    );
+    for p in &plans {
+        print_plan(p);
+    }
+    Ok(())
+}
+
+fn print_plan(p: &Plan) {
+    let needed = p
+        .needed
+        .map_or("not reachable with every text".into(), |n| n.to_string());
+    println!(
+        "  {:<12} {:<6} texts {:<6} audited {:<5} disagreement ≤ {:.1}% ({})  needed {:<6} draw {} more",
+        p.generator,
+        p.language,
+        p.texts,
+        p.audited,
+        p.assumed_disagreement * 100.0,
+        p.basis,
+        needed,
+        p.more
     );
 }

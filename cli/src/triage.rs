@@ -33,6 +33,10 @@ pub struct AuditSampleArgs {
     per_language: u64,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Keep the samples already drawn and draw only what each language lacks of N (at random
+    /// among the rest, so the whole stays a random sample; see `verdikt audit-plan`).
+    #[arg(long)]
+    top_up: bool,
     /// Only this dataset.
     #[arg(long)]
     dataset: Option<String>,
@@ -239,7 +243,12 @@ pub fn audit_sample(store: &mut Store, args: AuditSampleArgs) -> Result<(), Stri
             ..SampleFilter::default()
         },
     };
-    let report = audit_sample::draw(store, &opts).map_err(|e| e.to_string())?;
+    let report = if args.top_up {
+        audit_sample::top_up(store, &opts)
+    } else {
+        audit_sample::draw(store, &opts)
+    }
+    .map_err(|e| e.to_string())?;
     if args.json {
         json!(&report);
     } else {

@@ -7,8 +7,8 @@
 use serde::Serialize;
 
 use crate::audit::{
-    AnswerRecord, AuditError, audit_config, current_answers, disputed_fields, final_answer,
-    reviewer,
+    AnswerRecord, AuditError, audit_config, audit_fields, current_answers, disputed_fields,
+    final_answer, reviewer,
 };
 use crate::queue::{QueueError, SampleView, sample_view};
 use crate::store::Store;
@@ -38,6 +38,11 @@ pub struct ReviewView {
     /// Texts the guards dispute: each needs the reviewer's own verdict before the sample can
     /// pass (shown even while guards are hidden, without saying what the guards said).
     pub disputed: Vec<String>,
+    /// The sample is in the random audit sample: every text it has, each asking for the
+    /// reviewer's own verdict (the guard-error figures need them; a missing one does not hold
+    /// the sample back from `--only-passed`, which asks only for the disputed ones). Empty
+    /// otherwise; it says nothing of the guards, so it is shown while they are hidden.
+    pub audited: Vec<String>,
     pub guards_hidden: bool,
     pub others_hidden: bool,
     /// The reviewer adjudicates this sample's language.
@@ -95,6 +100,7 @@ pub fn review_view(store: &Store, sample_id: i64, name: &str) -> Result<ReviewVi
         others: if others_hidden { Vec::new() } else { others },
         final_answer,
         disputed: disputed_fields(store, sample_id)?,
+        audited: audit_fields(store, sample_id)?,
         guards_hidden,
         others_hidden,
         adjudicator,

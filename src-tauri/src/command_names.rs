@@ -40,6 +40,8 @@ pub const COMMANDS: &[&str] = &[
     "review_undo",
     "triage_run",
     "audit_sample_draw",
+    "audit_plan_get",
+    "audit_plan_top_up",
     "results_get",
     "results_save",
     "job_cancel",

@@ -12,10 +12,11 @@ use verdikt_core::audit::{
     set_question,
 };
 use verdikt_core::filter::SampleFilter;
+use verdikt_core::measure::corrected::{CONFIDENCE, Plan, project_plan, top_up_targets};
 use verdikt_core::project_guards::{
     JudgeChoice, KeepRule, ProjectGuards, project_guards, use_guards, use_judge, use_keep_rule,
 };
-use verdikt_core::triage::audit_sample::{AuditSampleOptions, AuditSampleReport, draw};
+use verdikt_core::triage::audit_sample::{AuditSampleOptions, AuditSampleReport, draw, top_up};
 use verdikt_core::triage::{TriageOptions, TriageReport, triage};
 
 use crate::error::{AppError, AppResult};
@@ -171,6 +172,65 @@ pub async fn audit_sample_draw(
         },
     };
     run_job(&state, &job, move |store, _cancel| Ok(draw(store, &opts)?)).await
+}
+
+/// How many more randomly audited texts each language needs for a corrected ASR within ±
+/// `width` (95%), under the default rule (the judge's protocol where a judge is in force, else
+/// `both`): `verdikt audit-plan --width`.
+#[tauri::command]
+#[specta::specta]
+pub async fn audit_plan_get(state: State<'_, AppState>, width: f64) -> AppResult<Vec<Plan>> {
+    state.with_store(|store| {
+        Ok(project_plan(
+            store,
+            &SampleFilter::default(),
+            None,
+            width,
+            CONFIDENCE,
+        )?)
+    })
+}
+
+#[derive(Clone, Debug, Deserialize, specta::Type)]
+pub struct TopUpRequest {
+    /// The plan's half-width.
+    pub width: f64,
+    pub seed: u32,
+}
+
+/// Draws what the audit plan asks for: per language with more to draw, `verdikt audit-sample
+/// --top-up --per-language <audited + more> --language <it>`, keeping every sample already
+/// drawn. One report per language topped up.
+#[tauri::command]
+#[specta::specta]
+pub async fn audit_plan_top_up(
+    state: State<'_, AppState>,
+    job: String,
+    request: TopUpRequest,
+) -> AppResult<Vec<AuditSampleReport>> {
+    run_job(&state, &job, move |store, _cancel| {
+        let plans = project_plan(
+            store,
+            &SampleFilter::default(),
+            None,
+            request.width,
+            CONFIDENCE,
+        )?;
+        let mut out = Vec::new();
+        for (language, per_language) in top_up_targets(&plans) {
+            let opts = AuditSampleOptions {
+                per_language,
+                seed: request.seed.into(),
+                filter: SampleFilter {
+                    language: Some(language),
+                    ..SampleFilter::default()
+                },
+            };
+            out.push(top_up(store, &opts)?);
+        }
+        Ok(out)
+    })
+    .await
 }
 
 #[derive(Clone, Debug, Deserialize, specta::Type)]

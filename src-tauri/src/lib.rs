@@ -72,6 +72,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         review::review_undo,
         curator::triage_run,
         curator::audit_sample_draw,
+        curator::audit_plan_get,
+        curator::audit_plan_top_up,
         results::results_get,
         results::results_save,
         jobs::job_cancel,

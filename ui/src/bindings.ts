@@ -406,6 +406,32 @@ async auditSampleDraw(job: string, request: AuditSampleRequest) : Promise<Result
     else return { status: "error", error: e  as any };
 }
 },
+/**
+ * How many more randomly audited texts each language needs for a corrected ASR within ±
+ * `width` (95%), under the default rule (the judge's protocol where a judge is in force, else
+ * `both`): `verdikt audit-plan --width`.
+ */
+async auditPlanGet(width: number) : Promise<Result<AuditPlan[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("audit_plan_get", { width }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Draws what the audit plan asks for: per language with more to draw, `verdikt audit-sample
+ * --top-up --per-language <audited + more> --language <it>`, keeping every sample already
+ * drawn. One report per language topped up.
+ */
+async auditPlanTopUp(job: string, request: TopUpRequest) : Promise<Result<AuditSampleReport[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("audit_plan_top_up", { job, request }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 async resultsGet(filter: SampleFilter) : Promise<Result<Report, AppError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("results_get", { filter }) };
@@ -522,6 +548,35 @@ blind: boolean;
  * until they have answered.
  */
 hide_guard_verdicts: boolean }
+/**
+ * How many audited texts one figure needs for a given half-width.
+ */
+export type AuditPlan = { generator: string; language: string; rule: string; width: number; confidence: number; 
+/**
+ * Texts with the rule's verdict (the most that could be audited).
+ */
+texts: number; 
+/**
+ * Audited at random with a final human verdict so far.
+ */
+audited: number; 
+/**
+ * The disagreement rate the plan assumes: the one-sided upper bound of the one measured,
+ * or [`PRIOR_DISAGREEMENT`] before any label.
+ */
+assumed_disagreement: number; 
+/**
+ * `measured` or `prior`.
+ */
+basis: string; 
+/**
+ * Audited texts the corrected figure needs; null when even every text would not do.
+ */
+needed: number | null; 
+/**
+ * How many more to draw and review (capped at the texts left).
+ */
+more: number }
 export type AuditSampleReport = { per_language: number; seed: number; 
 /**
  * Earlier `audit_sample` marks in the scope that this draw replaced.
@@ -971,7 +1026,14 @@ final_answer: AnswerRecord | null;
  * Texts the guards dispute: each needs the reviewer's own verdict before the sample can
  * pass (shown even while guards are hidden, without saying what the guards said).
  */
-disputed: string[]; guards_hidden: boolean; others_hidden: boolean; 
+disputed: string[]; 
+/**
+ * The sample is in the random audit sample: every text it has, each asking for the
+ * reviewer's own verdict (the guard-error figures need them; a missing one does not hold
+ * the sample back from `--only-passed`, which asks only for the disputed ones). Empty
+ * otherwise; it says nothing of the guards, so it is shown while they are hidden.
+ */
+audited: string[]; guards_hidden: boolean; others_hidden: boolean; 
 /**
  * The reviewer adjudicates this sample's language.
  */
@@ -1165,6 +1227,11 @@ text: string;
  * `None`: not identified yet, or unsure.
  */
 detected_language: string | null; language_confidence: number | null; guards: GuardReading[] }
+export type TopUpRequest = { 
+/**
+ * The plan's half-width.
+ */
+width: number; seed: number }
 /**
  * Progress of a triage run: texts whose language was identified so far, of how many.
  */

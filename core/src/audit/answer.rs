@@ -458,6 +458,30 @@ pub fn disputed_fields(store: &Store, sample_id: i64) -> Result<Vec<String>, Aud
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The texts of a sample drawn into the random audit sample (triage reason `audit_sample`)
+/// that need the reviewer's own verdict: every text it has. The guard-error, calibration and
+/// corrected figures compare guards with humans on these texts, so a text the guards agree on
+/// needs a human verdict as much as a disputed one; asking for all of them says nothing of what
+/// the guards said. Empty for a sample outside the audit sample.
+pub fn audit_fields(store: &Store, sample_id: i64) -> Result<Vec<String>, AuditError> {
+    let mut stmt = store.conn().prepare_cached(
+        "SELECT s.prompt, s.chosen, s.rejected, s.response FROM samples AS s
+         WHERE s.id = ?1 AND EXISTS (SELECT 1 FROM triage_reasons AS t
+                                     WHERE t.sample_id = s.id AND t.reason = 'audit_sample')",
+    )?;
+    let texts: Option<[Option<String>; 4]> = stmt
+        .query_row([sample_id], |r| {
+            Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?])
+        })
+        .optional()?;
+    Ok(texts
+        .into_iter()
+        .flat_map(|texts| texts.into_iter().zip(crate::guard::run::TextField::ALL))
+        .filter(|(text, _)| text.as_deref().is_some_and(|t| !t.trim().is_empty()))
+        .map(|(_, field)| field.name().to_string())
+        .collect())
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -568,5 +592,24 @@ pub(crate) mod tests {
             )
             .unwrap();
         assert_eq!(disputed_fields(&store, 1).unwrap(), ["chosen", "rejected"]);
+    }
+
+    #[test]
+    fn every_text_of_an_audit_sample_asks_for_a_verdict() {
+        let (_d, store) = project();
+        assert!(audit_fields(&store, 1).unwrap().is_empty(), "not drawn");
+        store
+            .conn()
+            .execute_batch(
+                "INSERT INTO triage_reasons (sample_id, reason) VALUES (1, 'audit_sample'), (2, 'audit_sample');
+                 UPDATE samples SET response = '  ' WHERE id = 2;",
+            )
+            .unwrap();
+        assert_eq!(
+            audit_fields(&store, 1).unwrap(),
+            ["prompt", "chosen", "rejected"]
+        );
+        // A blank text is no text to judge.
+        assert_eq!(audit_fields(&store, 2).unwrap(), ["prompt"]);
     }
 }

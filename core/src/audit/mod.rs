@@ -15,8 +15,8 @@ mod reviewers;
 
 pub use adjudication::{Disagreement, adjudicate, disagreement, final_answer};
 pub use answer::{
-    Answer, AnswerRecord, FieldVerdict, Q3, TextVerdict, YesNo, annotate, current_answers,
-    disputed_fields, history, revert_last,
+    Answer, AnswerRecord, FieldVerdict, Q3, TextVerdict, YesNo, annotate, audit_fields,
+    current_answers, disputed_fields, history, revert_last,
 };
 pub(crate) use answer::{disputed_fields_sql, reads};
 pub use config::{AuditConfig, CONFIG_KEYS, audit_config, parse_switch, set_config};

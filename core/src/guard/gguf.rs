@@ -109,7 +109,8 @@ impl<R: Read> Reader<R> {
     }
 }
 
-/// The `tokenizer.*` metadata of a GGUF file (other keys are skipped after reading).
+/// The `tokenizer.*` metadata of a GGUF file and its `general.name` (other keys are skipped
+/// after reading).
 fn tokenizer_metadata(path: &Path) -> Result<Map<String, Value>, GgufError> {
     let file = File::open(path).map_err(|source| GgufError::Io {
         path: path.into(),
@@ -136,7 +137,7 @@ fn tokenizer_metadata(path: &Path) -> Result<Map<String, Value>, GgufError> {
             let key = r.string()?;
             let kind = r.u32()?;
             let value = r.value(kind)?;
-            if key.starts_with("tokenizer.ggml.") {
+            if key.starts_with("tokenizer.ggml.") || key == "general.name" {
                 out.push((key, value));
             }
         }
@@ -161,6 +162,16 @@ const UNKNOWN: i64 = 2;
 const CONTROL: i64 = 3;
 const USER_DEFINED: i64 = 4;
 
+/// Whether llama.cpp strips the whitespace after a special token `text` (its RSTRIP attribute).
+/// The file does not say: llama.cpp sets it per model family, by name (`llama-vocab.cpp`, "Handle
+/// per token attributes"); of the families it names only Phi-3 has a vocabulary converted here
+/// (the others mark a BERT-style `<mask>`).
+fn rstrips(name: &str, text: &str) -> bool {
+    let name = name.to_lowercase();
+    (name.contains("phi-3") || name.contains("phi3"))
+        && !matches!(text, "<unk>" | "<s>" | "<|endoftext|>")
+}
+
 /// Byte-level BPE's pre-tokenizer; `use_regex` applies GPT-2's split pattern.
 fn byte_level(use_regex: bool) -> Value {
     json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": use_regex})
@@ -178,6 +189,8 @@ fn split_then_bytes(pattern: &str) -> Value {
 fn pre_tokenizer(pre: &str) -> Option<(Value, bool)> {
     const LLAMA3: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
     const QWEN2: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+    // Qwen 3.5 keeps combining marks with the letters they mark.
+    const QWEN35: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
     Some(match pre {
         "gpt-2" | "gpt2" | "default" => (byte_level(true), false),
         "smollm" | "starcoder" | "refact" | "command-r" | "codeshell" | "exaone" | "minerva" => (
@@ -189,6 +202,7 @@ fn pre_tokenizer(pre: &str) -> Option<(Value, bool)> {
         ),
         "llama-bpe" | "llama3" => (split_then_bytes(LLAMA3), true),
         "qwen2" | "stablelm2" => (split_then_bytes(QWEN2), false),
+        "qwen35" => (split_then_bytes(QWEN35), false),
         _ => return None,
     })
 }
@@ -280,6 +294,10 @@ pub fn tokenizer_json(path: &Path) -> Result<Value, GgufError> {
         .iter()
         .map(|t| t.as_str().ok_or_else(|| missing("tokenizer.ggml.tokens")))
         .collect::<Result<_, _>>()?;
+    let name = meta
+        .get("general.name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let mut vocab = Map::new();
     let mut added = Vec::new();
     for (id, &token) in texts.iter().enumerate() {
@@ -291,7 +309,7 @@ pub fn tokenizer_json(path: &Path) -> Result<Value, GgufError> {
         if kind == CONTROL || kind == USER_DEFINED || kind == UNKNOWN {
             added.push(json!({
                 "id": id, "content": token, "single_word": false, "lstrip": false,
-                "rstrip": false, "normalized": false, "special": kind != USER_DEFINED,
+                "rstrip": rstrips(name, token), "normalized": false, "special": kind != USER_DEFINED,
             }));
         }
     }
@@ -385,8 +403,9 @@ mod tests {
         let path = dir.path().join("m.gguf");
         std::fs::write(&path, &bytes).unwrap();
         let meta = tokenizer_metadata(&path).unwrap();
-        assert_eq!(meta.len(), 1, "only tokenizer keys are kept");
+        assert_eq!(meta.len(), 2, "only tokenizer keys and the name are kept");
         assert_eq!(meta["tokenizer.ggml.token_type"], json!([1, 3]));
+        assert_eq!(meta["general.name"], json!("x"));
         let err = tokenizer_json(&path).unwrap_err();
         assert!(matches!(err, GgufError::Unsupported { .. }), "{err}");
 

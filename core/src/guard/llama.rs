@@ -26,7 +26,7 @@ use llama_cpp_2::vocab::LlamaVocab;
 use super::device::{self, DeviceError, Placement};
 use super::parse::VerdictLine;
 use super::profile::Segment;
-use super::tokens::{Special, Specials};
+use super::tokens::{Blank, Special, Specials};
 use super::truncate::fit_tokens;
 
 /// How the engine runs the model.
@@ -288,11 +288,18 @@ fn specials_of(model: &LlamaModel) -> Specials<LlamaToken> {
                 text: vocab.text(id)?.to_string_lossy().into_owned(),
                 id,
                 in_plain_text: user_defined,
+                // Set by llama.cpp per model family (Phi-3), not read from the file.
+                lstrip: attr.contains(LlamaTokenAttr::LStrip),
+                rstrip: attr.contains(LlamaTokenAttr::RStrip),
             })
             .filter(|_| special)
         })
         .collect();
-    Specials::new(list, vocab.should_add_bos().then(|| vocab.bos()))
+    Specials::new(
+        list,
+        vocab.should_add_bos().then(|| vocab.bos()),
+        Blank::Ascii,
+    )
 }
 
 /// A check's token ids on llama.cpp's tokenizer (see [`super::tokens`]).

@@ -21,7 +21,7 @@ use super::llama::{CheckOutcome, CheckRequest, EngineError, ScoreIds, Scoring, W
 use super::profile::{Segment, join_segments};
 use super::retry::{Failure, GaveUp, RetryPolicy, retry_after, status_failure};
 use super::route::{Checked, ServerStatus, Servers};
-use super::tokens::{Special, Specials};
+use super::tokens::{Blank, Special, Specials};
 use super::truncate::{fit_segments, fit_tokens};
 
 /// One server of a run and how hard to drive it.
@@ -182,7 +182,8 @@ pub struct SegmentTokenizer {
 impl SegmentTokenizer {
     /// From a `tokenizer.json`, or from a `.gguf` file's vocabulary.
     pub fn load(path: &Path) -> Result<SegmentTokenizer, EngineError> {
-        let mut plain = if path.extension().is_some_and(|e| e == "gguf") {
+        let gguf = path.extension().is_some_and(|e| e == "gguf");
+        let mut plain = if gguf {
             let json = super::gguf::tokenizer_json(path).map_err(|e| EngineError::Load {
                 path: path.into(),
                 message: e.to_string(),
@@ -202,6 +203,8 @@ impl SegmentTokenizer {
                 text: t.content,
                 id,
                 in_plain_text: !t.special,
+                lstrip: t.lstrip,
+                rstrip: t.rstrip,
             })
             .collect();
         // The start-of-text token is what the post-processor puts before a text, if anything.
@@ -214,7 +217,8 @@ impl SegmentTokenizer {
         let (with, without) = (ids(true)?, ids(false)?);
         let bos = (with.len() > without.len() && with.first() != without.first()).then(|| with[0]);
         Ok(SegmentTokenizer {
-            specials: Specials::new(list, bos),
+            // A GGUF's vocabulary stands for llama.cpp's tokenizer, which strips less.
+            specials: Specials::new(list, bos, if gguf { Blank::Ascii } else { Blank::Unicode }),
             plain,
         })
     }

@@ -7,6 +7,10 @@
 //! so a boundary between data and template must not be a tokenizer boundary. The same code runs
 //! on llama.cpp's tokenizer (in-process) and on `tokenizers` (servers), so both give the same ids.
 //!
+//! Some vocabularies' special tokens strip the whitespace beside them (`lstrip`/`rstrip`: Phi-3's
+//! turn markers eat the newline after them); the reference drops it, template's or data's, so the
+//! ids here drop it too. llama.cpp strips C's `isspace` characters, `tokenizers` Unicode ones.
+//!
 //! Data never yields a special token: control tokens are not matched in ordinary text, and a
 //! user-defined one (`<think>`, `[PAD151646]`), which llama.cpp and `tokenizers` match even with
 //! special parsing off, is broken apart after its first character wherever data spells it.
@@ -20,6 +24,28 @@ pub struct Special<T> {
     pub id: T,
     /// Matched by the tokenizer even with special parsing off (user-defined tokens).
     pub in_plain_text: bool,
+    /// The whitespace before the token is dropped.
+    pub lstrip: bool,
+    /// The whitespace after the token is dropped.
+    pub rstrip: bool,
+}
+
+/// Which characters a token's `lstrip`/`rstrip` drops: the reference pipelines differ.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Blank {
+    /// llama.cpp: C's `isspace` (ASCII space, `\t`, `\n`, `\v`, `\f`, `\r`).
+    Ascii,
+    /// `tokenizers`: the regex `\s` (Unicode whitespace).
+    Unicode,
+}
+
+impl Blank {
+    fn of(self, c: char) -> bool {
+        match self {
+            Blank::Ascii => c.is_ascii_whitespace() || c == '\x0b',
+            Blank::Unicode => c.is_whitespace(),
+        }
+    }
 }
 
 /// A vocabulary's special tokens and its start-of-text rule.
@@ -29,19 +55,25 @@ pub struct Specials<T> {
     list: Vec<Special<T>>,
     /// Put before a check that does not begin with it (the vocabulary's `add_bos`).
     bos: Option<T>,
+    blank: Blank,
 }
 
 /// A piece of template text: ordinary text, or a special token.
-enum Piece<'t, T> {
+enum Piece<'t, 's, T> {
     Text(&'t str),
-    Token(T),
+    Token(&'s Special<T>),
 }
 
 impl<T: Copy + PartialEq> Specials<T> {
-    pub fn new(mut list: Vec<Special<T>>, bos: Option<T>) -> Self {
+    pub fn new(mut list: Vec<Special<T>>, bos: Option<T>, blank: Blank) -> Self {
         list.retain(|s| !s.text.is_empty());
         list.sort_by(|a, b| b.text.len().cmp(&a.text.len()).then(a.text.cmp(&b.text)));
-        Specials { list, bos }
+        Specials { list, bos, blank }
+    }
+
+    /// Every special token, longest text first.
+    pub fn list(&self) -> &[Special<T>] {
+        &self.list
     }
 
     /// Every special token's id.
@@ -62,8 +94,11 @@ impl<T: Copy + PartialEq> Specials<T> {
     /// The token ids of rendered segments; `plain` tokenizes ordinary text with special
     /// parsing off (no start-of-text token).
     pub fn tokenize(&self, segments: &[Segment], plain: impl Fn(&str) -> Vec<T>) -> Vec<T> {
+        let blank = |c| self.blank.of(c);
         let mut out = Vec::new();
         let mut run = String::new();
+        // The last token strips the whitespace after it, so the run's leading whitespace goes.
+        let mut rstrip = false;
         for segment in segments {
             match segment {
                 Segment::Data(d) => run.push_str(d),
@@ -71,17 +106,30 @@ impl<T: Copy + PartialEq> Specials<T> {
                     for piece in self.partition(t) {
                         match piece {
                             Piece::Text(text) => run.push_str(text),
-                            Piece::Token(id) => {
-                                self.plain_run(&run, &plain, &mut out);
+                            Piece::Token(special) => {
+                                let mut text = run.as_str();
+                                if rstrip {
+                                    text = text.trim_start_matches(blank);
+                                }
+                                if special.lstrip {
+                                    text = text.trim_end_matches(blank);
+                                }
+                                self.plain_run(text, &plain, &mut out);
                                 run.clear();
-                                out.push(id);
+                                out.push(special.id);
+                                rstrip = special.rstrip;
                             }
                         }
                     }
                 }
             }
         }
-        self.plain_run(&run, &plain, &mut out);
+        let text = if rstrip {
+            run.trim_start_matches(blank)
+        } else {
+            &run
+        };
+        self.plain_run(text, &plain, &mut out);
         if let Some(bos) = self.bos
             && out.first() != Some(&bos)
         {
@@ -92,7 +140,7 @@ impl<T: Copy + PartialEq> Specials<T> {
 
     /// `text` split at special tokens as llama.cpp splits it: each token, longest first, cuts
     /// every ordinary piece where it occurs.
-    fn partition<'t>(&self, text: &'t str) -> Vec<Piece<'t, T>> {
+    fn partition<'t>(&self, text: &'t str) -> Vec<Piece<'t, '_, T>> {
         let mut pieces = vec![Piece::Text(text)];
         for special in &self.list {
             let needle = special.text.as_str();
@@ -113,7 +161,7 @@ impl<T: Copy + PartialEq> Specials<T> {
                     if at > 0 {
                         cut.push(Piece::Text(&rest[..at]));
                     }
-                    cut.push(Piece::Token(special.id));
+                    cut.push(Piece::Token(special));
                     rest = &rest[at + needle.len()..];
                 }
                 if !rest.is_empty() {
@@ -160,14 +208,24 @@ mod tests {
             text: text.into(),
             id,
             in_plain_text,
+            lstrip: false,
+            rstrip: false,
+        };
+        let strip = |text: &str, id, lstrip, rstrip| Special {
+            lstrip,
+            rstrip,
+            ..special(text, id, false)
         };
         Specials::new(
             vec![
                 special("<s>", 1001, false),
                 special("<start>", 1002, false),
                 special("<think>", 1003, true),
+                strip("<r>", 1004, false, true),
+                strip("<l>", 1005, true, false),
             ],
             Some(1001),
+            Blank::Ascii,
         )
     }
 
@@ -200,6 +258,31 @@ mod tests {
         };
         v.tokenize(&[Segment::Data("a<think><think>b".into())], plain);
         assert_eq!(*seen.borrow(), ["a<", "think><", "think>b"]);
+    }
+
+    #[test]
+    fn stripping_tokens_drop_whitespace_beside_them_in_data_too() {
+        let v = toy();
+        let segments = [
+            Segment::Template("<r>\n".into()),
+            Segment::Data(" \t".into()),
+            Segment::Template("<r>".into()),
+            Segment::Data("\u{3000}x \n".into()),
+            Segment::Template(" <l>y <start> ".into()),
+        ];
+        let mut want = vec![1001, 1004, 1004];
+        want.extend(chars("\u{3000}x"));
+        want.push(1005);
+        want.extend(chars("y "));
+        want.push(1002);
+        want.extend(chars(" "));
+        assert_eq!(v.tokenize(&segments, chars), want);
+        // `tokenizers` strips Unicode whitespace, llama.cpp only ASCII.
+        let unicode = Specials::new(v.list.clone(), None, Blank::Unicode);
+        assert_eq!(
+            unicode.tokenize(&segments[2..4], chars),
+            [1004, 'x' as u32, ' ' as u32, '\n' as u32]
+        );
     }
 
     #[test]

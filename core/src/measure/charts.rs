@@ -14,6 +14,8 @@ use resvg::tiny_skia;
 use resvg::usvg::{self, fontdb};
 
 use super::asr::{AsrRow, Rule};
+use super::calibration::Reliability;
+use super::corrected::Interval;
 use super::ratings::{AgreementRow, Coefficients};
 use super::results::{Proportion, Results};
 
@@ -338,6 +340,99 @@ pub fn asr_bars(rows: &[AsrRow], rule: Rule) -> String {
     )
 }
 
+/// The corrected ASR of one model under rule `rule` (a name of `corrected_rules`) per
+/// language, beside the guard-only and the human-only figures, each with its 95% interval.
+/// Rows of the first reading only.
+pub fn corrected_asr_bars(rows: &[AsrRow], generator: &str, rule: &str) -> String {
+    let reading = rows.first().map(|r| r.reading);
+    let interval = |i: &Interval| Proportion {
+        share: Some(i.estimate),
+        low: Some(i.low),
+        high: Some(i.high),
+        ..Proportion::default()
+    };
+    let groups: Vec<(String, Vec<Proportion>)> = rows
+        .iter()
+        .filter(|r| Some(r.reading) == reading && r.generator == generator)
+        .filter_map(|r| {
+            let c = r.corrected.iter().find(|c| c.rule == rule)?;
+            let human = match &c.human_only_weighted {
+                Some(w) => interval(w),
+                None => Proportion {
+                    share: c.human_only.share,
+                    low: c.human_only.low,
+                    high: c.human_only.high,
+                    ..Proportion::default()
+                },
+            };
+            let corrected = c.corrected.as_ref().map(interval).unwrap_or_default();
+            Some((language(&r.language), vec![corrected, c.guard_only, human]))
+        })
+        .collect();
+    let series = ["corrected", "guard-only", "human-only"].map(String::from);
+    share_bars(
+        &format!("{generator}: ASR corrected by the audit, rule {rule} (95%)"),
+        &series,
+        &groups,
+    )
+}
+
+/// The reliability diagram of one guard: per bin of P(unsafe) with texts, the share the
+/// reviewers call unsafe against the bin's mean P(unsafe), each point labelled with its count;
+/// the diagonal is a perfectly calibrated guard.
+pub fn reliability_chart(guard: &str, r: &Reliability) -> String {
+    let title = match (r.brier, r.ece) {
+        (Some(b), Some(e)) => {
+            format!("{guard}: P(unsafe) against reviewers (Brier {b:.3}, ECE {e:.3})")
+        }
+        _ => format!("{guard}: P(unsafe) against reviewers"),
+    };
+    svg((W, H), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, TITLE))
+            .margin(10)
+            .x_label_area_size(36)
+            .y_label_area_size(48)
+            .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
+        chart
+            .configure_mesh()
+            .x_labels(11)
+            .y_labels(6)
+            .x_desc("mean P(unsafe) in the bin")
+            .y_desc("share unsafe (reviewers)")
+            .x_label_formatter(&|x| format!("{x:.1}"))
+            .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
+            .label_style((FONT, LABEL))
+            .draw()?;
+        chart.draw_series([PathElement::new(
+            vec![(0.0, 0.0), (1.0, 1.0)],
+            RGBColor(0x99, 0x99, 0x99).stroke_width(1),
+        )])?;
+        let points: Vec<(f64, f64, u64)> = r
+            .bins
+            .iter()
+            .filter_map(|b| Some((b.mean_p?, b.observed?, b.n)))
+            .collect();
+        chart.draw_series([PathElement::new(
+            points.iter().map(|&(x, y, _)| (x, y)).collect::<Vec<_>>(),
+            PALETTE[0].stroke_width(2),
+        )])?;
+        chart.draw_series(
+            points
+                .iter()
+                .map(|&(x, y, _)| Circle::new((x, y), 4, PALETTE[0].filled())),
+        )?;
+        chart.draw_series(points.iter().map(|&(x, y, n)| {
+            let style = (FONT, LABEL)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Left, VPos::Bottom));
+            Text::new(format!("n={n}"), (x + 0.01, (y + 0.02).min(0.97)), style)
+        }))?;
+        Ok(())
+    })
+}
+
 /// Share of samples audited per language.
 pub fn progress_bars(progress: &[(String, Proportion)]) -> String {
     let groups: Vec<(String, Vec<Proportion>)> = progress
@@ -524,9 +619,16 @@ mod tests {
         texts(&heatmap("h", &[], &[], &[], 1.0));
         texts(&asr_bars(&[], Rule::HumanAdjudicated));
         texts(&progress_bars(&[]));
+        texts(&corrected_asr_bars(&[], "m", "both"));
+        texts(&reliability_chart(
+            "guard:1",
+            &super::super::calibration::reliability(&[]),
+        ));
         texts(&question_bars(&Results {
             questions: vec![],
             guard_accuracy: vec![],
+            guard_error: vec![],
+            calibration: vec![],
             language_consistency: vec![],
             time_per_item: vec![],
         }));

@@ -32,7 +32,7 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-fn fmt(x: Option<f64>) -> String {
+pub(super) fn fmt(x: Option<f64>) -> String {
     x.map_or(String::new(), |v| format!("{v:.6}"))
 }
 
@@ -46,12 +46,12 @@ fn share_cells(p: &Proportion) -> [String; 5] {
     ]
 }
 
-fn language(l: &Option<String>) -> String {
+pub(super) fn language(l: &Option<String>) -> String {
     l.clone().unwrap_or_else(|| "all".into())
 }
 
 /// How `controversial` was read ("" for two-class guards).
-fn reading(r: Option<Reading>) -> String {
+pub(super) fn reading(r: Option<Reading>) -> String {
     r.map_or("", Reading::name).into()
 }
 
@@ -120,7 +120,11 @@ pub struct Chart {
 
 /// What the chart called `name` is drawn from.
 fn needs(name: &str) -> &'static str {
-    if name.starts_with("kappa") {
+    if name.starts_with("asr_corrected") {
+        "reviewers' final verdicts on responses of the random audit sample (verdikt audit-sample)"
+    } else if name.starts_with("calibration") {
+        "a guard's P(unsafe) on texts of the random audit sample with reviewers' final verdicts"
+    } else if name.starts_with("kappa") {
         "two raters' answers on the same samples"
     } else if name.starts_with("asr") {
         "model responses judged by guards or reviewers"
@@ -407,6 +411,11 @@ pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureErro
             legend: rules.iter().map(|&r| Legend::rule(r)).collect(),
         },
     ];
+    tables.extend(super::audit_figures::tables(
+        &asr_rows,
+        &results.guard_error,
+        &results.calibration,
+    ));
     tables.push(Table {
         name: "progress".into(),
         header: with(&["language"], &p_head),
@@ -481,6 +490,11 @@ pub fn build(store: &Store, filter: &SampleFilter) -> Result<Report, MeasureErro
             ));
         }
     }
+    charts_out.extend(super::audit_figures::charts(
+        &asr_rows,
+        &results.calibration,
+        chart,
+    ));
     charts_out.push(chart(
         "progress".into(),
         charts::progress_bars(&progress),

@@ -143,6 +143,10 @@ pub struct ItemTime {
 pub struct Results {
     pub questions: Vec<QuestionRow>,
     pub guard_accuracy: Vec<GuardAccuracy>,
+    /// Each guard, the judge and each rule on the random audit sample (see `guard_error`).
+    pub guard_error: Vec<super::guard_error::GuardError>,
+    /// Each guard's P(unsafe) against the reviewers on the random audit sample.
+    pub calibration: Vec<super::calibration::Calibration>,
     pub language_consistency: Vec<Consistency>,
     pub time_per_item: Vec<ItemTime>,
 }
@@ -322,6 +326,8 @@ pub fn results_from(store: &Store, ratings: &Ratings) -> Result<Results, Measure
     Ok(Results {
         questions: questions(ratings),
         guard_accuracy: guard_accuracy(ratings),
+        guard_error: super::guard_error::guard_error(store, ratings)?,
+        calibration: super::calibration::calibration(store, ratings)?,
         language_consistency: field_consistency(store, &ratings.samples, TextField::Chosen)?,
         time_per_item: time_per_item(store, &ratings.samples)?,
     })

@@ -76,22 +76,50 @@ pub fn draw(
     store: &mut Store,
     opts: &AuditSampleOptions,
 ) -> Result<AuditSampleReport, AuditSampleError> {
+    mark(store, opts, false)
+}
+
+/// Brings each language's audit sample up to `per_language`, keeping every sample already
+/// marked: the new ones are drawn the same seeded way from the samples not yet marked, so the
+/// whole stays a random sample (what `measure::corrected` needs). The report counts the new
+/// ones as `drawn` and the unmarked ones as `available`.
+pub fn top_up(
+    store: &mut Store,
+    opts: &AuditSampleOptions,
+) -> Result<AuditSampleReport, AuditSampleError> {
+    mark(store, opts, true)
+}
+
+fn mark(
+    store: &mut Store,
+    opts: &AuditSampleOptions,
+    keep: bool,
+) -> Result<AuditSampleReport, AuditSampleError> {
     let (scope, params) = opts.filter.where_clause(store.conn())?;
     let mut languages: BTreeMap<String, Strata> = BTreeMap::new();
+    // Per language, the samples already marked (kept by a top-up).
+    let mut marked: BTreeMap<String, u64> = BTreeMap::new();
     {
         let mut stmt = store.conn().prepare(&format!(
             "SELECT s.language, coalesce(s.category, 'none'), coalesce(s.style, 'unknown'),
-                    d.name, s.ext_id, s.id
+                    d.name, s.ext_id, s.id,
+                    EXISTS (SELECT 1 FROM triage_reasons AS t
+                            WHERE t.sample_id = s.id AND t.reason = 'audit_sample')
              FROM samples AS s JOIN datasets AS d ON d.id = s.dataset_id WHERE {scope}"
         ))?;
         let mut rows = stmt.query(rusqlite::params_from_iter(&params))?;
         while let Some(r) = rows.next()? {
-            languages
-                .entry(r.get(0)?)
-                .or_default()
-                .entry((r.get(1)?, r.get(2)?))
-                .or_default()
-                .push((r.get(3)?, r.get(4)?, r.get(5)?));
+            let language: String = r.get(0)?;
+            let strata = languages.entry(language.clone()).or_default();
+            if keep && r.get::<_, bool>(6)? {
+                *marked.entry(language).or_default() += 1;
+                continue;
+            }
+            strata.entry((r.get(1)?, r.get(2)?)).or_default().push((
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ));
         }
     }
     if languages.is_empty() {
@@ -106,7 +134,10 @@ pub fn draw(
     };
     let mut chosen = Vec::new();
     for (language, mut strata) in languages {
-        let drawn = draw_language(&mut strata, opts.per_language, stream(opts.seed, &language));
+        let wanted = opts
+            .per_language
+            .saturating_sub(marked.get(&language).copied().unwrap_or(0));
+        let drawn = draw_language(&mut strata, wanted, stream(opts.seed, &language));
         let counts: Vec<u64> = drawn.iter().map(|d| d.len() as u64).collect();
         report.languages.push(LanguageDraw {
             language: language.clone(),
@@ -129,18 +160,26 @@ pub fn draw(
         }
     }
     let tx = store.conn_mut().transaction()?;
-    report.replaced = tx.execute(
-        &format!(
-            "DELETE FROM triage_reasons WHERE reason = 'audit_sample'
+    report.replaced = if keep {
+        0
+    } else {
+        tx.execute(
+            &format!(
+                "DELETE FROM triage_reasons WHERE reason = 'audit_sample'
              AND sample_id IN (SELECT s.id FROM samples AS s WHERE {scope})"
-        ),
-        rusqlite::params_from_iter(&params),
-    )? as u64;
+            ),
+            rusqlite::params_from_iter(&params),
+        )? as u64
+    };
     {
         let mut insert = tx.prepare(
             "INSERT INTO triage_reasons (sample_id, reason, detail) VALUES (?1, 'audit_sample', ?2)",
         )?;
-        let detail = format!("seed {}, {} per language", opts.seed, opts.per_language);
+        let topped = if keep { "topped up to " } else { "" };
+        let detail = format!(
+            "seed {}, {topped}{} per language",
+            opts.seed, opts.per_language
+        );
         for id in chosen {
             insert.execute(rusqlite::params![id, detail])?;
         }

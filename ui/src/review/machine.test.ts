@@ -95,6 +95,20 @@ describe("verdict override", () => {
     expect(s3.draft.verdicts.rejected).toBeUndefined();
   });
 
+  it("asks for a verdict on every text of an audit sample, r judging the response", () => {
+    const asked = initialState(emptyDraft(), [], ["prompt", "response"]);
+    const first = press(asked, "y", "y", "y", "Enter");
+    expect(first.effects).toEqual([]);
+    expect(first.state.message).toMatch(/random audit sample: give your verdict on prompt \(p\), response \(r\)/);
+    const judged = press(asked, "p", "r", "y", "y", "y", "Enter");
+    expect(judged.state.draft.verdicts.response?.verdict).toBe("safe");
+    expect(judged.effects.map((e) => e?.kind)).toEqual(["submit"]);
+    // A disputed text keeps the guards' message; a second Enter stores anyway.
+    const both = press(initialState(emptyDraft(), ["chosen"], ["prompt", "chosen"]), "y", "y", "y", "Enter");
+    expect(both.state.message).toMatch(/guards disagree on chosen \(c\)/);
+    expect(press(both.state, "Enter").effects.map((e) => e?.kind)).toEqual(["submit"]);
+  });
+
   it("ignores categories for a text without an override", () => {
     const s = initialState();
     expect(setCategories(s, "prompt", "S1")).toBe(s);

@@ -28,7 +28,10 @@ export interface ReviewState {
   mode: Mode;
   /** Texts whose guards disagree: the answer passes the audit only with my verdict on each. */
   disputed: Field[];
-  /** Enter was pressed once with a disputed text left unjudged: a second Enter stores anyway. */
+  /** A sample of the random audit sample: every text it has asks for my verdict (the guard-error
+   * figures compare guards with it); a missing one does not hold the sample back from export. */
+  audited: Field[];
+  /** Enter was pressed once with a disputed or audited text left unjudged: a second Enter stores anyway. */
   warnedUnjudged: boolean;
   /** Which question the answer keys go to: 0 = Q1, 1 = Q2, 2 = Q3. */
   question: 0 | 1 | 2;
@@ -71,9 +74,10 @@ export const emptyDraft = (): Draft => ({
   exclude: false,
 });
 
-export const initialState = (draft: Draft = emptyDraft(), disputed: Field[] = []): ReviewState => ({
+export const initialState = (draft: Draft = emptyDraft(), disputed: Field[] = [], audited: Field[] = []): ReviewState => ({
   mode: "answering",
   disputed,
+  audited,
   warnedUnjudged: false,
   question: firstUnanswered(draft) ?? 0,
   draft,
@@ -96,7 +100,7 @@ export const KEYS: ReadonlyArray<[string, string]> = [
   ["→", "skip to the next sample without answering"],
   ["←", "back to the previous sample"],
   ["u", "undo my last answer and go back to that sample"],
-  ["p / c / r", "my verdict on prompt / chosen / rejected: none → safe → unsafe"],
+  ["p / c / r", "my verdict on prompt / chosen / rejected (r: the response where there is no rejected text): none → safe → unsafe"],
   ["Tab / PgDn / PgUp", "pick a text / scroll it down / up"],
   ["i", "show invisible characters (toggle)"],
   ["e", "exclude from export (toggle)"],
@@ -124,9 +128,23 @@ function answer(state: ReviewState, value: "yes" | "no" | "na"): ReviewState {
   return { ...state, draft, question: next ?? state.question, message: null };
 }
 
-/** The disputed texts the draft gives no verdict on. */
+/** The disputed and audited texts the draft gives no verdict on. */
 export function unjudged(state: ReviewState): Field[] {
-  return state.disputed.filter((f) => !state.draft.verdicts[f]);
+  const asked = [...state.disputed, ...state.audited.filter((f) => !state.disputed.includes(f))];
+  return asked.filter((f) => !state.draft.verdicts[f]);
+}
+
+/** The key that gives my verdict on `field`: `r` is the response where a sample has no rejected text. */
+export function verdictKey(field: Field): string {
+  return field === "response" ? "r" : field[0];
+}
+
+/** The text a verdict key judges on this sample. */
+function keyField(state: ReviewState, key: string): Field | undefined {
+  const field = OVERRIDE_KEYS[key];
+  const asked = [...state.disputed, ...state.audited];
+  if (field === "rejected" && asked.includes("response") && !asked.includes("rejected")) return "response";
+  return field;
 }
 
 function submit(state: ReviewState): Step {
@@ -141,12 +159,17 @@ function submit(state: ReviewState): Step {
   }
   const open = unjudged(state);
   if (open.length > 0 && !state.warnedUnjudged) {
-    const keys = open.map((f) => `${f} (${f === "response" ? "—" : f[0]})`).join(", ");
+    const keys = (fields: Field[]) => fields.map((f) => `${f} (${verdictKey(f)})`).join(", ");
+    const disputed = open.filter((f) => state.disputed.includes(f));
+    const message =
+      disputed.length > 0
+        ? `The guards disagree on ${keys(disputed)}: give your verdict first, or press Enter again to store the answer without it (it then cannot pass the export filter).`
+        : `This sample is in the random audit sample: give your verdict on ${keys(open)} (the guard-error figures need it), or press Enter again to store the answer without it.`;
     return {
       state: {
         ...state,
         warnedUnjudged: true,
-        message: `The guards disagree on ${keys}: give your verdict first, or press Enter again to store the answer without it (it then cannot pass the export filter).`,
+        message,
       },
       effect: null,
     };
@@ -211,7 +234,7 @@ export function onKey(state: ReviewState, key: string): Step | null {
     case "i":
       return same(state, { kind: "invisibles" });
   }
-  const field = OVERRIDE_KEYS[key];
+  const field = keyField(state, key);
   if (field) {
     const verdicts = { ...state.draft.verdicts };
     const next = cycleVerdict(verdicts[field]);

@@ -160,7 +160,7 @@ export class ReviewSession {
     this.finished = s === null;
     const stored = this.query.adjudicate ? (s?.final_answer ?? null) : (s?.mine ?? null);
     const draft = s ? (this.keptDraft(s.view.id) ?? draftOf(stored)) : emptyDraft();
-    this.machine = initialState(draft, (s?.disputed ?? []) as Field[]);
+    this.machine = initialState(draft, (s?.disputed ?? []) as Field[], (s?.audited ?? []) as Field[]);
     this.shownAt = this.now();
     this.preloaded = s ? { after: s.view.id, next: this.api.next(this.reviewer, this.query, s.view.id) } : null;
     // A failed preload shows its error when the sample is needed, not now.
@@ -296,6 +296,7 @@ export class ReviewSession {
         const back = initialState(
           { ...answer, note: answer.note ?? "", exclude: answer.exclude ?? false, verdicts: (answer.verdicts ?? {}) as Draft["verdicts"] },
           (sample.disputed ?? []) as Field[],
+          (sample.audited ?? []) as Field[],
         );
         this.setMachine(back);
         return;

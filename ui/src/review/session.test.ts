@@ -10,6 +10,7 @@ class Project implements ReviewApi {
   /** Saves wait for this before they land (a slow background write). */
   gate: Promise<void> = Promise.resolve();
   disputed = new Map<number, string[]>();
+  audited = new Map<number, string[]>();
   constructor(public queue: number[]) {}
 
   private view(id: number): ReviewView {
@@ -21,6 +22,7 @@ class Project implements ReviewApi {
       others: [],
       final_answer: null,
       disputed: this.disputed.get(id) ?? [],
+      audited: this.audited.get(id) ?? [],
       guards_hidden: false,
       others_hidden: false,
       adjudicator: false,
@@ -164,6 +166,20 @@ describe("review session", () => {
     s.key("Enter", 0);
     await s.settled();
     await until(() => p.answers.has(1));
+    expect(onScreen(s)).toBe(2);
+  });
+
+  it("asks for my verdict on every text of an audit-sample sample, and stores it", async () => {
+    const p = new Project([1, 2]);
+    p.audited.set(1, ["prompt", "response"]);
+    const s = await started(p);
+    answer(s, ["y", "y", "y", "Enter"]);
+    expect(s.machine.message).toMatch(/random audit sample: give your verdict on prompt \(p\), response \(r\)/);
+    expect(onScreen(s)).toBe(1);
+    answer(s, ["p", "r", "r", "Enter"]);
+    await s.settled();
+    await until(() => p.answers.has(1));
+    expect(p.answers.get(1)![0].verdicts).toMatchObject({ prompt: { verdict: "safe" }, response: { verdict: "unsafe" } });
     expect(onScreen(s)).toBe(2);
   });
 

@@ -5,7 +5,7 @@ import { Channel } from "@tauri-apps/api/core";
 import { commands } from "../bindings";
 import { call, describe, jobId, type Result } from "../lib/call";
 
-export type JobKind = "import" | "guard" | "download" | "triage" | "audit" | "pack" | "split" | "export";
+export type JobKind = "import" | "guard" | "download" | "triage" | "audit" | "top-up" | "pack" | "split" | "export";
 
 /** Kinds that write much of the project: a second one waits until the first is done. */
 const EXCLUSIVE: ReadonlySet<JobKind> = new Set(["import", "guard", "download", "triage"]);
