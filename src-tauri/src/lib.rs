@@ -3,6 +3,23 @@
 //! Commands that touch the project are `async`, so none runs on the window's main thread (a write waiting for the
 //! database must not freeze it); long jobs run on worker threads (`jobs`) and report progress
 //! over `tauri::ipc::Channel`.
+//!
+//! The parts:
+//! - one module per screen (`project`, `import`, `guard`, `curator`, `review`, `results`,
+//!   `export`); each command parses the window's request, calls the core and turns errors into
+//!   words (`error.rs`: core errors that name a CLI flag or command get the window's words;
+//!   SQLite's busy/locked becomes `busy: true` with "the project is busy", so the window retries)
+//! - `jobs.rs` runs long work on a worker thread with its own connection, progress over
+//!   `tauri::ipc::Channel`, cancel by job id
+//! - `state.rs` refuses a second job of an exclusive kind (guard, import, download, triage) and
+//!   lists running jobs for the close-window question (`lib.rs`); the window's own connection waits
+//!   500 ms for another writer before reporting busy
+//! - `command_names.rs` is the one list of commands that `build.rs` turns into permissions
+//! - `grants.rs` opens the native dialogs (`pick_paths`, `guard_server_confirm`) and remembers what
+//!   the user chose, picked, dropped or passed on the command line: commands take sources only from
+//!   there, targets only from the save dialog or the project's folder, a server URL only once
+//!   confirmed (`untrusted_tests.rs` calls the commands with paths nobody chose, on Tauri's mock
+//!   runtime)
 
 mod command_names;
 mod curator;

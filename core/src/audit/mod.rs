@@ -4,6 +4,21 @@
 //! a shared server.
 //! Answers are only ever appended, each in its own transaction, so no answer is lost or
 //! overwritten, even when the process is killed.
+//!
+//! The parts:
+//! - `reviewers.rs` names, languages, adjudicator flag
+//! - `config.rs` the team's settings (answers per sample, overlap share, blind, hidden guard
+//!   verdicts) in the project table
+//! - `answer.rs` typed answers appended as version n+1 in an immediate transaction (with seconds
+//!   shown → submitted), history, current answers (view `current_annotations`), undo by appending,
+//!   disputed texts
+//! - `adjudication.rs` `reviewers_disagree` refreshed in each answer's transaction, final answers
+//!   (`final_answers`, append-only, view `current_final_answers`), the side-by-side `Disagreement`
+//! - `questions.rs` wording in the project table with DESIGN's defaults
+//! - `pack.rs` review packs: project files with a manifest (recorded in `pack_exports`) holding the
+//!   reviewer's queue (`queue::list`, so the team settings apply) shared out by seeded rendezvous
+//!   hashing to as many reviewers as each sample is short of answers, idempotent merge in one
+//!   transaction
 
 mod adjudication;
 pub(crate) mod answer;

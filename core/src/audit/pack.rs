@@ -315,7 +315,7 @@ fn write_pack(
 /// pack is left exactly as it was), hardened, checked page by page (`quick_check`) before
 /// anything is read, and refused unless its schema is exactly Verdikt's, so every query below
 /// runs Verdikt's SQL only.
-fn open_untrusted(path: &Path, version: u32) -> Result<Connection, String> {
+fn open_untrusted(path: &Path) -> Result<Connection, String> {
     let damaged = |e: rusqlite::Error| format!("it is damaged or not a database ({e})");
     let pack =
         Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(damaged)?;
@@ -329,7 +329,7 @@ fn open_untrusted(path: &Path, version: u32) -> Result<Connection, String> {
     if problems != ["ok"] {
         return Err(format!("it is damaged: {}", problems.join("; ")));
     }
-    crate::store::check_schema(&pack, path, version).map_err(|e| match e {
+    crate::store::check_schema(&pack, path).map_err(|e| match e {
         crate::store::StoreError::ForeignSchema { what, .. } => format!("it {what}"),
         other => other.to_string(),
     })?;
@@ -351,12 +351,12 @@ pub fn import_pack(store: &mut Store, path: &Path) -> Result<MergeReport, PackEr
     if !path.is_file() {
         return Err(not_a_pack("no such file".into()));
     }
-    let version = match crate::store::inspect(path) {
-        Ok(ProjectFile::Marked { version } | ProjectFile::Unmarked { version }) => version,
+    match crate::store::inspect(path) {
+        Ok(ProjectFile::Marked { .. } | ProjectFile::Unmarked { .. }) => {}
         Ok(ProjectFile::New) => return Err(not_a_pack("it is empty".into())),
         Err(e) => return Err(not_a_pack(e.to_string())),
-    };
-    let pack = open_untrusted(path, version).map_err(not_a_pack)?;
+    }
+    let pack = open_untrusted(path).map_err(not_a_pack)?;
     let manifest_json: String = pack
         .query_row(
             "SELECT value FROM project WHERE key = ?1",

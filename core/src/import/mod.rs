@@ -4,6 +4,21 @@
 //! the process is killed. Reading and validation run on a worker thread while the calling
 //! thread inserts, which keeps both cores busy on large files. A dry run reads the same way and
 //! stores nothing.
+//!
+//! The parts:
+//! - `source.rs` expands paths (dataset folders, format detection, language/split from paths)
+//! - `read.rs` (JSONL, JSON, CSV) and `parquet.rs` turn files into rows of JSON values with their
+//!   line
+//! - `mapping.rs` turns a row into samples (aliases, `--map`, message lists, wide tables,
+//!   validation)
+//! - `mod.rs` runs the reader on a worker thread and inserts in one transaction (or, `dry_run`,
+//!   stores nothing)
+//! - `compression.rs` gzip/zstd/bzip2/xz by magic bytes, streamed
+//! - `conversation.rs` implicit-prompt pairs split at turn boundaries (message lists, role
+//!   markers), and a prompt's earlier turns as a `Conversation` stored in `samples.turns`
+//!   (migration 0012) with the layout it came in, which `export/jsonl.rs` writes back (message
+//!   lists, or text with the same markers)
+//! - `layout.rs` what was recognised, in words
 
 mod compression;
 mod conversation;
