@@ -408,18 +408,21 @@ fn pack_round_trip_merges_answers_once_with_provenance() {
     assert_eq!(pack_ids(&next).len(), a.len() - 3);
 }
 
+/// A pack of ana's Polish queue, written to `name`, with her answer to `pl-0001` in it.
+fn answered_pack(p: &Project, name: &str) -> std::path::PathBuf {
+    let pack = p.path(name);
+    pack_export(p, &["--reviewer", "ana", "--language", "pl"], &pack);
+    annotate(p, "pl-0001", "ana", &["--db", s(&pack)]);
+    pack
+}
+
 #[test]
 fn packs_from_elsewhere_or_altered_are_refused_and_change_nothing() {
     let p = project();
     // ana alone reads Polish here, so her packs hold every waiting Polish sample.
     p.ok(&["reviewer", "set", "ola", "--languages", "sk"]);
     triage_polish(&p, 5);
-    let make = |name: &str| {
-        let pack = p.path(name);
-        pack_export(&p, &["--reviewer", "ana", "--language", "pl"], &pack);
-        annotate(&p, "pl-0001", "ana", &["--db", s(&pack)]);
-        pack
-    };
+    let make = |name: &str| answered_pack(&p, name);
     let refused = |pack: &std::path::Path, expected: &str| {
         let (ok, _, err) = p.run(&["pack", "import", s(pack)]);
         assert!(!ok && err.contains(expected), "{err}");
@@ -606,12 +609,7 @@ fn packs_carrying_sql_of_their_own_or_damaged_are_refused_and_change_nothing() {
     p.ok(&["reviewer", "set", "ola", "--languages", "sk"]);
     triage_polish(&p, 5);
     let project_bytes = || std::fs::read(p.db()).unwrap();
-    let make = |name: &str| {
-        let pack = p.path(name);
-        pack_export(&p, &["--reviewer", "ana", "--language", "pl"], &pack);
-        annotate(&p, "pl-0001", "ana", &["--db", s(&pack)]);
-        pack
-    };
+    let make = |name: &str| answered_pack(&p, name);
     let refused = |pack: &std::path::Path, expected: &str| {
         p.ok(&["stats"]);
         let before = project_bytes();
