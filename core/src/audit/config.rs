@@ -7,6 +7,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use super::AuditError;
+use super::care::{CARE_KEYS, normalise_key};
 use crate::store::{Store, project_setting, set_project_setting};
 
 /// The most answers a sample can ask for; more is a panel, not an audit.
@@ -120,13 +121,18 @@ pub fn audit_config(conn: &Connection) -> Result<AuditConfig, AuditError> {
 
 /// Sets one setting (`answers-per-sample 2`, `blind off`) and returns them all.
 pub fn set_config(store: &Store, key: &str, value: &str) -> Result<AuditConfig, AuditError> {
-    let key = key.trim().to_ascii_lowercase().replace('_', "-");
+    let key = normalise_key(key);
     if !CONFIG_KEYS.contains(&key.as_str()) {
         return Err(AuditError::Config {
             key,
             message: format!(
                 "unknown setting; the settings are {}",
-                CONFIG_KEYS.join(", ")
+                CONFIG_KEYS
+                    .iter()
+                    .chain(&CARE_KEYS)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         });
     }
