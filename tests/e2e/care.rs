@@ -130,10 +130,11 @@ fn harmful_text_shows_only_when_the_reviewer_chooses() {
         .wait_for("[data-testid='care-notice'][data-kind='word']", 10)
         .text();
     assert!(
-        word.contains("S11 Self-Harm") && word.contains("rejected"),
+        word.contains("S11 Self-Harm") && word.contains("Its rejected text is blurred"),
         "{word}"
     );
     assert!(sample_hidden(&s));
+    s.shot("30-care-word-before");
     s.keys(&["y", " "]);
     wait_until("the word stays", || notice(&s).is_none());
     let sample = s.wait_for("[data-testid='review-sample']", 5);
@@ -165,12 +166,12 @@ fn harmful_text_shows_only_when_the_reviewer_chooses() {
     assert!(button.contains("S11 Self-Harm"), "{button}");
 
     // What the screen shows: no legible detail while blurred, the text once `v` reveals it.
-    let blurred = rejected_pixels(&s, "30-care-blurred");
+    let blurred = rejected_pixels(&s, "31-care-blurred");
     s.keys(&["v"]);
     wait_until("v did not reveal", || {
         veil(&s, "rejected") == json!(["revealed", null])
     });
-    let revealed = rejected_pixels(&s, "31-care-revealed");
+    let revealed = rejected_pixels(&s, "32-care-revealed");
     let (sharp_blurred, sharp_revealed) = (sharp_edges(&blurred), sharp_edges(&revealed));
     assert!(
         sharp_revealed > 2000,

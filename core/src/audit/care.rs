@@ -12,9 +12,10 @@
 use rusqlite::params;
 use serde::Serialize;
 
+use super::config::{Settings, is_key, read, write};
 use super::{AuditError, reviewer};
 use crate::sample::{CATEGORIES, parse_category};
-use crate::store::{Store, project_setting, set_project_setting};
+use crate::store::Store;
 
 /// The texts of a sample that can be blurred, as the Review screen names them.
 pub const BLURRABLE_TEXTS: [&str; 4] = ["prompt", "chosen", "rejected", "response"];
@@ -104,7 +105,7 @@ fn parse_minutes(value: &str) -> Result<Option<f64>, String> {
         return Ok(None);
     }
     match v.parse::<f64>() {
-        Ok(m) if m == 0.0 => Ok(None),
+        Ok(0.0) => Ok(None),
         Ok(m) if m > 0.0 && m <= MAX_BREAK_MINUTES => Ok(Some(m)),
         _ => Err(format!(
             "`{value}` is not minutes from 0 (off) to {MAX_BREAK_MINUTES}"
@@ -112,8 +113,9 @@ fn parse_minutes(value: &str) -> Result<Option<f64>, String> {
     }
 }
 
-impl CareSettings {
-    /// Applies `key = value`; returns the value as stored, or what the value should be.
+impl Settings for CareSettings {
+    const KEYS: &'static [&'static str] = &CARE_KEYS;
+
     fn set(&mut self, key: &str, value: &str) -> Result<String, String> {
         Ok(match key {
             "blur-categories" => {
@@ -132,7 +134,9 @@ impl CareSettings {
             _ => unreachable!("keys are checked against CARE_KEYS"),
         })
     }
+}
 
+impl CareSettings {
     /// The value of `key` as `verdikt config` shows it (and accepts it back).
     pub fn value(&self, key: &str) -> String {
         match key {
@@ -154,58 +158,20 @@ fn list_value(list: &[String]) -> String {
     }
 }
 
-fn stored_key(key: &str) -> String {
-    format!("config.{key}")
-}
-
-/// `Break_Minutes` → `break-minutes`, as `set_config` reads keys.
-pub(super) fn normalise_key(key: &str) -> String {
-    key.trim().to_ascii_lowercase().replace('_', "-")
-}
-
 /// Whether `key` names a reviewer-care setting (the rest are `config.rs`'s).
 pub fn is_care_key(key: &str) -> bool {
-    CARE_KEYS.contains(&normalise_key(key).as_str())
+    is_key::<CareSettings>(key)
 }
 
 /// The project's reviewer-care settings (defaults where none is stored).
 pub fn care_settings(conn: &rusqlite::Connection) -> Result<CareSettings, AuditError> {
-    let mut settings = CareSettings::default();
-    for key in CARE_KEYS {
-        if let Some(value) = project_setting(conn, &stored_key(key))? {
-            settings
-                .set(key, &value)
-                .map_err(|message| AuditError::Config {
-                    key: key.to_string(),
-                    message: format!("the stored value is unreadable: {message}"),
-                })?;
-        }
-    }
-    Ok(settings)
+    read(conn)
 }
 
 /// Sets one setting (`blur-categories S4,S11`, `blur-texts none`, `break-minutes 30`) and
 /// returns them all; a refused value stores nothing.
 pub fn set_care(store: &Store, key: &str, value: &str) -> Result<CareSettings, AuditError> {
-    let key = normalise_key(key);
-    if !CARE_KEYS.contains(&key.as_str()) {
-        return Err(AuditError::Config {
-            key,
-            message: format!(
-                "not a reviewer-care setting; they are {}",
-                CARE_KEYS.join(", ")
-            ),
-        });
-    }
-    let mut settings = care_settings(store.conn())?;
-    let stored = settings
-        .set(&key, value)
-        .map_err(|message| AuditError::Config {
-            key: key.clone(),
-            message,
-        })?;
-    set_project_setting(store.conn(), &stored_key(&key), Some(&stored))?;
-    Ok(settings)
+    write(store, key, value)
 }
 
 /// The categories `name` has chosen to see unblurred always, in code order.
@@ -261,6 +227,10 @@ mod tests {
         (dir, store)
     }
 
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
     /// Sets `key` to each accepted value and checks what is read back (from a fresh read of
     /// the project), then refuses each bad value without changing what is stored.
     fn round_trip<T: PartialEq + std::fmt::Debug>(
@@ -270,6 +240,7 @@ mod tests {
         refused: &[&str],
     ) {
         let (_dir, store) = store();
+        let named = key.to_ascii_lowercase().replace('_', "-");
         assert_eq!(
             care_settings(store.conn()).unwrap(),
             CareSettings::default()
@@ -280,14 +251,13 @@ mod tests {
             let again = care_settings(store.conn()).unwrap();
             assert_eq!(again, set, "{key} {value} is stored");
             // What `verdikt config` shows is accepted back unchanged.
-            let shown = again.value(&normalise_key(key));
+            let shown = again.value(&named);
             assert_eq!(read(&set_care(&store, key, &shown).unwrap()), read(&again));
         }
         let before = care_settings(store.conn()).unwrap();
         for value in refused {
             let err = set_care(&store, key, value).unwrap_err().to_string();
-            let named = format!("setting `{}`", normalise_key(key));
-            assert!(err.contains(&named), "{err}");
+            assert!(err.contains(&format!("setting `{named}`")), "{err}");
         }
         assert_eq!(
             care_settings(store.conn()).unwrap(),
@@ -307,14 +277,13 @@ mod tests {
 
     #[test]
     fn blur_categories() {
-        let codes = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         round_trip(
             "blur-categories",
             |c| c.blur_categories.clone(),
             &[
-                ("s11, S4 S4,s04", codes(&["S4", "S11"])),
-                ("none", codes(&[])),
-                ("S1,S14", codes(&["S1", "S14"])),
+                ("s11, S4 S4,s04", strings(&["S4", "S11"])),
+                ("none", strings(&[])),
+                ("S1,S14", strings(&["S1", "S14"])),
             ],
             &["S15", "S0", "Self-Harm", "S11,hate", "x"],
         );
@@ -322,17 +291,16 @@ mod tests {
 
     #[test]
     fn blur_texts() {
-        let texts = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         round_trip(
             "Blur_Texts",
             |c| c.blur_texts.clone(),
             &[
                 (
                     "Response rejected prompt",
-                    texts(&["prompt", "rejected", "response"]),
+                    strings(&["prompt", "rejected", "response"]),
                 ),
-                ("", texts(&[])),
-                ("chosen", texts(&["chosen"])),
+                ("", strings(&[])),
+                ("chosen", strings(&["chosen"])),
             ],
             &["answer", "rejected,turns"],
         );

@@ -38,8 +38,8 @@ pub use answer::{
 };
 pub(crate) use answer::{disputed_fields_sql, reads};
 pub use care::{
-    BLURRABLE_TEXTS, CARE_KEYS, CareSettings, care_settings, is_care_key, revealed_always,
-    set_care, set_revealed_always,
+    CARE_KEYS, CareSettings, care_settings, is_care_key, revealed_always, set_care,
+    set_revealed_always,
 };
 pub use config::{AuditConfig, CONFIG_KEYS, audit_config, parse_switch, set_config};
 pub use questions::{Question, Questions, questions, set_question};

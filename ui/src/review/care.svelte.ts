@@ -19,13 +19,20 @@ export const windowCareApi: CareApi = {
   setReveal: (r, c, always) => call(commands.reviewerRevealSet(r, c, always)),
 };
 
+/** What care needs to know of a sample: its id, category and the texts it has. */
+export interface Arrival {
+  id: number;
+  category: string | null;
+  fields: string[];
+}
+
 export class ReviewCare {
   /** The project's settings (from the Review screen's setup); none: nothing is blurred. */
   settings = $state<CareSettings | null>(null);
   /** Categories the reviewer sees unblurred on every sample. */
   always = $state<string[]>([]);
   /** The sample on screen. */
-  sample = $state<{ id: number; category: string | null } | null>(null);
+  sample = $state<Arrival | null>(null);
   /** Samples revealed this session (going back to one keeps it revealed). */
   revealed = $state<number[]>([]);
   notices = $state<Notice[]>([]);
@@ -69,16 +76,18 @@ export class ReviewCare {
 
   /** A sample appears (or none, the queue done): a pause due or a hard category's first
    *  sample covers it first, and its clock starts when it is uncovered. */
-  arrive(sample: { id: number; category: string | null } | null, now: number) {
+  arrive(sample: Arrival | null, now: number) {
     this.sample = sample;
     this.notices = [];
     if (sample) {
       this.activity(now);
-      if (breakDue(this.settings, this.stretch, now)) this.notices.push({ kind: "break", minutes: this.settings!.break_minutes! });
+      const minutes = this.settings?.break_minutes;
+      if (minutes && breakDue(this.settings, this.stretch, now)) this.notices.push({ kind: "break", minutes });
       const word = wordBefore(this.settings, sample.category, this.announced);
       if (word) {
         this.announced.add(word);
-        this.notices.push({ kind: "word", category: word });
+        const texts = sample.fields.filter((f) => this.settings?.blur_texts.includes(f));
+        this.notices.push({ kind: "word", category: word, texts });
       }
     }
     this.clock.begin(now, this.notices.length > 0);
@@ -127,7 +136,7 @@ export class ReviewCare {
   /** b: a pause now, the sample covered and its clock stopped until the reviewer is back. */
   pause(now: number) {
     if (!this.sample) return;
-    this.notices = [{ kind: "on-break", since: now }, ...this.notices.filter((n) => n.kind === "word")];
+    this.notices = [{ kind: "on-break" }];
     this.clock.cover(now);
   }
 
@@ -136,7 +145,7 @@ export class ReviewCare {
     const n = this.notice;
     if (!n) return false;
     if (action === "take-break" && n.kind === "break") {
-      this.notices = [{ kind: "on-break", since: now }, ...this.notices.slice(1)];
+      this.notices = [{ kind: "on-break" }, ...this.notices.slice(1)];
       return false;
     }
     if (action === "skip") {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CareSettings } from "../bindings";
-import { IDLE_ENDS_STRETCH_MS, OnScreenClock, active, breakDue, noStretch, veil, noticeKey, wordBefore } from "./care";
+import { IDLE_ENDS_STRETCH_MS, OnScreenClock, active, breakDue, noStretch, noticeKey, veil, wordBefore, type Notice } from "./care";
 
 /** The core's defaults (`CareSettings::default`). */
 const defaults = (): CareSettings => ({ blur_categories: ["S3", "S4", "S11", "S12"], blur_texts: ["rejected", "response"], break_minutes: 45 });
@@ -50,13 +50,14 @@ describe("reviewer care", () => {
   });
 
   it("takes only a notice's own keys, and never Enter", () => {
-    expect(noticeKey({ kind: "word", category: "S4" }, " ")).toBe("dismiss");
-    expect(noticeKey({ kind: "word", category: "S4" }, "ArrowRight")).toBe("skip");
+    const word: Notice = { kind: "word", category: "S4", texts: ["rejected"] };
+    expect(noticeKey(word, " ")).toBe("dismiss");
+    expect(noticeKey(word, "ArrowRight")).toBe("skip");
     expect(noticeKey({ kind: "break", minutes: 45 }, "b")).toBe("take-break");
     expect(noticeKey({ kind: "break", minutes: 45 }, "Escape")).toBe("dismiss");
-    expect(noticeKey({ kind: "on-break", since: 0 }, "b")).toBe("dismiss");
-    for (const kind of ["word", "break", "on-break"] as const) {
-      const n = kind === "word" ? { kind, category: "S4" } : kind === "break" ? { kind, minutes: 1 } : { kind, since: 0 };
+    expect(noticeKey({ kind: "on-break" }, "b")).toBe("dismiss");
+    const notices: Notice[] = [word, { kind: "break", minutes: 1 }, { kind: "on-break" }];
+    for (const n of notices) {
       expect(noticeKey(n, "Enter")).toBeNull();
       expect(noticeKey(n, "y")).toBeNull();
     }

@@ -52,7 +52,11 @@ export function breakDue(settings: CareSettings | null, s: Stretch, now: number)
 
 /** What may cover the sample before it shows: a word before a hard category, a suggested
  *  pause, or the pause itself. */
-export type Notice = { kind: "word"; category: string } | { kind: "break"; minutes: number } | { kind: "on-break"; since: number };
+export type Notice =
+  /** `texts`: those of the sample's texts the project blurs. */
+  | { kind: "word"; category: string; texts: string[] }
+  | { kind: "break"; minutes: number }
+  | { kind: "on-break" };
 
 /** What the reviewer does with a notice: go on to the sample (or "not now", or back from the
  *  pause), skip the sample unseen, or take the pause. */

@@ -10,7 +10,7 @@ import type { Answer, AnswerRecord, LanguageProgress, ReviewQuery, ReviewView } 
 import { commands } from "../bindings";
 import { CommandError, call, describe } from "../lib/call";
 import { noticeKey, type NoticeAction } from "./care";
-import { ReviewCare } from "./care.svelte";
+import { ReviewCare, type Arrival } from "./care.svelte";
 import {
   advance,
   emptyDraft,
@@ -62,6 +62,9 @@ export const emptyQuery = (): ReviewQuery => ({
 
 /** Wait between attempts to store an answer while the project is busy. */
 export const BUSY_RETRY_MS = 1000;
+
+/** A sample as reviewer care sees it. */
+const arrival = (s: ReviewView): Arrival => ({ id: s.view.id, category: s.view.category, fields: s.view.texts.map((t) => t.field) });
 
 /** `list` without the last occurrence of `id`. */
 function dropLast(list: number[], id: number): number[] {
@@ -164,7 +167,7 @@ export class ReviewSession {
     const draft = s ? (this.keptDraft(s.view.id) ?? draftOf(stored)) : emptyDraft();
     this.machine = initialState(draft, (s?.disputed ?? []) as Field[], (s?.audited ?? []) as Field[]);
     // Time per item starts here, or once a notice covering the sample is answered.
-    this.care.arrive(s ? { id: s.view.id, category: s.view.category } : null, this.now());
+    this.care.arrive(s ? arrival(s) : null, this.now());
     this.preloaded = s ? { after: s.view.id, next: this.api.next(this.reviewer, this.query, s.view.id) } : null;
     // A failed preload shows its error when the sample is needed, not now.
     this.preloaded?.next.catch(() => {});
@@ -322,7 +325,7 @@ export class ReviewSession {
         this.fail(e);
         this.current = sample;
         this.finished = false;
-        this.care.arrive({ id: sample.view.id, category: sample.view.category }, this.now());
+        this.care.arrive(arrival(sample), this.now());
         const back = initialState(
           { ...answer, note: answer.note ?? "", exclude: answer.exclude ?? false, verdicts: (answer.verdicts ?? {}) as Draft["verdicts"] },
           (sample.disputed ?? []) as Field[],

@@ -206,7 +206,7 @@ describe("review session", () => {
     const reveals = new Reveals();
     const { s, care } = caring(p, reveals, () => 0);
     await s.start();
-    expect(care.notice, "a word before the first S11 sample").toEqual({ kind: "word", category: "S11" });
+    expect(care.notice, "a word before the first S11 sample").toEqual({ kind: "word", category: "S11", texts: [] });
     expect(s.key("y", 0), "the notice takes no answer").toBeUndefined();
     expect(s.key("Enter", 0)).toBeUndefined();
     expect(s.machine.draft.q1).toBeNull();
@@ -230,7 +230,7 @@ describe("review session", () => {
     reveals.stored.set("ana", ["S11"]);
     s.setReviewer("ola");
     await s.start();
-    expect(care.notice, "a new session for another reviewer").toEqual({ kind: "word", category: "S11" });
+    expect(care.notice, "a new session for another reviewer").toEqual({ kind: "word", category: "S11", texts: [] });
     s.key(" ", 0);
     expect(care.blurred("rejected"), "ana's choice is not ola's").toBe(true);
   });
