@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::pixels::{Rect, gray, mean_difference, sharp_edges};
 use crate::webdriver::Session;
-use crate::{Desk, add_reviewer, answer_and_next, count, nav, review_as, s_, wait_text};
+use crate::{Desk, add_reviewer, answer_and_next, count, import, nav, review_as, wait_text};
 
 const ESCAPE: &str = "\u{E00C}";
 
@@ -109,11 +109,7 @@ fn harmful_text_shows_only_when_the_reviewer_chooses() {
     let data = desk.tmp.path().join("care.jsonl");
     fixture(&data);
     let s = desk.open(&[&data]);
-    nav(&s, "import");
-    s.wait_for("[data-testid='import-paths']", 5)
-        .fill(s_(&data));
-    s.wait_for("[data-testid='import-run']", 5).click();
-    s.wait_for("[data-testid='import-report']", 60);
+    import(&s, &data);
     assert_eq!(count(db, "SELECT count(*) FROM samples"), 4);
     // All four in the queue, in import order (one reason each, the same).
     nav(&s, "curator");

@@ -784,12 +784,16 @@ fn tick(s: &Session, css: &str, on: bool) {
 
 /// Imports the hostile dataset (12 small triples) through the Import screen.
 fn import_hostile(s: &Session, db: &Path) {
+    import(s, &repo().join("datasets/hostile.jsonl"));
+    assert_eq!(count(db, "SELECT count(*) FROM samples"), 12);
+}
+
+/// Imports a file the app was opened with through the Import screen.
+fn import(s: &Session, path: &Path) {
     nav(s, "import");
-    s.wait_for("[data-testid='import-paths']", 5)
-        .fill(s_(&repo().join("datasets/hostile.jsonl")));
+    s.wait_for("[data-testid='import-paths']", 5).fill(s_(path));
     s.wait_for("[data-testid='import-run']", 5).click();
     s.wait_for("[data-testid='import-report']", 60);
-    assert_eq!(count(db, "SELECT count(*) FROM samples"), 12);
 }
 
 /// Every file under `dir`, read as text: what a key left behind would be found in.
