@@ -211,6 +211,11 @@ fn harmful_text_shows_only_when_the_reviewer_chooses() {
         .fill("0.02");
     s.wait_for("[data-testid='curator-care-save']", 5).click();
     wait_text(&s, "[data-testid='curator-saved']", "Reviewer care saved");
+    s.exec(
+        "document.querySelector(\"[data-testid='curator-care']\").scrollIntoView({block: 'center'})",
+        json!([]),
+    );
+    s.shot("33-care-curator");
     assert_eq!(
         count(
             db,
