@@ -1,6 +1,6 @@
 //! A team audit through the real `verdikt` binary: the audit settings, overlap-aware queues,
 //! disagreement and adjudication, final answers in history, results, agreement and
-//! `export --only-passed`, and time per item.
+//! `export --only-passed`, time per item, and reviewer care's settings.
 
 mod common;
 
@@ -88,6 +88,57 @@ fn settings_are_listed_set_and_refused_by_name() {
         c,
         "refusals change nothing"
     );
+}
+
+#[test]
+fn reviewer_care_is_set_like_the_team_settings_and_a_reviewer_keeps_their_reveals() {
+    let p = Project::new();
+    let listed = p.ok(&["config"]);
+    for line in [
+        "blur-categories      S3,S4,S11,S12",
+        "blur-texts           rejected,response",
+        "break-minutes        45",
+    ] {
+        assert!(listed.contains(line), "{listed}");
+    }
+    p.ok(&["config", "blur-categories", "s11, S4"]);
+    p.ok(&["config", "blur-texts", "none"]);
+    p.ok(&["config", "break_minutes", "0.5"]);
+    let c = json(&p, &["config", "--json"]);
+    assert_eq!(c["blur_categories"], serde_json::json!(["S4", "S11"]));
+    assert_eq!(c["blur_texts"], serde_json::json!([]));
+    assert_eq!(c["break_minutes"], 0.5);
+    assert_eq!(c["answers_per_sample"], 1, "one list of settings");
+    for (key, value) in [
+        ("blur-categories", "S15"),
+        ("blur-texts", "answer"),
+        ("break-minutes", "999"),
+    ] {
+        let (ok, _, err) = p.run(&["config", key, value]);
+        assert!(!ok && err.contains(&format!("setting `{key}`")), "{err}");
+    }
+    let (ok, _, err) = p.run(&["config", "colour", "red"]);
+    assert!(
+        !ok && err.contains("break-minutes"),
+        "the keys are named: {err}"
+    );
+    assert_eq!(
+        json(&p, &["config", "--json"]),
+        c,
+        "refusals change nothing"
+    );
+
+    p.ok(&["reviewer", "add", "ana", "--languages", "pl"]);
+    let shown = p.ok(&["reviewer", "reveal", "ana", "s11", "on"]);
+    assert!(shown.contains("ana always sees unblurred: S11"), "{shown}");
+    assert!(
+        p.ok(&["reviewer", "reveal", "ana"])
+            .contains("unblurred: S11")
+    );
+    let shown = p.ok(&["reviewer", "reveal", "ana", "S11", "off"]);
+    assert!(shown.contains("unblurred: none"), "{shown}");
+    let (ok, _, err) = p.run(&["reviewer", "reveal", "ana", "S15", "on"]);
+    assert!(!ok && err.contains("S15"), "{err}");
 }
 
 #[test]

@@ -23,7 +23,9 @@ pub enum AuditCommand {
     Adjudicate(AnswerTo),
     /// Show the team's audit settings, or set one: answers-per-sample N (1–10), overlap-share S
     /// (0–1: the share of samples that need N answers; the rest need one), blind on|off,
-    /// hide-guard-verdicts on|off.
+    /// hide-guard-verdicts on|off; reviewer care: blur-categories (codes, e.g. S3,S4,S11,S12, or
+    /// none), blur-texts (of prompt, chosen, rejected, response, or none), break-minutes M (a
+    /// pause suggested after M minutes of continuous review; off or 0: never).
     Config {
         key: Option<String>,
         #[arg(requires = "key")]
@@ -201,6 +203,17 @@ pub enum ReviewerCommand {
         #[arg(long)]
         json: bool,
     },
+    /// A reviewer's own choice to see a category's texts unblurred on every sample (on), or
+    /// blurred again as the project's `blur-categories` say (off); without a category, lists
+    /// their choices.
+    Reveal {
+        name: String,
+        /// A category code, e.g. S11.
+        #[arg(requires = "always")]
+        category: Option<String>,
+        #[arg(value_name = "on|off", value_parser = parse_switch)]
+        always: Option<bool>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -289,24 +302,42 @@ pub fn run(store: &mut Store, command: AuditCommand) -> Result<(), String> {
             value,
             json: as_json,
         } => {
-            let config = match (key, value) {
-                (Some(key), Some(value)) => audit::set_config(store, &key, &value),
+            match (key, value) {
+                (Some(key), Some(value)) if audit::is_care_key(&key) => {
+                    audit::set_care(store, &key, &value).map(drop)
+                }
+                (Some(key), Some(value)) => audit::set_config(store, &key, &value).map(drop),
                 (Some(key), None) => {
                     return Err(format!(
                         "give a value for `{key}`, e.g. `verdikt config {key} …`"
                     ));
                 }
-                _ => audit::audit_config(store.conn()),
+                _ => Ok(()),
             }
             .map_err(err)?;
+            let config = audit::audit_config(store.conn()).map_err(err)?;
+            let care = audit::care_settings(store.conn()).map_err(err)?;
             if as_json {
-                json(serde_json::to_string(&config));
+                #[derive(serde::Serialize)]
+                struct Settings {
+                    #[serde(flatten)]
+                    audit: audit::AuditConfig,
+                    #[serde(flatten)]
+                    care: audit::CareSettings,
+                }
+                json(serde_json::to_string(&Settings {
+                    audit: config,
+                    care,
+                }));
             } else {
                 let on = |b: bool| if b { "on" } else { "off" };
                 println!("answers-per-sample   {}", config.answers_per_sample);
                 println!("overlap-share        {}", config.overlap_share);
                 println!("blind                {}", on(config.blind));
                 println!("hide-guard-verdicts  {}", on(config.hide_guard_verdicts));
+                for key in audit::CARE_KEYS {
+                    println!("{key:<21}{}", care.value(key));
+                }
             }
             Ok(())
         }
@@ -416,6 +447,25 @@ fn reviewer(store: &mut Store, command: ReviewerCommand) -> Result<(), String> {
                     ""
                 }
             );
+        }
+        ReviewerCommand::Reveal {
+            name,
+            category,
+            always,
+        } => {
+            let shown = match (category, always) {
+                (Some(category), Some(always)) => {
+                    audit::set_revealed_always(store, &name, &category, always)
+                }
+                _ => audit::revealed_always(store, &name),
+            }
+            .map_err(err)?;
+            let list = if shown.is_empty() {
+                "none".to_string()
+            } else {
+                shown.join(", ")
+            };
+            println!("{name} always sees unblurred: {list}");
         }
         ReviewerCommand::List { json: as_json } => {
             let all = audit::list_reviewers(store).map_err(err)?;

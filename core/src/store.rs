@@ -38,6 +38,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0010_guard_errors.sql")),
     M::up(include_str!("../migrations/0011_guard_batches.sql")),
     M::up(include_str!("../migrations/0012_conversations.sql")),
+    M::up(include_str!("../migrations/0013_reviewer_care.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,7 @@
 //! The Curator screen: what decides what reviewers see. Triage and the audit draw fill the
-//! queue; reviewers (names, languages), the question wording, the project's choice of guards,
-//! and review packs for reviewers who work offline. All of it is `verdikt_core`; each command
+//! queue; reviewers (names, languages), team settings (reviewer care's among them), the
+//! question wording, the project's choice of guards, and review packs for reviewers who work
+//! offline. All of it is `verdikt_core`; each command
 //! is what the curator's `verdikt` command does.
 
 use serde::{Deserialize, Serialize};
@@ -8,8 +9,8 @@ use tauri::State;
 use tauri::ipc::Channel;
 use verdikt_core::audit::pack::{PackOptions, export_pack, import_pack};
 use verdikt_core::audit::{
-    AuditConfig, Reviewer, add_reviewer, audit_config, set_adjudicator, set_config, set_languages,
-    set_question,
+    AuditConfig, CareSettings, Reviewer, add_reviewer, audit_config, set_adjudicator, set_care,
+    set_config, set_languages, set_question,
 };
 use verdikt_core::filter::SampleFilter;
 use verdikt_core::measure::corrected::{CONFIDENCE, Plan, project_plan, top_up_targets};
@@ -72,6 +73,18 @@ pub async fn audit_config_set(
     value: String,
 ) -> AppResult<AuditConfig> {
     state.with_store(|store| Ok(set_config(store, &key, &value)?))
+}
+
+/// Sets one reviewer-care setting (`verdikt config KEY VALUE`), e.g. `blur-categories` `S4,S11`;
+/// the Review screen reads them with its setup.
+#[tauri::command]
+#[specta::specta]
+pub async fn care_config_set(
+    state: State<'_, AppState>,
+    key: String,
+    value: String,
+) -> AppResult<CareSettings> {
+    state.with_store(|store| Ok(set_care(store, &key, &value)?))
 }
 
 /// New wording for `q1`/`q2`/`q3` or the guidelines; empty text returns to the default.

@@ -1,12 +1,13 @@
 //! The Review screen: the reviewer's queue, one sample with every guard's reading, answers,
-//! undo and the question wording. Queue order and sample views are `verdikt_core::queue`;
-//! reviewers, answers and history are `verdikt_core::audit`; triage is `verdikt_core::triage`.
+//! undo and the question wording, reviewer care's settings and each reviewer's "always reveal"
+//! categories. Queue order and sample views are `verdikt_core::queue`; reviewers, answers,
+//! history and care are `verdikt_core::audit`; triage is `verdikt_core::triage`.
 
 use serde::{Deserialize, Serialize};
 use tauri::State;
 use verdikt_core::audit::{
-    Answer, AnswerRecord, Questions, Reviewer, adjudicate, annotate, list_reviewers, questions,
-    revert_last,
+    Answer, AnswerRecord, CareSettings, Questions, Reviewer, adjudicate, annotate, care_settings,
+    list_reviewers, questions, revealed_always, revert_last, set_revealed_always,
 };
 use verdikt_core::filter::SampleFilter;
 use verdikt_core::project_guards::project_guards;
@@ -34,6 +35,8 @@ pub struct ReviewSetup {
     /// The project's judge run (the paper's adjudicator, never one of its guards), so its
     /// readings can be told from the guards'.
     pub judge: Option<i64>,
+    /// What the review spares reviewers: blurred categories and texts, the break interval.
+    pub care: CareSettings,
 }
 
 #[derive(Serialize, specta::Type)]
@@ -62,6 +65,7 @@ pub async fn review_setup(state: State<'_, AppState>) -> AppResult<ReviewSetup> 
                 })
                 .collect(),
             judge: project_guards(store.conn())?.judge,
+            care: care_settings(store.conn())?,
         })
     })
 }
@@ -187,4 +191,26 @@ pub async fn review_undo(
     reviewer: String,
 ) -> AppResult<AnswerRecord> {
     state.with_store(|store| Ok(revert_last(store, id, &reviewer)?))
+}
+
+/// The categories the reviewer has chosen to see unblurred on every sample.
+#[tauri::command]
+#[specta::specta]
+pub async fn reviewer_reveals_get(
+    state: State<'_, AppState>,
+    reviewer: String,
+) -> AppResult<Vec<String>> {
+    state.with_store(|store| Ok(revealed_always(store, &reviewer)?))
+}
+
+/// The reviewer sees `category` unblurred always, or blurred again; returns their choices.
+#[tauri::command]
+#[specta::specta]
+pub async fn reviewer_reveal_set(
+    state: State<'_, AppState>,
+    reviewer: String,
+    category: String,
+    always: bool,
+) -> AppResult<Vec<String>> {
+    state.with_store(|store| Ok(set_revealed_always(store, &reviewer, &category, always)?))
 }

@@ -3,12 +3,16 @@
 //! reviews three samples with the keyboard only, exports, checks the hostile sample shows as
 //! text, closes the window while a job runs (it asks first), runs a guard on two llama-servers
 //! that want an API key, runs the judge on the disputed texts and sets it and the keep rule on
-//! the Curator screen, and saves a screenshot of each screen in `target/e2e-artifacts/`.
+//! the Curator screen, blurs a self-harm sample's harmful text until the reviewer reveals it
+//! (`care.rs`, with `pixels.rs` to read the screenshots), and saves a screenshot of each screen
+//! in `target/e2e-artifacts/`.
 //!
 //! Needs Xvfb, WebKitWebDriver and tauri-driver (scripts/setup installs them), the test
 //! model and llama-server (`scripts/llama-tools`); `scripts/test` runs it with `--ignored`.
 
+mod care;
 mod llama;
+mod pixels;
 mod webdriver;
 mod x11;
 
@@ -243,9 +247,31 @@ fn answer(db: &Path, ext_id: &str) -> (String, i64) {
         .unwrap()
 }
 
+/// The sample on screen, once a word before it (the session's first sample of a blurred
+/// category, `care.rs`) has been read and passed with Space, as a reviewer does.
 fn sample_on_screen(s: &Session) -> String {
-    s.wait_for("[data-testid='review-sample']", 10)
-        .attr("data-sample")
+    let id = s
+        .wait_for("[data-testid='review-sample']", 10)
+        .attr("data-sample");
+    let word = "[data-testid='care-notice'][data-kind='word']";
+    let shown = || {
+        s.exec(
+            "return !!document.querySelector(arguments[0])",
+            serde_json::json!([word]),
+        )
+    };
+    if shown() == serde_json::Value::Bool(true) {
+        s.keys(&[" "]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while shown() == serde_json::Value::Bool(true) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the word before {id} stays"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+    id
 }
 
 /// Waits until the Review screen shows another sample than `before`.
@@ -758,12 +784,16 @@ fn tick(s: &Session, css: &str, on: bool) {
 
 /// Imports the hostile dataset (12 small triples) through the Import screen.
 fn import_hostile(s: &Session, db: &Path) {
+    import(s, &repo().join("datasets/hostile.jsonl"));
+    assert_eq!(count(db, "SELECT count(*) FROM samples"), 12);
+}
+
+/// Imports a file the app was opened with through the Import screen.
+fn import(s: &Session, path: &Path) {
     nav(s, "import");
-    s.wait_for("[data-testid='import-paths']", 5)
-        .fill(s_(&repo().join("datasets/hostile.jsonl")));
+    s.wait_for("[data-testid='import-paths']", 5).fill(s_(path));
     s.wait_for("[data-testid='import-run']", 5).click();
     s.wait_for("[data-testid='import-report']", 60);
-    assert_eq!(count(db, "SELECT count(*) FROM samples"), 12);
 }
 
 /// Every file under `dir`, read as text: what a key left behind would be found in.

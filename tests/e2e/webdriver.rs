@@ -45,10 +45,32 @@ pub struct Display {
 }
 
 impl Display {
-    /// The screen as an RGB PNG.
-    pub fn png(&self) -> Vec<u8> {
+    /// The screen's pixels.
+    pub fn rgb(&self) -> Rgb {
         let xwd = std::fs::read(self.framebuffer.path().join("Xvfb_screen0")).unwrap();
-        xwd_to_png(&xwd)
+        xwd_to_rgb(&xwd)
+    }
+}
+
+/// An RGB image, three bytes a pixel, row by row.
+pub struct Rgb {
+    pub width: usize,
+    pub height: usize,
+    pub pixels: Vec<u8>,
+}
+
+impl Rgb {
+    pub fn png(&self) -> Vec<u8> {
+        let mut png = Vec::new();
+        let mut encoder = png::Encoder::new(&mut png, self.width as u32, self.height as u32);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder
+            .write_header()
+            .unwrap()
+            .write_image_data(&self.pixels)
+            .unwrap();
+        png
     }
 }
 
@@ -93,8 +115,8 @@ pub fn xvfb() -> Display {
     panic!("no free X display for Xvfb");
 }
 
-/// An XWD image (Xvfb's 24-bit TrueColor ZPixmap, 32 bits per pixel) as an RGB PNG.
-fn xwd_to_png(xwd: &[u8]) -> Vec<u8> {
+/// An XWD image (Xvfb's 24-bit TrueColor ZPixmap, 32 bits per pixel) as RGB pixels.
+fn xwd_to_rgb(xwd: &[u8]) -> Rgb {
     let field = |i: usize| u32::from_be_bytes(xwd[4 * i..4 * i + 4].try_into().unwrap()) as usize;
     let (header_size, width, height) = (field(0), field(4), field(5));
     let (byte_order, bits_per_pixel, bytes_per_line, ncolors) =
@@ -115,16 +137,11 @@ fn xwd_to_png(xwd: &[u8]) -> Vec<u8> {
             rgb.extend([(v >> 16) as u8, (v >> 8) as u8, v as u8]);
         }
     }
-    let mut png = Vec::new();
-    let mut encoder = png::Encoder::new(&mut png, width as u32, height as u32);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    encoder
-        .write_header()
-        .unwrap()
-        .write_image_data(&rgb)
-        .unwrap();
-    png
+    Rgb {
+        width,
+        height,
+        pixels: rgb,
+    }
 }
 
 /// tauri-driver on free ports, on `display`, with `env` passed down to the app it starts.
@@ -309,8 +326,13 @@ impl<'d> Session<'d> {
 
     /// Saves a PNG of the screen, after a pause: the DOM updates before the frame does.
     pub fn screenshot(&self, path: &Path) {
+        std::fs::write(path, self.screen().png()).unwrap();
+    }
+
+    /// The screen's pixels, after the same pause.
+    pub fn screen(&self) -> Rgb {
         std::thread::sleep(Duration::from_millis(800));
-        std::fs::write(path, self.display.png()).unwrap();
+        self.display.rgb()
     }
 
     pub fn shot(&self, name: &str) {

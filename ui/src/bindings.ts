@@ -236,6 +236,18 @@ async auditConfigSet(key: string, value: string) : Promise<Result<AuditConfig, A
 }
 },
 /**
+ * Sets one reviewer-care setting (`verdikt config KEY VALUE`), e.g. `blur-categories` `S4,S11`;
+ * the Review screen reads them with its setup.
+ */
+async careConfigSet(key: string, value: string) : Promise<Result<CareSettings, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("care_config_set", { key, value }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * New wording for `q1`/`q2`/`q3` or the guidelines; empty text returns to the default.
  */
 async questionSet(key: string, text: string) : Promise<Result<null, AppError>> {
@@ -378,6 +390,28 @@ async reviewAdjudicate(id: number, reviewer: string, answer: Answer) : Promise<R
 async reviewUndo(id: number, reviewer: string) : Promise<Result<AnswerRecord, AppError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("review_undo", { id, reviewer }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The categories the reviewer has chosen to see unblurred on every sample.
+ */
+async reviewerRevealsGet(reviewer: string) : Promise<Result<string[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("reviewer_reveals_get", { reviewer }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The reviewer sees `category` unblurred always, or blurred again; returns their choices.
+ */
+async reviewerRevealSet(reviewer: string, category: string, always: boolean) : Promise<Result<string[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("reviewer_reveal_set", { reviewer, category, always }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -587,6 +621,23 @@ export type AuditSampleRequest = { per_language: number; seed: number;
  * Comma-separated language codes; none = every language.
  */
 language: string | null }
+/**
+ * The project's reviewer-care settings.
+ */
+export type CareSettings = { 
+/**
+ * Categories (S1–S14, in code order) whose texts in `blur_texts` are blurred until
+ * revealed, and whose first sample in a session is announced.
+ */
+blur_categories: string[]; 
+/**
+ * Which texts of such a sample are blurred (`prompt`, `chosen`, `rejected`, `response`).
+ */
+blur_texts: string[]; 
+/**
+ * Minutes of continuous review after which a pause is suggested; none: never.
+ */
+break_minutes: number | null }
 export type CatalogModel = { name: string; profile: string; size: number | null; 
 /**
  * `downloaded`, `partial`, `wrong-size` or `missing`.
@@ -1000,7 +1051,11 @@ category_names: CategoryName[];
  * The project's judge run (the paper's adjudicator, never one of its guards), so its
  * readings can be told from the guards'.
  */
-judge: number | null }
+judge: number | null; 
+/**
+ * What the review spares reviewers: blurred categories and texts, the break interval.
+ */
+care: CareSettings }
 /**
  * One sample as a given reviewer sees it.
  */

@@ -1,12 +1,14 @@
 //! How a team audits: how many reviewers answer each sample (overlap, for agreement), whether a
 //! reviewer sees others' answers before giving their own (blind), and whether guard verdicts
 //! are withheld until they have answered (no anchoring). Stored in the project table as
-//! `config.<key>`; review packs carry them.
+//! `config.<key>`; review packs carry them. `Settings` reads and writes such a group of
+//! settings; reviewer care's (`care.rs`) is the other.
 
 use rusqlite::Connection;
 use serde::Serialize;
 
 use super::AuditError;
+use super::care::CARE_KEYS;
 use crate::store::{Store, project_setting, set_project_setting};
 
 /// The most answers a sample can ask for; more is a panel, not an audit.
@@ -47,8 +49,73 @@ pub const CONFIG_KEYS: [&str; 4] = [
     "hide-guard-verdicts",
 ];
 
+/// A group of team settings stored as `config.<key>` rows of the project table (so review packs
+/// carry them): the audit's here, reviewer care's in `care.rs`.
+pub(super) trait Settings: Default {
+    /// The settings' names as the CLI and the window spell them.
+    const KEYS: &'static [&'static str];
+
+    /// Applies `key = value` (a key of `KEYS`); returns the value to store, or what the value
+    /// should be.
+    fn set(&mut self, key: &str, value: &str) -> Result<String, String>;
+}
+
 fn stored_key(key: &str) -> String {
     format!("config.{key}")
+}
+
+/// `Break_Minutes` → `break-minutes`.
+fn normalise_key(key: &str) -> String {
+    key.trim().to_ascii_lowercase().replace('_', "-")
+}
+
+/// Whether `key` names one of `S`'s settings.
+pub(super) fn is_key<S: Settings>(key: &str) -> bool {
+    S::KEYS.contains(&normalise_key(key).as_str())
+}
+
+/// A group's settings (defaults where none is stored).
+pub(super) fn read<S: Settings>(conn: &Connection) -> Result<S, AuditError> {
+    let mut settings = S::default();
+    for key in S::KEYS {
+        if let Some(value) = project_setting(conn, &stored_key(key))? {
+            settings
+                .set(key, &value)
+                .map_err(|message| AuditError::Config {
+                    key: key.to_string(),
+                    message: format!("the stored value is unreadable: {message}"),
+                })?;
+        }
+    }
+    Ok(settings)
+}
+
+/// Sets one of a group's settings and returns them all; a refused value stores nothing.
+pub(super) fn write<S: Settings>(store: &Store, key: &str, value: &str) -> Result<S, AuditError> {
+    let key = normalise_key(key);
+    if !S::KEYS.contains(&key.as_str()) {
+        return Err(AuditError::Config {
+            key,
+            message: format!(
+                "unknown setting; the settings are {}",
+                CONFIG_KEYS
+                    .iter()
+                    .chain(&CARE_KEYS)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    }
+    let mut settings: S = read(store.conn())?;
+    let stored = settings
+        .set(&key, value)
+        .map_err(|message| AuditError::Config {
+            key: key.clone(),
+            message,
+        })?;
+    set_project_setting(store.conn(), &stored_key(&key), Some(&stored))?;
+    Ok(settings)
 }
 
 /// `on`/`off` (also yes/no, true/false, 1/0), as settings and the CLI's switches take them.
@@ -60,9 +127,10 @@ pub fn parse_switch(value: &str) -> Option<bool> {
     }
 }
 
-impl AuditConfig {
-    /// Applies `key = value`; the message says what the value should be.
-    fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+impl Settings for AuditConfig {
+    const KEYS: &'static [&'static str] = &CONFIG_KEYS;
+
+    fn set(&mut self, key: &str, value: &str) -> Result<String, String> {
         let switch = || parse_switch(value).ok_or_else(|| format!("`{value}` is not on or off"));
         match key {
             "answers-per-sample" => {
@@ -87,9 +155,11 @@ impl AuditConfig {
             "hide-guard-verdicts" => self.hide_guard_verdicts = switch()?,
             _ => unreachable!("keys are checked against CONFIG_KEYS"),
         }
-        Ok(())
+        Ok(value.trim().to_ascii_lowercase())
     }
+}
 
+impl AuditConfig {
     /// SQL for the number of answers the sample with id `sample` (an SQL expression) needs.
     /// The share is drawn by a multiplicative hash of the id, so it costs nothing per row.
     pub(crate) fn needed_sql(&self, sample: &str) -> String {
@@ -104,45 +174,12 @@ impl AuditConfig {
 
 /// The project's audit settings (defaults where none is stored).
 pub fn audit_config(conn: &Connection) -> Result<AuditConfig, AuditError> {
-    let mut config = AuditConfig::default();
-    for key in CONFIG_KEYS {
-        if let Some(value) = project_setting(conn, &stored_key(key))? {
-            config
-                .set(key, &value)
-                .map_err(|message| AuditError::Config {
-                    key: key.to_string(),
-                    message: format!("the stored value is unreadable: {message}"),
-                })?;
-        }
-    }
-    Ok(config)
+    read(conn)
 }
 
 /// Sets one setting (`answers-per-sample 2`, `blind off`) and returns them all.
 pub fn set_config(store: &Store, key: &str, value: &str) -> Result<AuditConfig, AuditError> {
-    let key = key.trim().to_ascii_lowercase().replace('_', "-");
-    if !CONFIG_KEYS.contains(&key.as_str()) {
-        return Err(AuditError::Config {
-            key,
-            message: format!(
-                "unknown setting; the settings are {}",
-                CONFIG_KEYS.join(", ")
-            ),
-        });
-    }
-    let mut config = audit_config(store.conn())?;
-    config
-        .set(&key, value)
-        .map_err(|message| AuditError::Config {
-            key: key.clone(),
-            message,
-        })?;
-    set_project_setting(
-        store.conn(),
-        &stored_key(&key),
-        Some(&value.trim().to_ascii_lowercase()),
-    )?;
-    Ok(config)
+    write(store, key, value)
 }
 
 #[cfg(test)]

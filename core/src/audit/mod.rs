@@ -9,6 +9,8 @@
 //! - `reviewers.rs` names, languages, adjudicator flag
 //! - `config.rs` the team's settings (answers per sample, overlap share, blind, hidden guard
 //!   verdicts) in the project table
+//! - `care.rs` reviewer care: which categories and texts are blurred until revealed, the break
+//!   interval (team settings too), and each reviewer's own "always reveal" categories
 //! - `answer.rs` typed answers appended as version n+1 in an immediate transaction (with seconds
 //!   shown → submitted), history, current answers (view `current_annotations`), undo by appending,
 //!   disputed texts
@@ -22,6 +24,7 @@
 
 mod adjudication;
 pub(crate) mod answer;
+mod care;
 mod config;
 pub mod pack;
 
@@ -34,6 +37,10 @@ pub use answer::{
     current_answers, disputed_fields, history, revert_last,
 };
 pub(crate) use answer::{disputed_fields_sql, reads};
+pub use care::{
+    CARE_KEYS, CareSettings, care_settings, is_care_key, revealed_always, set_care,
+    set_revealed_always,
+};
 pub use config::{AuditConfig, CONFIG_KEYS, audit_config, parse_switch, set_config};
 pub use questions::{Question, Questions, questions, set_question};
 pub use reviewers::{

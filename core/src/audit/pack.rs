@@ -33,8 +33,8 @@ use crate::store::{ProjectFile, Store};
 
 /// Project-table key of the manifest inside a pack.
 const MANIFEST_KEY: &str = "pack_manifest";
-/// Project-table keys copied into a pack: question wording, guidelines, audit settings, the
-/// guards.
+/// Project-table keys copied into a pack: question wording, guidelines, audit settings (reviewer
+/// care's among them), the guards.
 const COPIED_KEYS: &str =
     "key GLOB 'question.*' OR key GLOB 'config.*' OR key IN ('guidelines', 'guards')";
 
@@ -292,6 +292,8 @@ fn write_pack(
              INSERT INTO pack.text_languages SELECT * FROM main.text_languages WHERE {in_pack};
              INSERT INTO pack.triage_reasons SELECT * FROM main.triage_reasons WHERE {in_pack};
              INSERT INTO pack.reviewers SELECT * FROM main.reviewers WHERE id = {reviewer_id};
+             INSERT INTO pack.reviewer_reveals SELECT * FROM main.reviewer_reveals
+               WHERE reviewer_id = {reviewer_id};
              INSERT INTO pack.project SELECT * FROM main.project WHERE {COPIED_KEYS};"
         ))?;
         conn.execute(

@@ -49,7 +49,10 @@ export type Effect =
   | { kind: "theme" }
   | { kind: "focus-note" }
   | { kind: "scroll"; pages: 1 | -1 }
-  | { kind: "invisibles" };
+  | { kind: "invisibles" }
+  | { kind: "reveal" }
+  | { kind: "reveal-always" }
+  | { kind: "break" };
 
 export interface CompleteAnswer {
   q1: YesNo;
@@ -103,6 +106,10 @@ export const KEYS: ReadonlyArray<[string, string]> = [
   ["p / c / r", "my verdict on prompt / chosen / rejected (r: the response where there is no rejected text): none → safe → unsafe"],
   ["Tab / PgDn / PgUp", "pick a text / scroll it down / up"],
   ["i", "show invisible characters (toggle)"],
+  ["v", "reveal this sample's blurred texts (again: blur them)"],
+  ["V", "always reveal this sample's category for me (again: blur it again)"],
+  ["b", "take a break now: the sample is hidden and its time stops"],
+  ["Space / → / Esc", "on a notice before a sample: show it / skip it / not now (a suggested break)"],
   ["e", "exclude from export (toggle)"],
   ["t", "write a note (Esc to leave)"],
   ["?", "question wording and guidelines"],
@@ -233,6 +240,12 @@ export function onKey(state: ReviewState, key: string): Step | null {
       return same(state, { kind: "scroll", pages: -1 });
     case "i":
       return same(state, { kind: "invisibles" });
+    case "v":
+      return same(state, { kind: "reveal" });
+    case "V":
+      return same(state, { kind: "reveal-always" });
+    case "b":
+      return same(state, { kind: "break" });
   }
   const field = keyField(state, key);
   if (field) {

@@ -9,6 +9,8 @@
 import type { Answer, AnswerRecord, LanguageProgress, ReviewQuery, ReviewView } from "../bindings";
 import { commands } from "../bindings";
 import { CommandError, call, describe } from "../lib/call";
+import { noticeKey, type NoticeAction } from "./care";
+import { ReviewCare, type Arrival } from "./care.svelte";
 import {
   advance,
   emptyDraft,
@@ -61,6 +63,9 @@ export const emptyQuery = (): ReviewQuery => ({
 /** Wait between attempts to store an answer while the project is busy. */
 export const BUSY_RETRY_MS = 1000;
 
+/** A sample as reviewer care sees it. */
+const arrival = (s: ReviewView): Arrival => ({ id: s.view.id, category: s.view.category, fields: s.view.texts.map((t) => t.field) });
+
 /** `list` without the last occurrence of `id`. */
 function dropLast(list: number[], id: number): number[] {
   const i = list.lastIndexOf(id);
@@ -103,14 +108,14 @@ export class ReviewSession {
 
   private preloaded: { after: number; next: Promise<ReviewView | null> } | null = null;
   private saves: Promise<unknown> = Promise.resolve();
-  /** When the sample on screen was shown (time per item). */
-  private shownAt = 0;
 
   constructor(
     private api: ReviewApi = windowApi,
     private storage: DraftStore | null = typeof localStorage === "undefined" ? null : localStorage,
     private now: () => number = () => performance.now(),
     private retryMs: number = BUSY_RETRY_MS,
+    /** Blurring, notices before the sample, breaks, and the clock of time per item. */
+    readonly care: ReviewCare = new ReviewCare(),
   ) {
     this.reviewer = storage?.getItem("verdikt.reviewer") ?? "";
   }
@@ -161,7 +166,8 @@ export class ReviewSession {
     const stored = this.query.adjudicate ? (s?.final_answer ?? null) : (s?.mine ?? null);
     const draft = s ? (this.keptDraft(s.view.id) ?? draftOf(stored)) : emptyDraft();
     this.machine = initialState(draft, (s?.disputed ?? []) as Field[], (s?.audited ?? []) as Field[]);
-    this.shownAt = this.now();
+    // Time per item starts here, or once a notice covering the sample is answered.
+    this.care.arrive(s ? arrival(s) : null, this.now());
     this.preloaded = s ? { after: s.view.id, next: this.api.next(this.reviewer, this.query, s.view.id) } : null;
     // A failed preload shows its error when the sample is needed, not now.
     this.preloaded?.next.catch(() => {});
@@ -186,6 +192,7 @@ export class ReviewSession {
     }
     this.error = null;
     try {
+      await this.care.forReviewer(this.reviewer);
       const counts = await this.api.counts(this.reviewer, this.query);
       const all = counts.find((c) => c.language === null);
       this.progress = { done: 0, total: all ? all.waiting : counts.reduce((n, c) => n + c.waiting, 0) };
@@ -202,6 +209,7 @@ export class ReviewSession {
   async open(id: number) {
     this.error = null;
     try {
+      await this.care.forReviewer(this.reviewer);
       this.started = true;
       this.show(await this.api.sample(id, this.reviewer));
     } catch (e) {
@@ -211,6 +219,15 @@ export class ReviewSession {
 
   /** One key press; returns the effect the screen carries out itself (font, scroll, …). */
   key(key: string, at: number): Effect | null | undefined {
+    const notice = this.care.notice;
+    if (notice) {
+      // A notice covers the sample: only its own keys work.
+      const action = noticeKey(notice, key);
+      if (!action) return undefined;
+      this.notice(action);
+      return null;
+    }
+    this.care.activity(this.now());
     if (!this.current) {
       // The queue is done: back and undo still work on the last sample.
       if (key === "ArrowLeft") void this.back();
@@ -236,9 +253,23 @@ export class ReviewSession {
       case "undo":
         void this.undo();
         return null;
+      case "reveal":
+        this.care.toggleReveal();
+        return null;
+      case "reveal-always":
+        void this.care.toggleAlways();
+        return null;
+      case "break":
+        this.care.pause(this.now());
+        return null;
       default:
         return effect;
     }
+  }
+
+  /** The reviewer answers the notice covering the sample (a key or a click). */
+  notice(action: NoticeAction) {
+    if (this.care.act(action, this.now())) void this.skip();
   }
 
   /** Shows the next sample at once and stores the answer in the background. */
@@ -247,8 +278,9 @@ export class ReviewSession {
     if (!answered) return;
     const reviewer = this.reviewer;
     const adjudicating = this.query.adjudicate;
-    // Time per item: from the sample appearing to the answer (the core stores it).
-    const seconds = Math.max(0, (this.now() - this.shownAt) / 1000);
+    // Time per item: the time the sample was on screen until the answer, without notices
+    // covering it (the core stores it).
+    const seconds = this.care.seconds(this.now());
     this.error = null;
     this.answered = [...this.answered, answered.view.id];
     this.unsaved += 1;
@@ -293,6 +325,7 @@ export class ReviewSession {
         this.fail(e);
         this.current = sample;
         this.finished = false;
+        this.care.arrive(arrival(sample), this.now());
         const back = initialState(
           { ...answer, note: answer.note ?? "", exclude: answer.exclude ?? false, verdicts: (answer.verdicts ?? {}) as Draft["verdicts"] },
           (sample.disputed ?? []) as Field[],

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Answer, AnswerRecord, ReviewView } from "../bindings";
 import { CommandError } from "../lib/call";
+import { ReviewCare, type CareApi } from "./care.svelte";
 import { ReviewSession, emptyQuery, type DraftStore, type ReviewApi } from "./session.svelte";
 
 /** The project as the session sees it: a queue of sample ids and append-only answers. */
@@ -11,13 +12,14 @@ class Project implements ReviewApi {
   gate: Promise<void> = Promise.resolve();
   disputed = new Map<number, string[]>();
   audited = new Map<number, string[]>();
+  categories = new Map<number, string>();
   constructor(public queue: number[]) {}
 
   private view(id: number): ReviewView {
     const versions = this.answers.get(id) ?? [];
     const mine = versions.length ? ({ ...versions[versions.length - 1], version: versions.length } as unknown as AnswerRecord) : null;
     return {
-      view: { id, sample_id: `s${id}`, dataset: "d", language: "pl", category: null, style: null, split: null, turns: [], texts: [], reasons: [], kept_by_rule: false },
+      view: { id, sample_id: `s${id}`, dataset: "d", language: "pl", category: this.categories.get(id) ?? null, style: null, split: null, turns: [], texts: [], reasons: [], kept_by_rule: false },
       mine,
       others: [],
       final_answer: null,
@@ -197,4 +199,96 @@ describe("review session", () => {
     await until(() => s.error !== null);
     expect(s.error!.message).toMatch(/final answer is not undone/);
   });
+
+  it("blurs a hard category's harmful texts: v reveals the sample, V the category always, per reviewer", async () => {
+    const p = new Project([1, 2, 3]);
+    for (const id of [1, 2, 3]) p.categories.set(id, "S11");
+    const reveals = new Reveals();
+    const { s, care } = caring(p, reveals, () => 0);
+    await s.start();
+    expect(care.notice, "a word before the first S11 sample").toEqual({ kind: "word", category: "S11", texts: [] });
+    expect(s.key("y", 0), "the notice takes no answer").toBeUndefined();
+    expect(s.key("Enter", 0)).toBeUndefined();
+    expect(s.machine.draft.q1).toBeNull();
+    s.key(" ", 0);
+    expect(care.notice).toBeNull();
+    expect([care.blurred("rejected"), care.blurred("prompt")]).toEqual([true, false]);
+    s.key("v", 0);
+    expect(care.blurred("rejected"), "v reveals").toBe(false);
+    s.key("v", 0);
+    expect(care.blurred("rejected"), "v again blurs").toBe(true);
+    s.key("V", 0);
+    await until(() => !care.blurred("rejected"));
+    expect(reveals.stored.get("ana")).toEqual(["S11"]);
+    answer(s, ["y", "y", "y", "Enter"]);
+    await until(() => onScreen(s) === 2);
+    expect(care.notice, "the word is said once").toBeNull();
+    expect(care.blurred("rejected"), "always revealed on the next sample").toBe(false);
+    s.key("V", 0);
+    await until(() => care.blurred("rejected"));
+    expect(reveals.stored.get("ana")).toEqual([]);
+    reveals.stored.set("ana", ["S11"]);
+    s.setReviewer("ola");
+    await s.start();
+    expect(care.notice, "a new session for another reviewer").toEqual({ kind: "word", category: "S11", texts: [] });
+    s.key(" ", 0);
+    expect(care.blurred("rejected"), "ana's choice is not ola's").toBe(true);
+  });
+
+  it("times each sample only while it is on screen: not under a word before, a dismissed break or a pause", async () => {
+    const p = new Project([1, 2, 3, 4]);
+    p.categories.set(1, "S4");
+    let t = 0;
+    const { s, care } = caring(p, new Reveals(), () => t);
+    care.settings = { ...care.settings!, break_minutes: 1 };
+    await s.start();
+    t = 4_000;
+    s.key(" ", 0);
+    t = 6_000;
+    answer(s, ["y", "y", "y", "Enter"]);
+    await until(() => onScreen(s) === 2);
+    t = 61_000;
+    answer(s, ["y", "y", "y", "Enter"]);
+    await until(() => onScreen(s) === 3);
+    expect(care.notice, "a minute of review: a pause is suggested").toEqual({ kind: "break", minutes: 1 });
+    t = 91_000;
+    s.key("Escape", 0);
+    expect(care.notice).toBeNull();
+    t = 93_500;
+    answer(s, ["y", "y", "y", "Enter"]);
+    await until(() => onScreen(s) === 4);
+    expect(care.notice, "not now: the next suggestion after another stretch").toBeNull();
+    t = 94_500;
+    s.key("b", 0);
+    expect(care.notice?.kind).toBe("on-break");
+    t = 200_000;
+    s.key("b", 0);
+    t = 201_000;
+    answer(s, ["y", "y", "y", "Enter"]);
+    await s.settled();
+    expect([1, 2, 3, 4].map((id) => p.answers.get(id)![0].seconds)).toEqual([2, 55, 2.5, 2]);
+  });
 });
+
+/** A reviewer's "always reveal" categories as the project keeps them. */
+class Reveals implements CareApi {
+  stored = new Map<string, string[]>();
+  async reveals(r: string) {
+    return this.stored.get(r) ?? [];
+  }
+  async setReveal(r: string, category: string, always: boolean) {
+    const now = (this.stored.get(r) ?? []).filter((c) => c !== category);
+    this.stored.set(r, always ? [...now, category] : now);
+    return this.stored.get(r)!;
+  }
+}
+
+/** A session of ana's with the core's default care settings. */
+function caring(p: Project, reveals: Reveals, now: () => number) {
+  const care = new ReviewCare(reveals);
+  care.settings = { blur_categories: ["S3", "S4", "S11", "S12"], blur_texts: ["rejected", "response"], break_minutes: 45 };
+  const s = new ReviewSession(p, new Memory(), now, 1, care);
+  s.setReviewer("ana");
+  s.query = emptyQuery();
+  return { s, care };
+}
