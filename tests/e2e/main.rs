@@ -9,13 +9,15 @@
 //! model and llama-server (`scripts/llama-tools`); `scripts/test` runs it with `--ignored`.
 
 mod llama;
+mod screens;
+mod sheet;
 mod webdriver;
 mod x11;
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
-use webdriver::{ARROW_LEFT, Display, ENTER, Proc, Session, tauri_driver, xvfb};
+use webdriver::{ARROW_LEFT, Display, ENTER, Proc, Session, artifacts, tauri_driver, xvfb_sized};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -48,17 +50,22 @@ struct Desk {
 
 impl Desk {
     fn new() -> Desk {
-        Desk::with_project(true)
+        Desk::with_project(true, (1280, 800))
     }
 
     fn first_launch() -> Desk {
-        Desk::with_project(false)
+        Desk::with_project(false, (1280, 800))
     }
 
-    fn with_project(own: bool) -> Desk {
+    /// On a screen of `width` × `height`, for windows of any size up to it.
+    fn sized(width: u32, height: u32) -> Desk {
+        Desk::with_project(true, (width, height))
+    }
+
+    fn with_project(own: bool, (width, height): (u32, u32)) -> Desk {
         let tmp = tempfile::tempdir().unwrap();
         let home = tmp.path().join("home");
-        let display = xvfb();
+        let display = xvfb_sized(width, height);
         let (db, (driver, url)) = if own {
             let db = tmp.path().join("project.sqlite");
             let driver = tauri_driver(&display, &[("VERDIKT_HOME", &home), ("VERDIKT_DB", &db)]);
@@ -81,7 +88,12 @@ impl Desk {
     /// other typed paths are refused.
     fn open(&self, chosen: &[&Path]) -> Session<'_> {
         let args: Vec<&str> = chosen.iter().map(|p| s_(p)).collect();
-        let s = Session::start(&self.url, &self.display, Path::new(APP), &args);
+        self.open_args(&args)
+    }
+
+    /// Starts the app with these command-line arguments and waits until it is ready.
+    fn open_args(&self, args: &[&str]) -> Session<'_> {
+        let s = Session::start(&self.url, &self.display, Path::new(APP), args);
         s.wait_for("[data-ready]", 20);
         s
     }
