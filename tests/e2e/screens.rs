@@ -32,10 +32,11 @@ const LAYOUT: &str = include_str!("layout.js");
 /// The contact sheet shows each screenshot at a quarter of its size.
 const SHRINK: usize = 4;
 
-/// The projects every screen is seen with; `shots` saves a screenshot of every state.
+/// The projects every screen is seen with; `shots`: the screens saved as screenshots at every
+/// width and theme.
 struct Project {
     name: &'static str,
-    shots: bool,
+    shots: &'static [&'static str],
     /// Fills the project file (before the window opens it); the window's extra arguments.
     make: fn(&Path) -> Vec<String>,
 }
@@ -43,17 +44,19 @@ struct Project {
 const PROJECTS: [Project; 3] = [
     Project {
         name: "empty",
-        shots: false,
+        shots: &["review"],
         make: |_| Vec::new(),
     },
     Project {
         name: "sample",
-        shots: true,
+        shots: &[
+            "start", "import", "guards", "curator", "review", "results", "export",
+        ],
         make: sample_project,
     },
     Project {
         name: "100k",
-        shots: false,
+        shots: &["review"],
         make: big_project,
     },
 ];
@@ -101,9 +104,10 @@ fn every_screen_at_every_width_and_theme_is_laid_out_and_accessible() {
                     go(&s, i, id);
                     found.seconds[0] += t.elapsed().as_secs_f64();
                     check(&s, &state, &mut found);
-                    if project.shots {
+                    if project.shots.contains(&id.as_str()) {
                         let t = Instant::now();
-                        shots.send((state, s.window_frame())).unwrap();
+                        let row = format!("{} {id}", project.name);
+                        shots.send((row, state, s.window_frame())).unwrap();
                         found.seconds[3] += t.elapsed().as_secs_f64();
                     }
                 }
@@ -388,34 +392,34 @@ fn one_list_of_screens(s: &Session, screens: &[(String, String)], found: &mut Fi
     }
 }
 
+/// A screenshot on its way to the saver: its row on the contact sheet, its state, the screen.
+type Shot = (String, String, Frame);
+
 /// Writes each screenshot as a PNG on a thread of its own while the checks go on (a copy of
-/// the screen is quick, turning it into a PNG is not); gives back each one shrunk for the
-/// contact sheet.
-fn saver(out: PathBuf) -> (mpsc::Sender<(String, Frame)>, JoinHandle<Vec<Rgb>>) {
-    let (send, shots) = mpsc::channel::<(String, Frame)>();
+/// the screen is quick, turning it into a PNG is not); gives back the contact sheet's rows,
+/// each screenshot shrunk.
+fn saver(out: PathBuf) -> (mpsc::Sender<Shot>, JoinHandle<Vec<Vec<Rgb>>>) {
+    let (send, shots) = mpsc::channel::<Shot>();
     let thread = std::thread::spawn(move || {
-        shots
-            .into_iter()
-            .map(|(state, frame)| {
-                let shot = frame.rgb();
-                let file = state.replace(['×', ' '], "-");
-                std::fs::write(out.join(format!("{file}.png")), shot.png()).unwrap();
-                sheet::shrink(&shot, SHRINK)
-            })
-            .collect()
+        let mut rows: Vec<(String, Vec<Rgb>)> = Vec::new();
+        for (row, state, frame) in shots {
+            let shot = frame.rgb();
+            let file = state.replace(['×', ' '], "-");
+            std::fs::write(out.join(format!("{file}.png")), shot.png()).unwrap();
+            let shrunk = sheet::shrink(&shot, SHRINK);
+            match rows.iter_mut().find(|(r, _)| *r == row) {
+                Some((_, shots)) => shots.push(shrunk),
+                None => rows.push((row, vec![shrunk])),
+            }
+        }
+        rows.into_iter().map(|(_, shots)| shots).collect()
     });
     (send, thread)
 }
 
-/// The contact sheet (rows: the screens in the bar's order; columns: light at each width, then
-/// dark) and axe's findings.
-fn save(out: &Path, found: &Findings, shrunk: Vec<Rgb>) {
-    // Shots come theme by theme, size by size, screen by screen: a sheet row is a screen.
-    let screens = shrunk.len() / (SIZES.len() * THEMES.len());
-    let mut rows: Vec<Vec<Rgb>> = (0..screens).map(|_| Vec::new()).collect();
-    for (n, shot) in shrunk.into_iter().enumerate() {
-        rows[n % screens].push(shot);
-    }
+/// The contact sheet (a row per project and screen, in the order they were seen; columns:
+/// light at each width, then dark) and axe's findings.
+fn save(out: &Path, found: &Findings, rows: Vec<Vec<Rgb>>) {
     if !rows.is_empty() {
         std::fs::write(out.join("contact-sheet.png"), sheet::grid(&rows).png()).unwrap();
     }
