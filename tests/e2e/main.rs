@@ -37,9 +37,10 @@ fn test_model() -> PathBuf {
 
 const APP: &str = env!("CARGO_BIN_EXE_verdikt-app");
 
-/// One test's own X display, tauri-driver and folder: the app's home is `home/`, and its
-/// project is `project.sqlite` unless the test is about the first launch, which makes its own
-/// in the home. Fields drop in order: the driver before the display, the folder last.
+/// One test's own X display, tauri-driver and folder: the app's home is `home/`, the web
+/// view's storage `xdg-data/`, and its project is `project.sqlite` unless the test is about the
+/// first launch, which makes its own in the home. Fields drop in order: the driver before the
+/// display, the folder last.
 struct Desk {
     url: String,
     _driver: Proc,
@@ -65,15 +66,20 @@ impl Desk {
     fn with_project(own: bool, (width, height): (u32, u32)) -> Desk {
         let tmp = tempfile::tempdir().unwrap();
         let home = tmp.path().join("home");
+        // The web view's own storage (localStorage: theme, font size, a review draft) too, so
+        // no test starts with what another left there.
+        let web = tmp.path().join("xdg-data");
         let display = xvfb_sized(width, height);
-        let (db, (driver, url)) = if own {
-            let db = tmp.path().join("project.sqlite");
-            let driver = tauri_driver(&display, &[("VERDIKT_HOME", &home), ("VERDIKT_DB", &db)]);
-            (db, driver)
+        let mut env = vec![("VERDIKT_HOME", home.as_path()), ("XDG_DATA_HOME", &web)];
+        let db = if own {
+            tmp.path().join("project.sqlite")
         } else {
-            let driver = tauri_driver(&display, &[("VERDIKT_HOME", &home)]);
-            (home.join("verdikt.sqlite"), driver)
+            home.join("verdikt.sqlite")
         };
+        if own {
+            env.push(("VERDIKT_DB", &db));
+        }
+        let (driver, url) = tauri_driver(&display, &env);
         Desk {
             url,
             _driver: driver,
