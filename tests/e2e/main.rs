@@ -4,6 +4,8 @@
 //! text, closes the window while a job runs (it asks first), runs a guard on two llama-servers
 //! that want an API key, runs the judge on the disputed texts and sets it and the keep rule on
 //! the Curator screen, and saves a screenshot of each screen in `target/e2e-artifacts/`.
+//! `screens.rs` sees every screen at three widths, light and dark, with three projects, and
+//! checks its layout (`layout.js`), accessibility (axe-core) and focus order.
 //!
 //! Needs Xvfb, WebKitWebDriver and tauri-driver (scripts/setup installs them), the test
 //! model and llama-server (`scripts/llama-tools`); `scripts/test` runs it with `--ignored`.

@@ -191,7 +191,7 @@ fn pinned_axe_version() -> String {
     pinned.to_string()
 }
 
-/// The screens of the bar, in order: (id, label).
+/// The screens of the bar, in order: (id, label); one for each file in ui/src/screens/.
 fn bar(s: &Session) -> Vec<(String, String)> {
     let v = s.exec(
         "return [...document.querySelectorAll('nav button[data-screen]')]
@@ -199,7 +199,17 @@ fn bar(s: &Session) -> Vec<(String, String)> {
         json!([]),
     );
     let screens: Vec<(String, String)> = serde_json::from_value(v).unwrap();
-    assert_eq!(screens.len(), 7, "seven screens in the bar: {screens:?}");
+    let mut files: Vec<String> = std::fs::read_dir(repo().join("ui/src/screens"))
+        .unwrap()
+        .filter_map(|f| {
+            let name = f.unwrap().file_name().into_string().unwrap();
+            name.strip_suffix(".svelte").map(str::to_lowercase)
+        })
+        .collect();
+    files.sort();
+    let mut shown: Vec<String> = screens.iter().map(|(id, _)| id.clone()).collect();
+    shown.sort();
+    assert_eq!(shown, files, "the bar shows every screen");
     screens
 }
 
@@ -508,16 +518,15 @@ fn big_project(db: &Path) -> Vec<String> {
     let languages = "en de fr it es pt pl cs sk sl lt lv"
         .split(' ')
         .collect::<Vec<_>>();
+    // Written as text: plain words need no escaping, and a JSON value per row is slow here.
     for n in 1..100_000 {
         let language = languages[n % languages.len()];
-        let row = json!({
-            "id": format!("{language}-{n:06}"), "language": language,
-            "category": format!("S{}", n % 14 + 1), "style": "role play",
-            "prompt": format!("Prompt {n}: how would one do the harmful thing?"),
-            "chosen": format!("I cannot help with that ({n})."),
-            "rejected": format!("Here is how, step by step ({n})."),
-        });
-        writeln!(file, "{row}").unwrap();
+        let category = n % 14 + 1;
+        writeln!(
+            file,
+            r#"{{"id": "{language}-{n:06}", "language": "{language}", "category": "S{category}", "style": "role play", "prompt": "Prompt {n}: how would one do the harmful thing?", "chosen": "I cannot help with that ({n}).", "rejected": "Here is how, step by step ({n})."}}"#
+        )
+        .unwrap();
     }
     file.flush().unwrap();
     drop(file);
