@@ -5,7 +5,9 @@
 //! that want an API key, runs the judge on the disputed texts and sets it and the keep rule on
 //! the Curator screen, blurs a self-harm sample's harmful text until the reviewer reveals it
 //! (`care.rs`, with `pixels.rs` to read the screenshots), and saves a screenshot of each screen
-//! in `target/e2e-artifacts/`.
+//! in `target/e2e-artifacts/`. `screens.rs` sees every screen at three widths, light and dark,
+//! with three projects, and checks its layout (`layout.js`), accessibility (axe-core) and focus
+//! order.
 //!
 //! Needs Xvfb, WebKitWebDriver and tauri-driver (scripts/setup installs them), the test
 //! model and llama-server (`scripts/llama-tools`); `scripts/test` runs it with `--ignored`.
@@ -13,13 +15,15 @@
 mod care;
 mod llama;
 mod pixels;
+mod screens;
+mod sheet;
 mod webdriver;
 mod x11;
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
-use webdriver::{ARROW_LEFT, Display, ENTER, Proc, Session, tauri_driver, xvfb};
+use webdriver::{ARROW_LEFT, Display, ENTER, Proc, Session, artifacts, tauri_driver, xvfb_sized};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -39,9 +43,10 @@ fn test_model() -> PathBuf {
 
 const APP: &str = env!("CARGO_BIN_EXE_verdikt-app");
 
-/// One test's own X display, tauri-driver and folder: the app's home is `home/`, and its
-/// project is `project.sqlite` unless the test is about the first launch, which makes its own
-/// in the home. Fields drop in order: the driver before the display, the folder last.
+/// One test's own X display, tauri-driver and folder: the app's home is `home/`, the web
+/// view's storage `xdg-data/`, and its project is `project.sqlite` unless the test is about the
+/// first launch, which makes its own in the home. Fields drop in order: the driver before the
+/// display, the folder last.
 struct Desk {
     url: String,
     _driver: Proc,
@@ -52,25 +57,35 @@ struct Desk {
 
 impl Desk {
     fn new() -> Desk {
-        Desk::with_project(true)
+        Desk::with_project(true, (1280, 800))
     }
 
     fn first_launch() -> Desk {
-        Desk::with_project(false)
+        Desk::with_project(false, (1280, 800))
     }
 
-    fn with_project(own: bool) -> Desk {
+    /// On a screen of `width` × `height`, for windows of any size up to it.
+    fn sized(width: u32, height: u32) -> Desk {
+        Desk::with_project(true, (width, height))
+    }
+
+    fn with_project(own: bool, (width, height): (u32, u32)) -> Desk {
         let tmp = tempfile::tempdir().unwrap();
         let home = tmp.path().join("home");
-        let display = xvfb();
-        let (db, (driver, url)) = if own {
-            let db = tmp.path().join("project.sqlite");
-            let driver = tauri_driver(&display, &[("VERDIKT_HOME", &home), ("VERDIKT_DB", &db)]);
-            (db, driver)
+        // The web view's own storage (localStorage: theme, font size, a review draft) too, so
+        // no test starts with what another left there.
+        let web = tmp.path().join("xdg-data");
+        let display = xvfb_sized(width, height);
+        let mut env = vec![("VERDIKT_HOME", home.as_path()), ("XDG_DATA_HOME", &web)];
+        let db = if own {
+            tmp.path().join("project.sqlite")
         } else {
-            let driver = tauri_driver(&display, &[("VERDIKT_HOME", &home)]);
-            (home.join("verdikt.sqlite"), driver)
+            home.join("verdikt.sqlite")
         };
+        if own {
+            env.push(("VERDIKT_DB", &db));
+        }
+        let (driver, url) = tauri_driver(&display, &env);
         Desk {
             url,
             _driver: driver,
@@ -85,7 +100,12 @@ impl Desk {
     /// other typed paths are refused.
     fn open(&self, chosen: &[&Path]) -> Session<'_> {
         let args: Vec<&str> = chosen.iter().map(|p| s_(p)).collect();
-        let s = Session::start(&self.url, &self.display, Path::new(APP), &args);
+        self.open_args(&args)
+    }
+
+    /// Starts the app with these command-line arguments and waits until it is ready.
+    fn open_args(&self, args: &[&str]) -> Session<'_> {
+        let s = Session::start(&self.url, &self.display, Path::new(APP), args);
         s.wait_for("[data-ready]", 20);
         s
     }

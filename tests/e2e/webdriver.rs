@@ -45,14 +45,27 @@ pub struct Display {
 }
 
 impl Display {
-    /// The screen's pixels.
-    pub fn rgb(&self) -> Rgb {
+    /// The screen as it is now, or the part at `rect` (x, y, width, height).
+    pub fn frame(&self, rect: Option<[usize; 4]>) -> Frame {
         let xwd = std::fs::read(self.framebuffer.path().join("Xvfb_screen0")).unwrap();
-        xwd_to_rgb(&xwd)
+        Frame { xwd, rect }
     }
 }
 
-/// An RGB image, three bytes a pixel, row by row.
+/// A copy of Xvfb's screen file, turned into pixels later (perhaps on another thread): a copy
+/// is quick, the conversion is not.
+pub struct Frame {
+    xwd: Vec<u8>,
+    rect: Option<[usize; 4]>,
+}
+
+impl Frame {
+    pub fn rgb(&self) -> Rgb {
+        xwd_to_rgb(&self.xwd, self.rect)
+    }
+}
+
+/// An RGB image, 8 bits a channel, row by row.
 pub struct Rgb {
     pub width: usize,
     pub height: usize,
@@ -65,6 +78,7 @@ impl Rgb {
         let mut encoder = png::Encoder::new(&mut png, self.width as u32, self.height as u32);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::Fast);
         encoder
             .write_header()
             .unwrap()
@@ -74,8 +88,8 @@ impl Rgb {
     }
 }
 
-/// A fresh Xvfb display.
-pub fn xvfb() -> Display {
+/// A fresh Xvfb display of `width` × `height`.
+pub fn xvfb_sized(width: u32, height: u32) -> Display {
     for n in 0..50 {
         let name = format!(":{}", 140 + (std::process::id() as usize + n) % 500);
         let lock = format!("/tmp/.X{}-lock", &name[1..]);
@@ -88,7 +102,7 @@ pub fn xvfb() -> Display {
                 &name,
                 "-screen",
                 "0",
-                "1280x800x24",
+                &format!("{width}x{height}x24"),
                 "-nolisten",
                 "tcp",
                 "-fbdir",
@@ -115,17 +129,24 @@ pub fn xvfb() -> Display {
     panic!("no free X display for Xvfb");
 }
 
-/// An XWD image (Xvfb's 24-bit TrueColor ZPixmap, 32 bits per pixel) as RGB pixels.
-fn xwd_to_rgb(xwd: &[u8]) -> Rgb {
+/// An XWD image (Xvfb's 24-bit TrueColor ZPixmap, 32 bits per pixel) as RGB, or its part at
+/// `rect` (x, y, width, height; clipped to the image).
+fn xwd_to_rgb(xwd: &[u8], rect: Option<[usize; 4]>) -> Rgb {
     let field = |i: usize| u32::from_be_bytes(xwd[4 * i..4 * i + 4].try_into().unwrap()) as usize;
-    let (header_size, width, height) = (field(0), field(4), field(5));
+    let (header_size, screen_width, screen_height) = (field(0), field(4), field(5));
     let (byte_order, bits_per_pixel, bytes_per_line, ncolors) =
         (field(7), field(11), field(12), field(19));
     assert_eq!(bits_per_pixel, 32, "Xvfb's 24-bit screen has 32-bit pixels");
+    let [left, top, width, height] = rect.unwrap_or([0, 0, screen_width, screen_height]);
+    let (left, top) = (left.min(screen_width), top.min(screen_height));
+    let (width, height) = (
+        width.min(screen_width - left),
+        height.min(screen_height - top),
+    );
     let pixels = &xwd[header_size + 12 * ncolors..];
     let mut rgb = Vec::with_capacity(width * height * 3);
-    for y in 0..height {
-        for x in 0..width {
+    for y in top..top + height {
+        for x in left..left + width {
             let at = y * bytes_per_line + 4 * x;
             let b: [u8; 4] = pixels[at..at + 4].try_into().unwrap();
             // Red in bits 16-23, green 8-15, blue 0-7 of the pixel, stored in `byte_order`.
@@ -190,6 +211,20 @@ fn dirs_home() -> Option<PathBuf> {
     std::env::var_os("HOME").map(PathBuf::from)
 }
 
+/// Where screenshots go: `VERDIKT_E2E_ARTIFACTS`, else `target/e2e-artifacts`.
+pub fn artifacts() -> PathBuf {
+    let dir = std::env::var_os("VERDIKT_E2E_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .unwrap()
+                .join("target/e2e-artifacts")
+        });
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 pub struct Session<'d> {
     agent: ureq::Agent,
     base: String,
@@ -197,6 +232,8 @@ pub struct Session<'d> {
 }
 
 pub const ENTER: &str = "\u{E007}";
+pub const ALT: &str = "\u{E00A}";
+pub const TAB: &str = "\u{E004}";
 pub const ARROW_LEFT: &str = "\u{E012}";
 
 impl<'d> Session<'d> {
@@ -262,6 +299,59 @@ impl<'d> Session<'d> {
         self.cmd("/execute/sync", json!({"script": script, "args": args}))
     }
 
+    /// Runs a script that answers later: it calls its last argument with the result.
+    pub fn exec_async(&self, script: &str, args: Value) -> Value {
+        self.cmd("/execute/async", json!({"script": script, "args": args}))
+    }
+
+    /// Resizes the window to `width` × `height` CSS pixels of page (there are no window
+    /// decorations under Xvfb) and waits until the page has laid itself out at that size.
+    pub fn resize(&self, width: u32, height: u32) {
+        self.cmd("/window/rect", json!({"width": width, "height": height}));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let size = self.exec("return [innerWidth, innerHeight]", json!([]));
+            if size == json!([width, height]) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the window stays {size} instead of {width} × {height}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The window's place and size on the screen: x, y, width, height.
+    pub fn window_rect(&self) -> [usize; 4] {
+        let v = get(&self.agent, &format!("{}/window/rect", self.base))["value"].clone();
+        ["x", "y", "width", "height"].map(|k| v[k].as_u64().unwrap_or(0) as usize)
+    }
+
+    /// The window as it is drawn now: waits for two frames so the screen has caught up with
+    /// the page.
+    pub fn window_frame(&self) -> Frame {
+        self.painted();
+        self.display.frame(Some(self.window_rect()))
+    }
+
+    /// Presses `keys` together (the first ones held while the last is pressed), as Alt+3.
+    pub fn chord(&self, keys: &[&str]) {
+        let mut actions: Vec<Value> = keys
+            .iter()
+            .map(|k| json!({"type": "keyDown", "value": k}))
+            .collect();
+        actions.extend(
+            keys.iter()
+                .rev()
+                .map(|k| json!({"type": "keyUp", "value": k})),
+        );
+        self.cmd(
+            "/actions",
+            json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}),
+        );
+    }
+
     /// The first element matching `css`, waiting up to `secs` for it.
     pub fn wait_for(&self, css: &str, secs: u64) -> Element<'_> {
         let deadline = Instant::now() + Duration::from_secs(secs);
@@ -312,27 +402,28 @@ impl<'d> Session<'d> {
     }
 
     pub fn artifact_dir(&self) -> PathBuf {
-        let dir = std::env::var_os("VERDIKT_E2E_ARTIFACTS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .parent()
-                    .unwrap()
-                    .join("target/e2e-artifacts")
-            });
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+        artifacts()
     }
 
-    /// Saves a PNG of the screen, after a pause: the DOM updates before the frame does.
+    /// Saves a PNG of the screen once the page has painted.
     pub fn screenshot(&self, path: &Path) {
         std::fs::write(path, self.screen().png()).unwrap();
     }
 
-    /// The screen's pixels, after the same pause.
+    /// The screen's pixels once the page has painted.
     pub fn screen(&self) -> Rgb {
-        std::thread::sleep(Duration::from_millis(800));
-        self.display.rgb()
+        self.painted();
+        self.display.frame(None).rgb()
+    }
+
+    /// Returns once the page has painted what the DOM holds now: two animation frames, then a
+    /// moment for the X server's copy of the frame.
+    fn painted(&self) {
+        self.exec_async(
+            "const done = arguments[arguments.length - 1];
+             requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 50)));",
+            json!([]),
+        );
     }
 
     pub fn shot(&self, name: &str) {

@@ -114,7 +114,7 @@ export const KEYS: ReadonlyArray<[string, string]> = [
   ["t", "write a note (Esc to leave)"],
   ["?", "question wording and guidelines"],
   ["+ / −", "font size"],
-  ["d", "dark mode"],
+  ["d", "light / dark"],
 ];
 
 const OVERRIDE_KEYS: Record<string, Field> = { p: "prompt", c: "chosen", r: "rejected" };
