@@ -428,7 +428,8 @@ impl LlamaEngine {
                             cancel,
                             reply,
                         } => {
-                            let _ = reply.send(worker.evaluate(&checks, &scoring, &cancel));
+                            worker.cancel = cancel;
+                            let _ = reply.send(worker.evaluate(&checks, &scoring));
                         }
                         Command::Tokenize { segments, reply } => {
                             let _ = reply
@@ -556,6 +557,8 @@ struct Worker<'m> {
     wave: u64,
     batch: LlamaBatch<'static>,
     specials: Specials<LlamaToken>,
+    /// The cancel flag of the wave being evaluated.
+    cancel: Arc<AtomicBool>,
 }
 
 impl<'m> Worker<'m> {
@@ -578,6 +581,7 @@ impl<'m> Worker<'m> {
             wave: 0,
             batch: LlamaBatch::new(options.n_batch.max(options.n_seq) as usize, 1),
             specials: specials_of(model),
+            cancel: Arc::default(),
         })
     }
 
@@ -664,7 +668,15 @@ impl<'m> Worker<'m> {
         })
     }
 
+    /// One decode, unless the run was cancelled: a wave of long checks on a busy machine takes
+    /// minutes, and Cancel must not wait for it. The cache may then hold half a wave, so it is
+    /// emptied and no resident template is trusted any more.
     fn decode(&mut self) -> Result<(), EngineError> {
+        if self.cancel.load(Ordering::Relaxed) {
+            self.ctx.clear_kv_cache();
+            self.residents.clear();
+            return Err(EngineError::Cancelled);
+        }
         self.ctx.decode(&mut self.batch).map_err(llama_err)
     }
 
@@ -743,7 +755,6 @@ impl<'m> Worker<'m> {
         &mut self,
         checks: &[CheckRequest],
         scoring: &Scoring,
-        cancel: &AtomicBool,
     ) -> Result<(Vec<CheckOutcome>, WaveStats), EngineError> {
         let started = Instant::now();
         let mut stats = WaveStats::default();
@@ -793,9 +804,6 @@ impl<'m> Worker<'m> {
         // Sub-waves: as many checks as there are streams for them.
         let mut next = 0;
         while next < checks.len() {
-            if cancel.load(Ordering::Relaxed) {
-                return Err(EngineError::Cancelled);
-            }
             let end = self.wave_end(&tokenized, &templates, next);
             self.run_wave(
                 checks,
@@ -1587,6 +1595,48 @@ pub(crate) mod tests {
         // Splitting the last triple's answers would compute its prompt twice.
         let (_, split_computed) = in_waves(&[0, 4, 8, 9]);
         assert!(split_computed > whole_computed);
+    }
+
+    #[test]
+    fn a_cancel_stops_a_wave_at_its_next_decode_and_leaves_the_engine_sound() {
+        // One wave of one triple, decoded 32 tokens at a time: many decodes to stop between.
+        let options = LlamaOptions {
+            n_batch: 32,
+            ..options(true, 8)
+        };
+        let engine = LlamaEngine::load(&test_model(), options).unwrap();
+        let checks = triple_checks(1);
+        let started = Instant::now();
+        let (whole, _) = engine
+            .evaluate(checks.clone(), &scoring(), Arc::default())
+            .unwrap();
+        let full = started.elapsed();
+
+        let cancel = Arc::new(AtomicBool::new(false));
+        let flag = cancel.clone();
+        let canceller = std::thread::spawn(move || {
+            std::thread::sleep(full / 4);
+            flag.store(true, Ordering::Relaxed);
+        });
+        let started = Instant::now();
+        let stopped = engine.evaluate(checks.clone(), &scoring(), cancel);
+        let took = started.elapsed();
+        canceller.join().unwrap();
+        assert!(
+            matches!(stopped, Err(EngineError::Cancelled)),
+            "the wave was not cancelled"
+        );
+        // Before, a wave ran to its end whatever the flag said.
+        assert!(
+            took < full * 3 / 4,
+            "cancelled after {took:?} of a {full:?} wave"
+        );
+
+        // The half-computed cache is not trusted: the same engine computes the wave as before.
+        let (again, _) = engine.evaluate(checks, &scoring(), Arc::default()).unwrap();
+        for (a, b) in whole.iter().zip(&again) {
+            assert_eq!((&a.answer, &a.first_logits), (&b.answer, &b.first_logits));
+        }
     }
 
     #[test]
