@@ -30,8 +30,8 @@ mod reviewers;
 
 pub use adjudication::{Disagreement, adjudicate, disagreement, final_answer};
 pub use answer::{
-    Answer, AnswerRecord, FieldVerdict, Q3, TextVerdict, YesNo, annotate, audit_fields,
-    current_answers, disputed_fields, history, revert_last,
+    Answer, AnswerRecord, FieldVerdict, Provenance, Q3, Source, TextVerdict, YesNo, annotate,
+    audit_fields, current_answers, disputed_fields, history, revert_last,
 };
 pub(crate) use answer::{disputed_fields_sql, reads};
 pub use config::{AuditConfig, CONFIG_KEYS, audit_config, parse_switch, set_config};
@@ -73,6 +73,9 @@ pub enum AuditError {
     Config { key: String, message: String },
     #[error("no question `{0}`; the keys are q1, q2, q3 and guidelines")]
     UnknownQuestion(String),
+    /// An answer id the sender made names another sample's or reviewer's stored answer.
+    #[error("answer id `{0}` is already used by another answer; send a new id")]
+    AnswerIdTaken(String),
     #[error("stored answer {id} is unreadable: {message}")]
     Corrupt { id: i64, message: String },
     #[error("database error: {0}")]

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::adjudication::refresh_disagreement;
-use super::answer::{append, reads, records, sample_info};
+use super::answer::{Provenance, Source, append, reads, records, sample_info};
 use super::{AuditError, audit_config, list_reviewers, reviewer};
 use crate::queue::{self, QueueError, QueueQuery};
 use crate::sample::normalise_language;
@@ -485,6 +485,7 @@ pub fn import_pack(store: &mut Store, path: &Path) -> Result<MergeReport, PackEr
             &answer,
             &manifest.pack_id,
             Some(&a.created_at),
+            &Provenance::new(Source::Pack, None),
         )?;
         report.merged += 1;
     }
