@@ -53,6 +53,8 @@ struct Server {
     child: Child,
     base: String,
     agent: ureq::Agent,
+    /// What `verdikt serve` printed before it listened.
+    printed: String,
 }
 
 impl Drop for Server {
@@ -99,11 +101,14 @@ impl Server {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut base = None;
         let mut cert = None;
+        let mut printed = String::new();
         while base.is_none() || cert.is_none() {
             let line = lines
                 .next()
                 .expect("serve printed where it listens")
                 .unwrap();
+            printed.push_str(&line);
+            printed.push('\n');
             if let Some(url) = line.strip_prefix("serving the review at ") {
                 base = Some(url.trim_end_matches('/').to_string());
             }
@@ -127,6 +132,7 @@ impl Server {
             child,
             base: base.unwrap(),
             agent,
+            printed,
         }
     }
 
@@ -546,6 +552,45 @@ fn answers_are_served_while_the_cli_imports() {
         [20_000]
     );
     assert_eq!(p.sql::<i64>("SELECT count(*) FROM annotations"), [1]);
+}
+
+#[test]
+fn the_certificate_is_made_once_and_kept_beside_the_project() {
+    let p = project();
+    let fingerprint = |printed: &str| {
+        printed
+            .split(" SHA-256 ")
+            .nth(1)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let first = Server::start(&p, &[]);
+    let made = fingerprint(&first.printed);
+    assert_eq!(made.len(), 32 * 3 - 1, "{made}");
+    drop(first);
+    let again = Server::start(&p, &[]);
+    assert_eq!(
+        fingerprint(&again.printed),
+        made,
+        "the same certificate next time"
+    );
+    drop(again);
+    let (cert, key) = verdikt_serve::project_files(&p.db());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the key is its owner's only: {mode:o}");
+    }
+    // Half a pair (here the user's own file at the key's place) is refused, never replaced.
+    std::fs::remove_file(&cert).unwrap();
+    std::fs::write(&key, "mine").unwrap();
+    let (ok, _, err) = p.run(&["serve", "--bind", "127.0.0.1:0"]);
+    assert!(!ok && err.contains("only one of"), "{err}");
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), "mine");
 }
 
 #[test]

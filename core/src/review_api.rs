@@ -236,6 +236,28 @@ pub fn resolve(store: &Store, who: &Caller, ext_id: &str, dataset: Option<&str>)
     Ok(id)
 }
 
+/// How an answer is written: `audit::annotate` or `audit::adjudicate`.
+type Write = fn(
+    &mut Store,
+    i64,
+    &str,
+    &Answer,
+    &Provenance,
+) -> std::result::Result<AnswerRecord, AuditError>;
+
+fn give(
+    store: &mut Store,
+    who: &Caller,
+    sample_id: i64,
+    answer: &Answer,
+    answer_id: Option<String>,
+    write: Write,
+) -> Result<AnswerRecord> {
+    reachable(store, who, sample_id)?;
+    let from = who.provenance(answer_id);
+    Ok(write(store, sample_id, who.reviewer(), answer, &from)?)
+}
+
 /// Stores the caller's answer as the sample's next version; an `answer_id` already stored is
 /// that answer, returned as it was stored.
 pub fn submit(
@@ -245,14 +267,7 @@ pub fn submit(
     answer: &Answer,
     answer_id: Option<String>,
 ) -> Result<AnswerRecord> {
-    reachable(store, who, sample_id)?;
-    Ok(audit::annotate(
-        store,
-        sample_id,
-        who.reviewer(),
-        answer,
-        &who.provenance(answer_id),
-    )?)
+    give(store, who, sample_id, answer, answer_id, audit::annotate)
 }
 
 /// An adjudicator's final answer to a sample whose reviewers disagree.
@@ -263,14 +278,7 @@ pub fn adjudicate(
     answer: &Answer,
     answer_id: Option<String>,
 ) -> Result<AnswerRecord> {
-    reachable(store, who, sample_id)?;
-    Ok(audit::adjudicate(
-        store,
-        sample_id,
-        who.reviewer(),
-        answer,
-        &who.provenance(answer_id),
-    )?)
+    give(store, who, sample_id, answer, answer_id, audit::adjudicate)
 }
 
 /// Undo: appends a copy of the caller's previous version, so the undone one stays in history.

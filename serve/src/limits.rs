@@ -81,6 +81,11 @@ impl Limiter {
 
     pub fn code_failed(&self, from: IpAddr) {
         let mut all = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if all.len() > 10_000 {
+            // Many addresses: forget those whose window has passed.
+            let window = self.limits.code_window;
+            all.retain(|_, (_, since)| since.elapsed() < window);
+        }
         let entry = all.entry(from).or_insert((0, Instant::now()));
         if entry.1.elapsed() >= self.limits.code_window {
             *entry = (0, Instant::now());

@@ -605,6 +605,29 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn an_answer_sent_again_under_its_id_is_stored_once() {
+        let (_d, mut store) = project();
+        add_reviewer(&store, "ola", "pl").unwrap();
+        let from = Provenance::new(Source::Window, Some("a-1".into()));
+        let first = annotate(&mut store, 1, "ana", &answer(YesNo::Yes), &from).unwrap();
+        let again = annotate(&mut store, 1, "ana", &answer(YesNo::No), &from).unwrap();
+        assert_eq!(first, again, "the stored answer, unchanged");
+        assert_eq!(first.source.as_deref(), Some("window"));
+        for (sample, who) in [(2, "ana"), (1, "ola")] {
+            assert!(matches!(
+                annotate(&mut store, sample, who, &answer(YesNo::Yes), &from),
+                Err(AuditError::AnswerIdTaken(_))
+            ));
+        }
+        let undo = Provenance::new(Source::Session(7), Some("u-1".into()));
+        annotate(&mut store, 1, "ana", &answer(YesNo::No), &Provenance::CLI).unwrap();
+        let undone = revert_last(&mut store, 1, "ana", &undo).unwrap();
+        assert_eq!(revert_last(&mut store, 1, "ana", &undo).unwrap(), undone);
+        assert_eq!(undone.source.as_deref(), Some("session:7"));
+        assert_eq!(history(&store, 1).unwrap().len(), 3);
+    }
+
+    #[test]
     fn versions_append_and_undo_appends_the_previous_answer() {
         let (_d, mut store) = project();
         let first = annotate(&mut store, 1, "ana", &answer(YesNo::Yes), &Provenance::CLI).unwrap();

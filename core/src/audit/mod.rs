@@ -11,7 +11,8 @@
 //!   verdicts) in the project table
 //! - `answer.rs` typed answers appended as version n+1 in an immediate transaction (with seconds
 //!   shown → submitted), history, current answers (view `current_annotations`), undo by appending,
-//!   disputed texts
+//!   disputed texts; each answer keeps its source (`cli`, `window`, `pack`, `session:N`) and the
+//!   id its sender made for it, so an answer sent again is stored once (`Provenance`)
 //! - `adjudication.rs` `reviewers_disagree` refreshed in each answer's transaction, final answers
 //!   (`final_answers`, append-only, view `current_final_answers`), the side-by-side `Disagreement`
 //! - `questions.rs` wording in the project table with DESIGN's defaults

@@ -414,13 +414,17 @@ pub fn import_pack(store: &mut Store, path: &Path) -> Result<MergeReport, PackEr
             });
         }
     }
-    let answers = records(
-        &pack,
-        "annotations",
-        "1 ORDER BY a.sample_id, a.version",
-        [],
-    )
-    .map_err(|e| tampered(format!("an answer in it is unreadable ({e})")))?;
+    // A pack answered by a Verdikt from before answers kept their source has no such column.
+    let table = if pack
+        .prepare("SELECT source FROM annotations LIMIT 0")
+        .is_ok()
+    {
+        "annotations"
+    } else {
+        "(SELECT *, NULL AS source FROM annotations)"
+    };
+    let answers = records(&pack, table, "1 ORDER BY a.sample_id, a.version", [])
+        .map_err(|e| tampered(format!("an answer in it is unreadable ({e})")))?;
     if let Some(a) = answers.iter().find(|a| a.reviewer != manifest.reviewer) {
         return Err(tampered(format!(
             "it holds answers by {}, but the pack is {}'s",
