@@ -415,6 +415,10 @@ fn a_retried_submit_stores_once_as_the_sessions_reviewer() {
     let source = first.body["source"].as_str().unwrap();
     assert!(source.starts_with("session:"), "{source}");
     assert_eq!(p.sql::<i64>("SELECT count(*) FROM annotations"), [1]);
+    let open: Value = serde_json::from_str(&p.ok(&["reviewer", "sessions", "--json"])).unwrap();
+    assert_eq!(open[0]["reviewer"], "ana");
+    assert_eq!(open[0]["answers"], 1);
+    assert_eq!(format!("session:{}", open[0]["id"]), source);
     // Undo with its own id, retried: one new version.
     server.call(
         &ana,

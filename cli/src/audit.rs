@@ -232,6 +232,11 @@ pub enum ReviewerCommand {
     },
     /// End every session and unused invite of this reviewer at once.
     Revoke { name: String },
+    /// The open browser sessions: whose, until when, answers stored and the last one's time.
+    Sessions {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `90s`, `30m`, `24h`, `7d`.
@@ -497,6 +502,23 @@ fn reviewer(store: &mut Store, command: ReviewerCommand) -> Result<(), String> {
                 "ended {} session(s) and {} unused invite(s) of {name}",
                 ended.sessions, ended.invites
             );
+        }
+        ReviewerCommand::Sessions { json: as_json } => {
+            let open = access::open_sessions(store).map_err(err)?;
+            if as_json {
+                json(serde_json::to_string(&open));
+            } else {
+                for s in open {
+                    println!(
+                        "{}\tsession {}\tuntil {}\t{} answer(s)\tlast {}",
+                        s.reviewer,
+                        s.id,
+                        s.expires_at,
+                        s.answers,
+                        s.last_answer_at.as_deref().unwrap_or("-")
+                    );
+                }
+            }
         }
         ReviewerCommand::List { json: as_json } => {
             let all = audit::list_reviewers(store).map_err(err)?;

@@ -169,6 +169,44 @@ pub fn session(store: &Store, token: &str) -> Result<Session, AccessError> {
     })
 }
 
+/// An open session, for the curator: whose, since and until when, and what it stored.
+#[derive(Clone, Debug, Serialize)]
+pub struct OpenSession {
+    pub id: i64,
+    pub reviewer: String,
+    pub created_at: String,
+    pub expires_at: String,
+    /// Answers and final answers stored through it, and when the last one was.
+    pub answers: i64,
+    pub last_answer_at: Option<String>,
+}
+
+/// Every session still valid, by reviewer.
+pub fn open_sessions(store: &Store) -> Result<Vec<OpenSession>, AccessError> {
+    let mut stmt = store.conn().prepare(&format!(
+        "WITH given AS (SELECT source, created_at FROM annotations WHERE source LIKE 'session:%'
+                        UNION ALL
+                        SELECT source, created_at FROM final_answers WHERE source LIKE 'session:%')
+         SELECT s.id, r.name, s.created_at, s.expires_at,
+                (SELECT count(*) FROM given WHERE given.source = 'session:' || s.id),
+                (SELECT max(created_at) FROM given WHERE given.source = 'session:' || s.id)
+         FROM serve_sessions AS s JOIN reviewers AS r ON r.id = s.reviewer_id
+         WHERE s.revoked_at IS NULL AND s.expires_at > {NOW}
+         ORDER BY r.name, s.id"
+    ))?;
+    let rows = stmt.query_map([], |r| {
+        Ok(OpenSession {
+            id: r.get(0)?,
+            reviewer: r.get(1)?,
+            created_at: r.get(2)?,
+            expires_at: r.get(3)?,
+            answers: r.get(4)?,
+            last_answer_at: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Ends every open invite and session of reviewer `name` at once.
 pub fn revoke(store: &mut Store, name: &str) -> Result<Revoked, AccessError> {
     let who = reviewer(store, name)?;
@@ -217,6 +255,8 @@ mod tests {
             Err(AccessError::BadInvite)
         ));
         assert_eq!(session(&store, &s.token).unwrap().id, s.id);
+        let open = open_sessions(&store).unwrap();
+        assert_eq!((open.len(), open[0].answers), (1, 0));
         assert!(matches!(
             session(&store, "0000"),
             Err(AccessError::NoSession)
@@ -233,6 +273,7 @@ mod tests {
             session(&store, &s.token),
             Err(AccessError::NoSession)
         ));
+        assert!(open_sessions(&store).unwrap().is_empty());
         assert!(open_session(&mut store, &unused.code, Duration::from_secs(60)).is_err());
         let expired = invite(&store, "ana", Duration::ZERO).unwrap();
         assert!(open_session(&mut store, &expired.code, Duration::from_secs(60)).is_err());
