@@ -3,10 +3,14 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Subcommand;
+use verdikt_core::access;
 use verdikt_core::audit::pack::{self, PackOptions};
-use verdikt_core::audit::{self, Answer, AnswerRecord, FieldVerdict, Q3, TextVerdict, YesNo};
+use verdikt_core::audit::{
+    self, Answer, AnswerRecord, FieldVerdict, Provenance, Q3, TextVerdict, YesNo,
+};
 use verdikt_core::store::Store;
 
 #[derive(Subcommand)]
@@ -83,12 +87,25 @@ pub struct AnswerTo {
 fn store_answer(
     store: &mut Store,
     to: AnswerTo,
-    write: fn(&mut Store, i64, &str, &Answer) -> Result<AnswerRecord, audit::AuditError>,
+    write: fn(
+        &mut Store,
+        i64,
+        &str,
+        &Answer,
+        &Provenance,
+    ) -> Result<AnswerRecord, audit::AuditError>,
 ) -> Result<(), String> {
     let id = store
         .resolve_sample(&to.sample, to.dataset.as_deref())
         .map_err(err)?;
-    let stored = write(store, id, &to.reviewer, &to.answer.into_answer()?).map_err(err)?;
+    let stored = write(
+        store,
+        id,
+        &to.reviewer,
+        &to.answer.into_answer()?,
+        &Provenance::CLI,
+    )
+    .map_err(err)?;
     if to.json {
         json(serde_json::to_string(&stored));
     } else if stored.is_final {
@@ -214,6 +231,45 @@ pub enum ReviewerCommand {
         #[arg(value_name = "on|off", value_parser = parse_switch)]
         always: Option<bool>,
     },
+    /// A single-use link that opens a browser session as this reviewer (`verdikt serve`).
+    Invite {
+        name: String,
+        /// How long the link stays valid: e.g. 30m, 24h, 7d.
+        #[arg(long, default_value = "24h", value_parser = parse_duration)]
+        expires: Duration,
+        /// The address reviewers reach the server at (as `verdikt serve` prints it).
+        #[arg(long, default_value = "https://127.0.0.1:8443")]
+        url: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// End every session and unused invite of this reviewer at once.
+    Revoke { name: String },
+    /// The open browser sessions: whose, until when, answers stored and the last one's time.
+    Sessions {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `90s`, `30m`, `24h`, `7d`.
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{s}`: expected a number and a unit, e.g. 24h"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return Err(format!("`{s}`: the unit is s, m, h or d")),
+    };
+    n.checked_mul(seconds)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("`{s}` is too long"))
 }
 
 #[derive(Subcommand)]
@@ -349,7 +405,7 @@ pub fn run(store: &mut Store, command: AuditCommand) -> Result<(), String> {
             let id = store
                 .resolve_sample(&sample, dataset.as_deref())
                 .map_err(err)?;
-            let stored = audit::revert_last(store, id, &reviewer).map_err(err)?;
+            let stored = audit::revert_last(store, id, &reviewer, &Provenance::CLI).map_err(err)?;
             println!(
                 "version {} of {}'s answer to `{}` restores version {}",
                 stored.version,
@@ -466,6 +522,53 @@ fn reviewer(store: &mut Store, command: ReviewerCommand) -> Result<(), String> {
                 shown.join(", ")
             };
             println!("{name} always sees unblurred: {list}");
+        }
+        ReviewerCommand::Invite {
+            name,
+            expires,
+            url,
+            json: as_json,
+        } => {
+            let invite = access::invite(store, &name, expires).map_err(err)?;
+            let link = format!("{}/invite#{}", url.trim_end_matches('/'), invite.code);
+            if as_json {
+                json(serde_json::to_string(&serde_json::json!({
+                    "reviewer": invite.reviewer,
+                    "link": link,
+                    "code": invite.code,
+                    "expires_at": invite.expires_at,
+                })));
+            } else {
+                println!("{link}");
+                eprintln!(
+                    "a single-use link for {}, valid until {} (UTC); `verdikt serve` must be running",
+                    invite.reviewer, invite.expires_at
+                );
+            }
+        }
+        ReviewerCommand::Revoke { name } => {
+            let ended = access::revoke(store, &name).map_err(err)?;
+            println!(
+                "ended {} session(s) and {} unused invite(s) of {name}",
+                ended.sessions, ended.invites
+            );
+        }
+        ReviewerCommand::Sessions { json: as_json } => {
+            let open = access::open_sessions(store).map_err(err)?;
+            if as_json {
+                json(serde_json::to_string(&open));
+            } else {
+                for s in open {
+                    println!(
+                        "{}\tsession {}\tuntil {}\t{} answer(s)\tlast {}",
+                        s.reviewer,
+                        s.id,
+                        s.expires_at,
+                        s.answers,
+                        s.last_answer_at.as_deref().unwrap_or("-")
+                    );
+                }
+            }
         }
         ReviewerCommand::List { json: as_json } => {
             let all = audit::list_reviewers(store).map_err(err)?;

@@ -6,6 +6,7 @@ mod guard;
 mod measure;
 mod models;
 mod progress;
+mod serve;
 mod triage;
 
 use std::path::PathBuf;
@@ -208,6 +209,9 @@ enum Command {
     Report(measure::ReportArgs),
     /// How many randomly audited texts each language needs for a corrected ASR of a given width.
     AuditPlan(measure::AuditPlanArgs),
+    /// Open the review to reviewers' browsers over HTTPS (invite them with `verdikt reviewer
+    /// invite`); only review commands are served.
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -276,6 +280,7 @@ fn run(cli: Cli) -> Outcome {
             return models::run(args);
         }
         Command::Devices { json } => return guard::devices(json),
+        Command::Serve(args) => return serve::run(project_path(cli.db)?, args),
         // A dry run writes nothing, so it does not create a project file either.
         Command::Import(args) if args.dry_run => {
             let paths = args.paths.clone();
@@ -349,7 +354,9 @@ fn run(cli: Cli) -> Outcome {
             }
             Ok(())
         }
-        Command::Models(_) | Command::Devices { .. } => unreachable!("handled above"),
+        Command::Models(_) | Command::Devices { .. } | Command::Serve(_) => {
+            unreachable!("handled above")
+        }
         Command::Guard { command } => guard::run_command(&mut store, *command),
         Command::Audit(command) => audit::run(&mut store, command),
         Command::Triage(args) => triage::triage(&mut store, args),

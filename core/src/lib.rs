@@ -3,6 +3,7 @@
 //!
 //! import → store → guard → triage → queue → audit → measure → split → export
 
+pub mod access;
 pub mod audit;
 pub mod export;
 pub mod filter;
@@ -17,6 +18,7 @@ pub mod paths;
 pub mod project_guards;
 pub mod queue;
 pub mod review;
+pub mod review_api;
 pub mod sample;
 pub mod split;
 pub mod staged;

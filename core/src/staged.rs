@@ -77,7 +77,7 @@ enum Kind {
 
 /// A temporary path beside `target` (`.NAME.verdikt-tmp-PID`), renamed over it by `commit`;
 /// dropped uncommitted, it is removed.
-pub(crate) struct Staged {
+pub struct Staged {
     pub tmp: PathBuf,
     target: PathBuf,
     kind: Kind,

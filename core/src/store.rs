@@ -39,6 +39,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0011_guard_batches.sql")),
     M::up(include_str!("../migrations/0012_conversations.sql")),
     M::up(include_str!("../migrations/0013_reviewer_care.sql")),
+    M::up(include_str!("../migrations/0014_serve.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -287,6 +288,24 @@ pub(crate) fn check_schema(conn: &Connection, path: &Path) -> Result<(), StoreEr
         return Err(foreign(format!("lacks Verdikt's {kind} `{name}`")));
     }
     Ok(())
+}
+
+/// Whether `e` (or an error it wraps) is SQLite's busy or locked: another connection holds the
+/// write lock and nothing was stored, so the same request may be sent again.
+pub fn is_busy(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if let Some(rusqlite::Error::SqliteFailure(f, _)) = err.downcast_ref::<rusqlite::Error>()
+            && matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            )
+        {
+            return true;
+        }
+        next = err.source();
+    }
+    false
 }
 
 pub struct Store {

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use crate::audit::answer::tests::answer;
 use crate::audit::pack::{PackError, PackOptions, export_pack};
 use crate::audit::{
-    Answer, AuditError, FieldVerdict, TextVerdict, YesNo, add_reviewer, adjudicate, annotate,
-    disagreement, history, revert_last, set_adjudicator, set_config,
+    Answer, AuditError, FieldVerdict, Provenance, TextVerdict, YesNo, add_reviewer, adjudicate,
+    annotate, disagreement, history, revert_last, set_adjudicator, set_config,
 };
 use crate::export::PassRule;
 use crate::measure::ratings::{Coefficients, Ratings, What, agreement};
@@ -97,7 +97,7 @@ fn reason_detail(store: &Store, sample: i64) -> Option<String> {
 #[test]
 fn the_queue_gives_each_reviewer_what_still_needs_answers_in_their_languages() {
     let (_d, mut store) = project();
-    annotate(&mut store, 1, "ana", &answer(YesNo::Yes)).unwrap();
+    annotate(&mut store, 1, "ana", &answer(YesNo::Yes), &Provenance::CLI).unwrap();
     assert_eq!(
         waiting(&store, Some("ola")),
         [2, 3],
@@ -117,7 +117,7 @@ fn the_queue_gives_each_reviewer_what_still_needs_answers_in_their_languages() {
         "sample 1 needs a second answer"
     );
     assert_eq!(waiting(&store, Some("jan")), [4], "only their languages");
-    annotate(&mut store, 1, "ola", &answer(YesNo::Yes)).unwrap();
+    annotate(&mut store, 1, "ola", &answer(YesNo::Yes), &Provenance::CLI).unwrap();
     assert_eq!(waiting(&store, Some("eva")), [2, 3], "two answers: done");
     assert_eq!(waiting(&store, None), [2, 3, 4]);
 
@@ -192,7 +192,7 @@ fn packs_per_sample(store: &Store, dir: &std::path::Path) -> BTreeMap<i64, usize
 #[test]
 fn packs_share_out_what_still_needs_answers_under_the_team_settings() {
     let (d, mut store) = project();
-    annotate(&mut store, 1, "ana", &answer(YesNo::Yes)).unwrap();
+    annotate(&mut store, 1, "ana", &answer(YesNo::Yes), &Provenance::CLI).unwrap();
     assert_eq!(
         packs_per_sample(&store, d.path()),
         BTreeMap::from([(2, 1), (3, 1)]),
@@ -226,7 +226,7 @@ fn blind_review_hides_others_answers_and_hidden_guards_wait_for_an_answer() {
         .unwrap();
     let mut noted = answer(YesNo::Yes);
     noted.note = "the refusal is in English".into();
-    annotate(&mut store, 1, "ana", &noted).unwrap();
+    annotate(&mut store, 1, "ana", &noted, &Provenance::CLI).unwrap();
 
     let before = review_view(&store, 1, "ola").unwrap();
     assert!(
@@ -235,7 +235,7 @@ fn blind_review_hides_others_answers_and_hidden_guards_wait_for_an_answer() {
     );
     assert!(!before.guards_hidden, "guards are shown by default");
     let after_own = {
-        annotate(&mut store, 1, "ola", &answer(YesNo::Yes)).unwrap();
+        annotate(&mut store, 1, "ola", &answer(YesNo::Yes), &Provenance::CLI).unwrap();
         review_view(&store, 1, "ola").unwrap()
     };
     assert!(!after_own.others_hidden);
@@ -275,20 +275,34 @@ fn blind_review_hides_others_answers_and_hidden_guards_wait_for_an_answer() {
 #[test]
 fn disagreement_follows_the_current_answers() {
     let (_d, mut store) = project();
-    annotate(&mut store, 1, "ana", &answer(YesNo::Yes)).unwrap();
+    annotate(&mut store, 1, "ana", &answer(YesNo::Yes), &Provenance::CLI).unwrap();
     assert_eq!(reason_detail(&store, 1), None, "one answer cannot disagree");
-    annotate(&mut store, 1, "ola", &answer(YesNo::No)).unwrap();
+    annotate(&mut store, 1, "ola", &answer(YesNo::No), &Provenance::CLI).unwrap();
     assert_eq!(
         reason_detail(&store, 1).as_deref(),
         Some("q1: ana yes, ola no")
     );
-    annotate(&mut store, 1, "ola", &answer(YesNo::Yes)).unwrap();
+    annotate(&mut store, 1, "ola", &answer(YesNo::Yes), &Provenance::CLI).unwrap();
     assert_eq!(reason_detail(&store, 1), None, "ola changed her mind");
-    revert_last(&mut store, 1, "ola").unwrap();
+    revert_last(&mut store, 1, "ola", &Provenance::CLI).unwrap();
     assert!(reason_detail(&store, 1).is_some(), "undo brings it back");
 
-    annotate(&mut store, 2, "ana", &on_chosen(TextVerdict::Safe)).unwrap();
-    annotate(&mut store, 2, "ola", &on_chosen(TextVerdict::Unsafe)).unwrap();
+    annotate(
+        &mut store,
+        2,
+        "ana",
+        &on_chosen(TextVerdict::Safe),
+        &Provenance::CLI,
+    )
+    .unwrap();
+    annotate(
+        &mut store,
+        2,
+        "ola",
+        &on_chosen(TextVerdict::Unsafe),
+        &Provenance::CLI,
+    )
+    .unwrap();
     assert_eq!(
         reason_detail(&store, 2).as_deref(),
         Some("chosen: ana safe, ola unsafe")
@@ -308,18 +322,36 @@ fn disagreement_follows_the_current_answers() {
 #[test]
 fn only_an_adjudicator_of_the_language_gives_a_final_answer_to_a_disagreement() {
     let (_d, mut store) = project();
-    annotate(&mut store, 1, "ana", &answer(YesNo::Yes)).unwrap();
-    annotate(&mut store, 2, "ana", &answer(YesNo::Yes)).unwrap();
-    annotate(&mut store, 2, "ola", &answer(YesNo::Yes)).unwrap();
+    annotate(&mut store, 1, "ana", &answer(YesNo::Yes), &Provenance::CLI).unwrap();
+    annotate(&mut store, 2, "ana", &answer(YesNo::Yes), &Provenance::CLI).unwrap();
+    annotate(&mut store, 2, "ola", &answer(YesNo::Yes), &Provenance::CLI).unwrap();
     let refused = |r: Result<_, AuditError>| r.unwrap_err().to_string();
-    let err = refused(adjudicate(&mut store, 2, "adam", &answer(YesNo::Yes)));
+    let err = refused(adjudicate(
+        &mut store,
+        2,
+        "adam",
+        &answer(YesNo::Yes),
+        &Provenance::CLI,
+    ));
     assert!(err.contains("nothing to adjudicate"), "{err}");
-    annotate(&mut store, 1, "ola", &answer(YesNo::No)).unwrap();
+    annotate(&mut store, 1, "ola", &answer(YesNo::No), &Provenance::CLI).unwrap();
     assert_eq!(adjudication_queue(&store), [1]);
-    let err = refused(adjudicate(&mut store, 1, "ana", &answer(YesNo::Yes)));
+    let err = refused(adjudicate(
+        &mut store,
+        1,
+        "ana",
+        &answer(YesNo::Yes),
+        &Provenance::CLI,
+    ));
     assert!(err.contains("not an adjudicator"), "{err}");
     set_adjudicator(&store, "jan", true).unwrap();
-    let err = refused(adjudicate(&mut store, 1, "jan", &answer(YesNo::Yes)));
+    let err = refused(adjudicate(
+        &mut store,
+        1,
+        "jan",
+        &answer(YesNo::Yes),
+        &Provenance::CLI,
+    ));
     assert!(err.contains("not the sample's language pl"), "{err}");
     let bad = QueueQuery {
         reviewer: Some("ana".into()),
@@ -328,8 +360,8 @@ fn only_an_adjudicator_of_the_language_gives_a_final_answer_to_a_disagreement() 
     };
     assert!(queue::list(store.conn(), &bad).is_err());
 
-    let first = adjudicate(&mut store, 1, "adam", &answer(YesNo::No)).unwrap();
-    let second = adjudicate(&mut store, 1, "adam", &answer(YesNo::Yes)).unwrap();
+    let first = adjudicate(&mut store, 1, "adam", &answer(YesNo::No), &Provenance::CLI).unwrap();
+    let second = adjudicate(&mut store, 1, "adam", &answer(YesNo::Yes), &Provenance::CLI).unwrap();
     assert_eq!((first.version, second.version), (1, 2));
     assert!(second.is_final && second.reviewer == "adam");
     assert_eq!(adjudication_queue(&store), Vec::<i64>::new());
@@ -379,8 +411,8 @@ fn measurement_reads_individual_answers_for_agreement_and_final_ones_for_pass_ra
     for (sample, ana, ola) in [(1, YesNo::Yes, YesNo::No), (2, YesNo::Yes, YesNo::Yes)] {
         let mut a = answer(ana);
         a.seconds = Some(10.0 * sample as f64);
-        annotate(&mut store, sample, "ana", &a).unwrap();
-        annotate(&mut store, sample, "ola", &answer(ola)).unwrap();
+        annotate(&mut store, sample, "ana", &a, &Provenance::CLI).unwrap();
+        annotate(&mut store, sample, "ola", &answer(ola), &Provenance::CLI).unwrap();
     }
     annotate(
         &mut store,
@@ -390,6 +422,7 @@ fn measurement_reads_individual_answers_for_agreement_and_final_ones_for_pass_ra
             seconds: Some(60.0),
             ..answer(YesNo::No)
         },
+        &Provenance::CLI,
     )
     .unwrap();
     let pl = |store: &Store| {
@@ -405,7 +438,7 @@ fn measurement_reads_individual_answers_for_agreement_and_final_ones_for_pass_ra
     assert_eq!((before.q1.successes, before.q1.n), (1, 2), "sample 1 waits");
     assert_eq!(passed(&store), [2], "the disagreement holds sample 1 back");
 
-    adjudicate(&mut store, 1, "adam", &answer(YesNo::Yes)).unwrap();
+    adjudicate(&mut store, 1, "adam", &answer(YesNo::Yes), &Provenance::CLI).unwrap();
     let after = pl(&store);
     assert_eq!(after.pending, 0);
     assert_eq!(
@@ -436,6 +469,7 @@ fn measurement_reads_individual_answers_for_agreement_and_final_ones_for_pass_ra
             exclude: true,
             ..answer(YesNo::Yes)
         },
+        &Provenance::CLI,
     )
     .unwrap();
     assert_eq!(passed(&store), [2]);
@@ -473,7 +507,14 @@ fn guard_accuracy_is_against_final_verdicts_not_a_vote() {
         (2, "ola", Unsafe),
         (3, "ana", Safe),
     ] {
-        annotate(&mut store, sample, reviewer, &on_chosen(verdict)).unwrap();
+        annotate(
+            &mut store,
+            sample,
+            reviewer,
+            &on_chosen(verdict),
+            &Provenance::CLI,
+        )
+        .unwrap();
     }
     let accuracy = |store: &Store| {
         let g = results(store, &Default::default())
@@ -484,12 +525,12 @@ fn guard_accuracy_is_against_final_verdicts_not_a_vote() {
             .unwrap();
         (g.accuracy.successes, g.accuracy.n, g.pending, g.confusion)
     };
-    adjudicate(&mut store, 1, "adam", &on_chosen(Safe)).unwrap();
+    adjudicate(&mut store, 1, "adam", &on_chosen(Safe), &Provenance::CLI).unwrap();
     assert_eq!(
         accuracy(&store),
         (1, 2, 1, [[1, 0], [1, 0]]),
         "sample 1 as adjudicated, sample 2 pending, sample 3 wrong"
     );
-    adjudicate(&mut store, 2, "adam", &on_chosen(Unsafe)).unwrap();
+    adjudicate(&mut store, 2, "adam", &on_chosen(Unsafe), &Provenance::CLI).unwrap();
     assert_eq!(accuracy(&store), (2, 3, 0, [[1, 0], [1, 1]]));
 }

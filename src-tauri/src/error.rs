@@ -29,7 +29,7 @@ pub const BUSY_MESSAGE: &str =
 
 impl<E: std::error::Error + 'static> From<E> for AppError {
     fn from(e: E) -> AppError {
-        if is_busy(&e) {
+        if verdikt_core::store::is_busy(&e) {
             return AppError {
                 busy: true,
                 ..AppError::new(BUSY_MESSAGE)
@@ -64,6 +64,18 @@ fn window_words(e: &(dyn std::error::Error + 'static)) -> Option<String> {
             "Guard run {run} is not in this project; the Curator screen lists the runs there are."
         )
     };
+    if let Some(e) = e.downcast_ref::<verdikt_core::review_api::ReviewApiError>() {
+        use verdikt_core::review_api::ReviewApiError;
+        return match e {
+            ReviewApiError::Review(inner) => window_words(inner),
+            ReviewApiError::Queue(inner) => window_words(inner),
+            ReviewApiError::Audit(inner) => window_words(inner),
+            ReviewApiError::Store(inner) => window_words(inner),
+            ReviewApiError::Filter(inner) => window_words(inner),
+            ReviewApiError::Guards(inner) => window_words(inner),
+            _ => None,
+        };
+    }
     if let Some(e) = e.downcast_ref::<verdikt_core::review::ReviewError>() {
         use verdikt_core::review::ReviewError;
         return match e {
@@ -153,23 +165,6 @@ fn window_words(e: &(dyn std::error::Error + 'static)) -> Option<String> {
         ));
     }
     None
-}
-
-/// Whether SQLite gave up waiting for another writer somewhere in the error's chain.
-fn is_busy(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut next = Some(e);
-    while let Some(err) = next {
-        if let Some(rusqlite::Error::SqliteFailure(f, _)) = err.downcast_ref::<rusqlite::Error>()
-            && matches!(
-                f.code,
-                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-            )
-        {
-            return true;
-        }
-        next = err.source();
-    }
-    false
 }
 
 /// The import error with every row problem it kept, so the Import screen can list them.

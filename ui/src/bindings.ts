@@ -363,11 +363,12 @@ async reviewResolve(sample: string, dataset: string | null) : Promise<Result<num
 }
 },
 /**
- * Stores the reviewer's answer as the sample's next version (append-only).
+ * Stores the reviewer's answer as the sample's next version (append-only). `answer_id`, made
+ * by the window for each answer, makes a retried submit store it once.
  */
-async reviewSubmit(id: number, reviewer: string, answer: Answer) : Promise<Result<AnswerRecord, AppError>> {
+async reviewSubmit(id: number, reviewer: string, answer: Answer, answerId: string | null) : Promise<Result<AnswerRecord, AppError>> {
     try {
-    return { status: "ok", data: await TAURI_INVOKE("review_submit", { id, reviewer, answer }) };
+    return { status: "ok", data: await TAURI_INVOKE("review_submit", { id, reviewer, answer, answerId }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -376,9 +377,9 @@ async reviewSubmit(id: number, reviewer: string, answer: Answer) : Promise<Resul
 /**
  * An adjudicator's final answer to a sample whose reviewers disagree (append-only).
  */
-async reviewAdjudicate(id: number, reviewer: string, answer: Answer) : Promise<Result<AnswerRecord, AppError>> {
+async reviewAdjudicate(id: number, reviewer: string, answer: Answer, answerId: string | null) : Promise<Result<AnswerRecord, AppError>> {
     try {
-    return { status: "ok", data: await TAURI_INVOKE("review_adjudicate", { id, reviewer, answer }) };
+    return { status: "ok", data: await TAURI_INVOKE("review_adjudicate", { id, reviewer, answer, answerId }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -387,9 +388,9 @@ async reviewAdjudicate(id: number, reviewer: string, answer: Answer) : Promise<R
 /**
  * Undo: appends a copy of the reviewer's previous version, so the undone one stays in history.
  */
-async reviewUndo(id: number, reviewer: string) : Promise<Result<AnswerRecord, AppError>> {
+async reviewUndo(id: number, reviewer: string, answerId: string | null) : Promise<Result<AnswerRecord, AppError>> {
     try {
-    return { status: "ok", data: await TAURI_INVOKE("review_undo", { id, reviewer }) };
+    return { status: "ok", data: await TAURI_INVOKE("review_undo", { id, reviewer, answerId }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -535,7 +536,12 @@ sample: string; dataset: string; reviewer: string; version: number;
 /**
  * `local`, or the id of the review pack the answer was merged from.
  */
-origin: string; created_at: string; 
+origin: string; 
+/**
+ * Where it was given: `cli`, `window`, `pack` or `session:<id>` (a browser session of
+ * `verdikt serve`); `None` for answers stored before sources were kept.
+ */
+source: string | null; created_at: string; 
 /**
  * An adjudicator's final answer (table `final_answers`; `reviewer` is the adjudicator and
  * `version` counts the sample's final answers), not an individual reviewer's answer.
@@ -1032,7 +1038,7 @@ export type Report = { tables: Table[]; charts: Chart[];
  */
 guards: ProjectGuards }
 /**
- * The queue filters the window sends; the reviewer is given separately.
+ * The queue filters a face sends; the reviewer comes from the [`Caller`].
  */
 export type ReviewQuery = { language: string | null; reason: string | null; dataset: string | null; category: string | null; style: string | null; 
 /**

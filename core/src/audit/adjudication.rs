@@ -9,7 +9,9 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
 use super::AuditError;
-use super::answer::{Answer, AnswerRecord, begin_answer, must_read, record, records};
+use super::answer::{
+    Answer, AnswerRecord, Provenance, already_stored, begin_answer, must_read, record, records,
+};
 use crate::store::Store;
 use crate::triage::Reason;
 use crate::triage::reasons::reviewers_disagree;
@@ -89,8 +91,12 @@ pub fn adjudicate(
     sample_id: i64,
     adjudicator: &str,
     answer: &Answer,
+    from: &Provenance,
 ) -> Result<AnswerRecord, AuditError> {
     let (who, tx, info) = begin_answer(store, sample_id, adjudicator)?;
+    if let Some(stored) = already_stored(&tx, "final_answers", from, sample_id, who.id)? {
+        return Ok(stored);
+    }
     let refuse = |field: &str, message: String| AuditError::InvalidAnswer {
         sample: info.ext_id.clone(),
         field: field.into(),
@@ -118,9 +124,9 @@ pub fn adjudicate(
     let verdicts = serde_json::to_string(&answer.verdicts).expect("verdicts serialise");
     tx.execute(
         "INSERT INTO final_answers (sample_id, adjudicator_id, version, q1, q2, q3, verdicts,
-                                    note, exclude, seconds)
+                                    note, exclude, seconds, source, answer_id)
          VALUES (?1, ?2, (SELECT coalesce(max(version), 0) + 1 FROM final_answers WHERE sample_id = ?1),
-                 ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             sample_id,
             who.id,
@@ -131,6 +137,8 @@ pub fn adjudicate(
             answer.note,
             answer.exclude,
             answer.seconds,
+            from.source.stored(),
+            from.answer_id,
         ],
     )?;
     let stored = record(&tx, "final_answers", tx.last_insert_rowid())?;

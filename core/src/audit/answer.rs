@@ -107,6 +107,9 @@ pub struct AnswerRecord {
     pub version: i64,
     /// `local`, or the id of the review pack the answer was merged from.
     pub origin: String,
+    /// Where it was given: `cli`, `window`, `pack` or `session:<id>` (a browser session of
+    /// `verdikt serve`); `None` for answers stored before sources were kept.
+    pub source: Option<String>,
     pub created_at: String,
     /// An adjudicator's final answer (table `final_answers`; `reviewer` is the adjudicator and
     /// `version` counts the sample's final answers), not an individual reviewer's answer.
@@ -114,6 +117,77 @@ pub struct AnswerRecord {
     pub is_final: bool,
     #[serde(flatten)]
     pub answer: Answer,
+}
+
+/// Where an answer comes from, and the id its sender made for it (if any): an answer whose id is
+/// already stored is that answer, so a request sent again stores nothing more.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provenance {
+    pub source: Source,
+    pub answer_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Cli,
+    Window,
+    Pack,
+    /// A browser session of `verdikt serve` (its row in `serve_sessions`).
+    Session(i64),
+}
+
+impl Source {
+    pub fn stored(&self) -> String {
+        match self {
+            Source::Cli => "cli".into(),
+            Source::Window => "window".into(),
+            Source::Pack => "pack".into(),
+            Source::Session(id) => format!("session:{id}"),
+        }
+    }
+}
+
+impl Provenance {
+    /// Typed at the command line; nothing to retry.
+    pub const CLI: Provenance = Provenance {
+        source: Source::Cli,
+        answer_id: None,
+    };
+
+    pub fn new(source: Source, answer_id: Option<String>) -> Provenance {
+        Provenance { source, answer_id }
+    }
+}
+
+/// The row of `table` already stored under the sender's answer id: the same answer sent
+/// again. An id that names another sample's or reviewer's answer is refused.
+pub(super) fn already_stored(
+    tx: &Transaction<'_>,
+    table: &str,
+    from: &Provenance,
+    sample_id: i64,
+    reviewer_id: i64,
+) -> Result<Option<AnswerRecord>, AuditError> {
+    let Some(answer_id) = &from.answer_id else {
+        return Ok(None);
+    };
+    let who = if table == "final_answers" {
+        "adjudicator_id"
+    } else {
+        "reviewer_id"
+    };
+    let found: Option<(i64, i64, i64)> = tx
+        .query_row(
+            &format!("SELECT id, sample_id, {who} FROM {table} WHERE answer_id = ?1"),
+            [answer_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    match found {
+        None => Ok(None),
+        Some((id, s, r)) if s == sample_id && r == reviewer_id => Ok(Some(record(tx, table, id)?)),
+        Some(_) => Err(AuditError::AnswerIdTaken(answer_id.clone())),
+    }
 }
 
 /// What validation needs to know about a sample.
@@ -237,17 +311,22 @@ pub(super) fn begin_answer<'s>(
     Ok((who, tx, info))
 }
 
-/// Appends `answer` as the next version of (sample, reviewer) and returns the stored record.
+/// Appends `answer` as the next version of (sample, reviewer) and returns the stored record
+/// (the one already stored under `from`'s answer id, if that was sent before).
 pub fn annotate(
     store: &mut Store,
     sample_id: i64,
     reviewer_name: &str,
     answer: &Answer,
+    from: &Provenance,
 ) -> Result<AnswerRecord, AuditError> {
     let (who, tx, info) = begin_answer(store, sample_id, reviewer_name)?;
+    if let Some(stored) = already_stored(&tx, "annotations", from, sample_id, who.id)? {
+        return Ok(stored);
+    }
     must_read(&who, &info, "reads")?;
     let answer = answer.validated(&info)?;
-    let id = append(&tx, sample_id, who.id, &answer, "local", None)?;
+    let id = append(&tx, sample_id, who.id, &answer, "local", None, from)?;
     refresh_disagreement(&tx, sample_id)?;
     let stored = record(&tx, "annotations", id)?;
     tx.commit()?;
@@ -263,16 +342,17 @@ pub(super) fn append(
     answer: &Answer,
     origin: &str,
     created_at: Option<&str>,
+    from: &Provenance,
 ) -> Result<i64, AuditError> {
     let verdicts = serde_json::to_string(&answer.verdicts).expect("verdicts serialise");
     tx.execute(
         "INSERT INTO annotations (sample_id, reviewer_id, version, q1, q2, q3, verdicts, note,
-                                  exclude, origin, created_at, seconds)
+                                  exclude, origin, created_at, seconds, source, answer_id)
          VALUES (?1, ?2,
                  (SELECT coalesce(max(version), 0) + 1 FROM annotations
                   WHERE sample_id = ?1 AND reviewer_id = ?2),
                  ?3, ?4, ?5, ?6, ?7, ?8, ?9,
-                 coalesce(?10, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), ?11)",
+                 coalesce(?10, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), ?11, ?12, ?13)",
         params![
             sample_id,
             reviewer_id,
@@ -285,6 +365,8 @@ pub(super) fn append(
             origin,
             created_at,
             answer.seconds,
+            from.source.stored(),
+            from.answer_id,
         ],
     )?;
     Ok(tx.last_insert_rowid())
@@ -301,7 +383,7 @@ pub(super) fn select_records(table: &str) -> String {
     };
     format!(
         "SELECT a.id, s.ext_id, d.name, r.name, a.version, {origin}, a.created_at, \
-         a.q1, a.q2, a.q3, a.verdicts, a.note, a.exclude, a.seconds, {is_final} \
+         a.q1, a.q2, a.q3, a.verdicts, a.note, a.exclude, a.seconds, {is_final}, a.source \
          FROM {table} AS a JOIN samples AS s ON s.id = a.sample_id \
          JOIN datasets AS d ON d.id = s.dataset_id JOIN reviewers AS r ON r.id = {who}"
     )
@@ -324,6 +406,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> Result<AnswerRecord, AuditError> {
         origin: row.get(5)?,
         created_at: row.get(6)?,
         is_final: row.get(14)?,
+        source: row.get(15)?,
         answer: Answer {
             q1: text(7)?.parse().map_err(corrupt)?,
             q2: text(8)?.parse().map_err(corrupt)?,
@@ -395,11 +478,15 @@ pub fn revert_last(
     store: &mut Store,
     sample_id: i64,
     reviewer_name: &str,
+    from: &Provenance,
 ) -> Result<AnswerRecord, AuditError> {
     let who = reviewer(store, reviewer_name)?;
     let tx = store
         .conn_mut()
         .transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if let Some(stored) = already_stored(&tx, "annotations", from, sample_id, who.id)? {
+        return Ok(stored);
+    }
     let versions: i64 = tx.query_row(
         "SELECT coalesce(max(version), 0) FROM annotations WHERE sample_id = ?1 AND reviewer_id = ?2",
         [sample_id, who.id],
@@ -424,7 +511,7 @@ pub fn revert_last(
         seconds: None,
         ..record(&tx, "annotations", previous)?.answer
     };
-    let id = append(&tx, sample_id, who.id, &answer, "local", None)?;
+    let id = append(&tx, sample_id, who.id, &answer, "local", None, from)?;
     refresh_disagreement(&tx, sample_id)?;
     let stored = record(&tx, "annotations", id)?;
     tx.commit()?;
@@ -518,18 +605,41 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn an_answer_sent_again_under_its_id_is_stored_once() {
+        let (_d, mut store) = project();
+        add_reviewer(&store, "ola", "pl").unwrap();
+        let from = Provenance::new(Source::Window, Some("a-1".into()));
+        let first = annotate(&mut store, 1, "ana", &answer(YesNo::Yes), &from).unwrap();
+        let again = annotate(&mut store, 1, "ana", &answer(YesNo::No), &from).unwrap();
+        assert_eq!(first, again, "the stored answer, unchanged");
+        assert_eq!(first.source.as_deref(), Some("window"));
+        for (sample, who) in [(2, "ana"), (1, "ola")] {
+            assert!(matches!(
+                annotate(&mut store, sample, who, &answer(YesNo::Yes), &from),
+                Err(AuditError::AnswerIdTaken(_))
+            ));
+        }
+        let undo = Provenance::new(Source::Session(7), Some("u-1".into()));
+        annotate(&mut store, 1, "ana", &answer(YesNo::No), &Provenance::CLI).unwrap();
+        let undone = revert_last(&mut store, 1, "ana", &undo).unwrap();
+        assert_eq!(revert_last(&mut store, 1, "ana", &undo).unwrap(), undone);
+        assert_eq!(undone.source.as_deref(), Some("session:7"));
+        assert_eq!(history(&store, 1).unwrap().len(), 3);
+    }
+
+    #[test]
     fn versions_append_and_undo_appends_the_previous_answer() {
         let (_d, mut store) = project();
-        let first = annotate(&mut store, 1, "ana", &answer(YesNo::Yes)).unwrap();
-        let second = annotate(&mut store, 1, "ana", &answer(YesNo::No)).unwrap();
+        let first = annotate(&mut store, 1, "ana", &answer(YesNo::Yes), &Provenance::CLI).unwrap();
+        let second = annotate(&mut store, 1, "ana", &answer(YesNo::No), &Provenance::CLI).unwrap();
         assert_eq!((first.version, second.version), (1, 2));
-        let undone = revert_last(&mut store, 1, "ana").unwrap();
+        let undone = revert_last(&mut store, 1, "ana", &Provenance::CLI).unwrap();
         assert_eq!((undone.version, undone.answer.q1), (3, YesNo::Yes));
         assert_eq!(history(&store, 1).unwrap().len(), 3);
         let current = current_answers(&store, 1).unwrap();
         assert_eq!((current.len(), current[0].version), (1, 3));
         assert!(matches!(
-            revert_last(&mut store, 2, "ana"),
+            revert_last(&mut store, 2, "ana", &Provenance::CLI),
             Err(AuditError::NothingToRevert { versions: 0, .. })
         ));
     }
@@ -545,18 +655,23 @@ pub(crate) mod tests {
                 categories: vec!["s2".into(), "Violent Crimes".into(), "S2".into()],
             },
         );
-        let stored = annotate(&mut store, 1, "ana", &a).unwrap();
+        let stored = annotate(&mut store, 1, "ana", &a, &Provenance::CLI).unwrap();
         assert_eq!(stored.answer.verdicts["rejected"].categories, ["S1", "S2"]);
-        let err = annotate(&mut store, 2, "ana", &a).unwrap_err().to_string();
+        let err = annotate(&mut store, 2, "ana", &a, &Provenance::CLI)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("`b`") && err.contains("no rejected text"),
             "{err}"
         );
         a.verdicts.get_mut("rejected").unwrap().categories = vec!["S15".into()];
-        let err = annotate(&mut store, 1, "ana", &a).unwrap_err().to_string();
+        let err = annotate(&mut store, 1, "ana", &a, &Provenance::CLI)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("S15"), "{err}");
         add_reviewer(&store, "jan", "cs").unwrap();
-        let err = annotate(&mut store, 1, "jan", &answer(YesNo::Yes)).unwrap_err();
+        let err =
+            annotate(&mut store, 1, "jan", &answer(YesNo::Yes), &Provenance::CLI).unwrap_err();
         assert!(
             err.to_string().contains("not the sample's language pl"),
             "{err}"

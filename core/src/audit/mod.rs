@@ -13,7 +13,8 @@
 //!   interval (team settings too), and each reviewer's own "always reveal" categories
 //! - `answer.rs` typed answers appended as version n+1 in an immediate transaction (with seconds
 //!   shown → submitted), history, current answers (view `current_annotations`), undo by appending,
-//!   disputed texts
+//!   disputed texts; each answer keeps its source (`cli`, `window`, `pack`, `session:N`) and the
+//!   id its sender made for it, so an answer sent again is stored once (`Provenance`)
 //! - `adjudication.rs` `reviewers_disagree` refreshed in each answer's transaction, final answers
 //!   (`final_answers`, append-only, view `current_final_answers`), the side-by-side `Disagreement`
 //! - `questions.rs` wording in the project table with DESIGN's defaults
@@ -33,8 +34,8 @@ mod reviewers;
 
 pub use adjudication::{Disagreement, adjudicate, disagreement, final_answer};
 pub use answer::{
-    Answer, AnswerRecord, FieldVerdict, Q3, TextVerdict, YesNo, annotate, audit_fields,
-    current_answers, disputed_fields, history, revert_last,
+    Answer, AnswerRecord, FieldVerdict, Provenance, Q3, Source, TextVerdict, YesNo, annotate,
+    audit_fields, current_answers, disputed_fields, history, revert_last,
 };
 pub(crate) use answer::{disputed_fields_sql, reads};
 pub use care::{
@@ -80,6 +81,9 @@ pub enum AuditError {
     Config { key: String, message: String },
     #[error("no question `{0}`; the keys are q1, q2, q3 and guidelines")]
     UnknownQuestion(String),
+    /// An answer id the sender made names another sample's or reviewer's stored answer.
+    #[error("answer id `{0}` is already used by another answer; send a new id")]
+    AnswerIdTaken(String),
     #[error("stored answer {id} is unreadable: {message}")]
     Corrupt { id: i64, message: String },
     #[error("database error: {0}")]

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::adjudication::refresh_disagreement;
-use super::answer::{append, reads, records, sample_info};
+use super::answer::{Provenance, Source, append, reads, records, sample_info};
 use super::{AuditError, audit_config, list_reviewers, reviewer};
 use crate::queue::{self, QueueError, QueueQuery};
 use crate::sample::normalise_language;
@@ -416,13 +416,17 @@ pub fn import_pack(store: &mut Store, path: &Path) -> Result<MergeReport, PackEr
             });
         }
     }
-    let answers = records(
-        &pack,
-        "annotations",
-        "1 ORDER BY a.sample_id, a.version",
-        [],
-    )
-    .map_err(|e| tampered(format!("an answer in it is unreadable ({e})")))?;
+    // A pack answered by a Verdikt from before answers kept their source has no such column.
+    let table = if pack
+        .prepare("SELECT source FROM annotations LIMIT 0")
+        .is_ok()
+    {
+        "annotations"
+    } else {
+        "(SELECT *, NULL AS source FROM annotations)"
+    };
+    let answers = records(&pack, table, "1 ORDER BY a.sample_id, a.version", [])
+        .map_err(|e| tampered(format!("an answer in it is unreadable ({e})")))?;
     if let Some(a) = answers.iter().find(|a| a.reviewer != manifest.reviewer) {
         return Err(tampered(format!(
             "it holds answers by {}, but the pack is {}'s",
@@ -487,6 +491,7 @@ pub fn import_pack(store: &mut Store, path: &Path) -> Result<MergeReport, PackEr
             &answer,
             &manifest.pack_id,
             Some(&a.created_at),
+            &Provenance::new(Source::Pack, None),
         )?;
         report.merged += 1;
     }

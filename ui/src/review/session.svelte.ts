@@ -5,7 +5,8 @@
 //
 // Answers are stored one after another in the background (`saves`), while the next sample is
 // already on screen. A save the project refuses because another program writes to it is
-// retried until it is stored; undo waits for the saves before it, so it undoes what it says.
+// retried until it is stored, under one answer id made here, so a retry never stores it twice;
+// undo waits for the saves before it, so it undoes what it says.
 import type { Answer, AnswerRecord, LanguageProgress, ReviewQuery, ReviewView } from "../bindings";
 import { commands } from "../bindings";
 import { CommandError, call, describe } from "../lib/call";
@@ -29,19 +30,20 @@ export interface ReviewApi {
   counts(reviewer: string, query: ReviewQuery): Promise<LanguageProgress[]>;
   next(reviewer: string, query: ReviewQuery, after: number | null): Promise<ReviewView | null>;
   sample(id: number, reviewer: string): Promise<ReviewView>;
-  submit(id: number, reviewer: string, answer: Answer): Promise<AnswerRecord>;
-  undo(id: number, reviewer: string): Promise<AnswerRecord>;
+  /** `answerId` is made once per answer: sent again after a failure, it is stored once. */
+  submit(id: number, reviewer: string, answer: Answer, answerId: string): Promise<AnswerRecord>;
+  undo(id: number, reviewer: string, answerId: string): Promise<AnswerRecord>;
   /** An adjudicator's final answer. */
-  adjudicate(id: number, reviewer: string, answer: Answer): Promise<AnswerRecord>;
+  adjudicate(id: number, reviewer: string, answer: Answer, answerId: string): Promise<AnswerRecord>;
 }
 
 export const windowApi: ReviewApi = {
   counts: (r, q) => call(commands.reviewCounts(r, q)),
   next: (r, q, after) => call(commands.reviewNext(r, q, after)),
   sample: (id, r) => call(commands.reviewSampleGet(id, r)),
-  submit: (id, r, a) => call(commands.reviewSubmit(id, r, a)),
-  undo: (id, r) => call(commands.reviewUndo(id, r)),
-  adjudicate: (id, r, a) => call(commands.reviewAdjudicate(id, r, a)),
+  submit: (id, r, a, answerId) => call(commands.reviewSubmit(id, r, a, answerId)),
+  undo: (id, r, answerId) => call(commands.reviewUndo(id, r, answerId)),
+  adjudicate: (id, r, a, answerId) => call(commands.reviewAdjudicate(id, r, a, answerId)),
 };
 
 /** Where drafts survive the window (localStorage in the window). */
@@ -303,10 +305,11 @@ export class ReviewSession {
   /** Stores one answer, retrying while the project is busy; a refused answer puts the reviewer
    *  back on its sample with what they gave, so nothing they typed is lost. */
   private async store(sample: ReviewView, reviewer: string, answer: Answer, adjudicating: boolean) {
+    const answerId = crypto.randomUUID();
     for (;;) {
       try {
-        if (adjudicating) await this.api.adjudicate(sample.view.id, reviewer, answer);
-        else await this.api.submit(sample.view.id, reviewer, answer);
+        if (adjudicating) await this.api.adjudicate(sample.view.id, reviewer, answer, answerId);
+        else await this.api.submit(sample.view.id, reviewer, answer, answerId);
         this.busy = null;
         this.unsaved -= 1;
         this.progress = advance(this.progress);
@@ -377,7 +380,7 @@ export class ReviewSession {
     this.error = null;
     try {
       await this.saves;
-      await this.api.undo(id, this.reviewer);
+      await this.api.undo(id, this.reviewer, crypto.randomUUID());
       if (this.answered[this.answered.length - 1] === id) {
         this.answered = this.answered.slice(0, -1);
         this.progress = { ...this.progress, done: Math.max(0, this.progress.done - 1) };

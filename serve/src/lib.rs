@@ -1,0 +1,172 @@
+//! `verdikt serve`: the review opened to the team's browsers. It serves the same UI bundle as
+//! the window and, over HTTPS, only the review commands (`api.rs`), each one call into
+//! `verdikt_core::review_api` — the layer the window's Review screen calls too, so the queue,
+//! blind review, hidden guard verdicts, answers, undo and adjudication exist once. Who a browser
+//! is comes from its session alone (`verdikt_core::access`: single-use invites, hashed tokens,
+//! expiry, revocation); a session reaches its reviewer's languages only.
+//!
+//! The parts:
+//! - `http.rs` the router, hardening headers (strict CSP, `nosniff`, `frame-ancestors 'none'`,
+//!   no referrer, no CORS), the body limit, JSON-only API, session cookies
+//! - `api.rs` the review commands by name, and nothing else (curator commands have no route)
+//! - `pool.rs` connections to the project; busy retried, never shown
+//! - `limits.rs` requests per session, failed invite codes per address
+//! - `tls.rs` the user's certificate, or one made once per project and kept beside it
+//! - `ui.rs` the bundle, read once at start; inline scripts refused
+//! - `reply.rs` every error as JSON in the window's `AppError` shape
+//!
+//! Why these crates (each kept and widely used, rather than written here):
+//! - tokio: the runtime the app already uses; requests run the blocking SQLite work on its
+//!   blocking pool, so a slow write never stalls other clients.
+//! - axum (on hyper 1 via hyper-util): routing, extractors and body limits from the tokio
+//!   project itself, with no macros to learn; hyper's HTTP/1.1 server under it is the most
+//!   used Rust HTTP implementation. Served by hand over TLS (accept, handshake, `serve_connection`),
+//!   as axum's own TLS example does, so a slow handshake holds up only its own connection.
+//! - rustls through tokio-rustls, on the `ring` provider: TLS in Rust with no OpenSSL to find
+//!   on the user's machine; `ring` builds with a C compiler alone (aws-lc needs CMake and more),
+//!   and is the provider ureq (the guard downloads) already brings.
+//! - rcgen (on `ring`): the self-signed certificate, made by the rustls project's own writer.
+//!
+//! Not here yet (the next steps of issue 27): the UI's HTTP transport and its reviewer-only
+//! screens, the Curator screen's "Share with reviewers", offline drafts, a plain-HTTP mode behind
+//! a reverse proxy.
+
+mod api;
+mod http;
+mod limits;
+mod pool;
+mod reply;
+mod tls;
+mod ui;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+pub use api::COMMANDS;
+pub use http::{BODY_LIMIT, CSP};
+pub use limits::Limits;
+pub use tls::{fingerprint, project_files};
+
+/// A TLS handshake that takes longer than this is dropped.
+const HANDSHAKE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] verdikt_core::store::StoreError),
+    #[error("certificate: {0}")]
+    Certificate(String),
+    #[error("UI bundle: {0}")]
+    Ui(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub struct Options {
+    pub project: PathBuf,
+    /// 127.0.0.1 unless the user names another address.
+    pub bind: SocketAddr,
+    /// The user's certificate and key (PEM); `None`: the project's own.
+    pub cert: Option<(PathBuf, PathBuf)>,
+    /// The built UI (`ui/dist`); served when it exists.
+    pub ui: PathBuf,
+    pub session_lifetime: Duration,
+    pub limits: Limits,
+}
+
+/// What the curator needs to know once the server listens.
+pub struct Started {
+    pub url: String,
+    pub addr: SocketAddr,
+    /// SHA-256 of the certificate, for reviewers to check in their browser.
+    pub fingerprint: String,
+    pub cert: PathBuf,
+    /// The certificate was made now.
+    pub made_cert: bool,
+    pub ui: bool,
+}
+
+/// Serves until the process ends. `on_start` hears where once it listens.
+pub fn run(options: Options, on_start: impl FnOnce(&Started)) -> Result<(), ServeError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(options, on_start))
+}
+
+async fn serve(options: Options, on_start: impl FnOnce(&Started)) -> Result<(), ServeError> {
+    let pool = pool::Pool::open(options.project.clone())?;
+    let cert = tls::certificate(
+        &options.project,
+        options
+            .cert
+            .as_ref()
+            .map(|(c, k)| (c.as_path(), k.as_path())),
+        options.bind.ip(),
+    )?;
+    let bundle = ui::Bundle::load(&options.ui)?;
+    let listener = TcpListener::bind(options.bind)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: options.bind,
+            source,
+        })?;
+    let addr = listener.local_addr()?;
+    on_start(&Started {
+        url: format!("https://{addr}/"),
+        addr,
+        fingerprint: cert.fingerprint.clone(),
+        cert: cert.cert.clone(),
+        made_cert: cert.made,
+        ui: !bundle.is_empty(),
+    });
+    let served = Arc::new(http::Served {
+        pool,
+        limiter: limits::Limiter::new(options.limits),
+        bundle,
+        session_lifetime: options.session_lifetime,
+    });
+    let app = http::router(served);
+    let acceptor = TlsAcceptor::from(cert.config);
+    loop {
+        let (tcp, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors and the like: wait, then accept again.
+                log::warn!("accepting a connection: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        tokio::spawn(async move {
+            let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE, acceptor.accept(tcp)).await else {
+                return;
+            };
+            let service = hyper::service::service_fn(move |mut request| {
+                request.extensions_mut().insert(http::ClientAddr(peer.ip()));
+                tower::ServiceExt::oneshot(app.clone(), request)
+            });
+            let served = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(20))
+                .serve_connection(TokioIo::new(tls), service)
+                .await;
+            if let Err(e) = served {
+                log::debug!("connection from {peer}: {e}");
+            }
+        });
+    }
+}

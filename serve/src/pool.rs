@@ -1,0 +1,78 @@
+//! Connections to the project for the server's requests, each used by one request at a time
+//! on a blocking thread. One stays open for as long as the server runs, so an import from the
+//! CLI sees a reader and keeps the project in WAL mode (readers never wait for it). SQLite's
+//! busy (another program holds the write lock: an import is one transaction) is retried here
+//! until `BUSY_PATIENCE` has passed, never shown to a reviewer as an error; nothing is stored by
+//! an attempt that found the project busy, so trying again cannot double an answer.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use verdikt_core::store::{Store, StoreError};
+
+use crate::reply::ApiError;
+
+/// How long a request keeps retrying a busy project before it answers "busy" (503).
+const BUSY_PATIENCE: Duration = Duration::from_secs(60);
+/// Idle connections kept for the next requests.
+const KEEP_IDLE: usize = 8;
+
+pub struct Pool {
+    path: PathBuf,
+    idle: Mutex<Vec<Store>>,
+}
+
+impl Pool {
+    pub fn open(path: PathBuf) -> Result<Arc<Pool>, StoreError> {
+        let first = Store::open(&path)?;
+        Ok(Arc::new(Pool {
+            path,
+            idle: Mutex::new(vec![first]),
+        }))
+    }
+
+    fn take(&self) -> Result<Store, StoreError> {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        match idle {
+            Some(store) => Ok(store),
+            None => Store::open(&self.path),
+        }
+    }
+
+    fn give_back(&self, store: Store) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < KEEP_IDLE {
+            idle.push(store);
+        }
+    }
+
+    /// Runs `f` on a connection on a blocking thread, again while the project is busy.
+    pub async fn run<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl Fn(&mut Store) -> Result<T, ApiError> + Send + Sync + 'static,
+    ) -> Result<T, ApiError> {
+        let started = Instant::now();
+        let f = Arc::new(f);
+        let mut pause = Duration::from_millis(20);
+        loop {
+            let pool = self.clone();
+            let f = f.clone();
+            let attempt = tokio::task::spawn_blocking(move || {
+                let mut store = pool.take().map_err(ApiError::from_core)?;
+                let out = f(&mut store);
+                pool.give_back(store);
+                out
+            })
+            .await
+            .unwrap_or_else(|_| Err(ApiError::internal()));
+            match attempt {
+                Err(e) if e.busy && started.elapsed() < BUSY_PATIENCE => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(500));
+                }
+                other => return other,
+            }
+        }
+    }
+}
