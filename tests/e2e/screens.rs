@@ -21,6 +21,7 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use serde_json::{Value, json};
+use verdikt_core::audit::Provenance;
 use verdikt_core::store::Store;
 
 use crate::webdriver::{ALT, Frame, Rgb, Session, TAB};
@@ -493,7 +494,7 @@ fn sample_project(db: &Path) -> Vec<String> {
     let answer: verdikt_core::audit::Answer =
         serde_json::from_value(json!({"q1": "yes", "q2": "no", "q3": "yes"})).unwrap();
     for (id, _) in &first[1..] {
-        verdikt_core::audit::annotate(&mut store, *id, "e2e", &answer).unwrap();
+        verdikt_core::audit::annotate(&mut store, *id, "e2e", &answer, &Provenance::CLI).unwrap();
     }
     vec!["--open-sample".into(), first[0].1.clone()]
 }
