@@ -157,7 +157,7 @@ impl Placement {
 /// Every device llama.cpp's backends found (initialising llama.cpp if needed).
 pub fn list() -> Result<Devices, super::llama::EngineError> {
     super::llama::backend()?;
-    let devices = llama_cpp_2::list_llama_ggml_backend_devices()
+    let devices: Vec<Device> = llama_cpp_2::list_llama_ggml_backend_devices()
         .into_iter()
         .map(|d| Device {
             index: d.index as u32,
