@@ -1,7 +1,7 @@
 //! Offload control on the CPU build: `verdikt devices` says there is no GPU backend, a run asked
 //! for GPU layers is refused before anything is stored, and a run records the device it used.
-//! (The Vulkan build's side is `scripts/test-gpu-build`.) Also `scripts/device-check`'s refusal on
-//! a machine without the CUDA toolkit.
+//! (The Vulkan build's side is `scripts/test-gpu-build`.) Also `scripts/device-run`'s refusal of
+//! the real guards' shape on a machine without the CUDA toolkit.
 
 mod common;
 
@@ -78,7 +78,7 @@ fn gpu_layers_on_the_cpu_build_are_refused_and_runs_record_the_cpu() {
 }
 
 #[test]
-fn device_check_refuses_cleanly_without_nvcc() {
+fn device_run_refuses_the_gpu_shape_cleanly_without_nvcc() {
     // A PATH holding only what the script needs to reach its check: surely no nvcc on it.
     let bin = tempfile::tempdir().unwrap();
     for tool in ["bash", "dirname"] {
@@ -91,17 +91,18 @@ fn device_check_refuses_cleanly_without_nvcc() {
     }
     let cache = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(bin.path().join("bash"))
-        .arg(repo().join("scripts/device-check"))
+        .arg(repo().join("scripts/device-run"))
+        .arg("--work")
+        .arg(cache.path().join("work"))
         .env("PATH", bin.path())
-        .env("VERDIKT_CACHE", cache.path())
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert_eq!(
         err.trim_end(),
-        "device-check: nvcc is not on PATH: this check needs an NVIDIA GPU and the CUDA toolkit \
-         (add its bin folder, e.g. /usr/local/cuda/bin, to PATH). Nothing was built."
+        "device-run: --shape gpu needs nvcc (an NVIDIA GPU and its CUDA toolkit); on a CPU use \
+         --shape tiny. Nothing was done."
     );
     assert!(out.stdout.is_empty());
     assert_eq!(

@@ -2,7 +2,9 @@
 //! model's layers (`--gpu-layers`).
 //!
 //! A GPU backend is chosen when Verdikt is compiled (`--features cuda` or `vulkan`), so "no GPU
-//! backend" is a fact of the binary, told apart from "a GPU backend that found no device".
+//! backend" is a fact of the binary, told apart from "a GPU backend that found no device". A
+//! build on llama.cpp's shared libraries (`dynamic-link`, the device bundle's) gets its backends
+//! from the libraries it finds at run time: those whose devices it sees are its GPU backends.
 
 use serde::Serialize;
 
@@ -155,7 +157,7 @@ impl Placement {
 /// Every device llama.cpp's backends found (initialising llama.cpp if needed).
 pub fn list() -> Result<Devices, super::llama::EngineError> {
     super::llama::backend()?;
-    let devices = llama_cpp_2::list_llama_ggml_backend_devices()
+    let devices: Vec<Device> = llama_cpp_2::list_llama_ggml_backend_devices()
         .into_iter()
         .map(|d| Device {
             index: d.index as u32,
@@ -173,10 +175,17 @@ pub fn list() -> Result<Devices, super::llama::EngineError> {
             memory_free: d.memory_free as u64,
         })
         .collect();
-    Ok(Devices::new(
-        GPU_BACKENDS.iter().map(|b| b.to_string()).collect(),
-        devices,
-    ))
+    let mut backends: Vec<String> = if cfg!(feature = "dynamic-link") {
+        devices
+            .iter()
+            .filter(|d| d.is_gpu())
+            .map(|d| d.backend.clone())
+            .collect()
+    } else {
+        GPU_BACKENDS.iter().map(|b| b.to_string()).collect()
+    };
+    backends.dedup();
+    Ok(Devices::new(backends, devices))
 }
 
 #[cfg(test)]

@@ -55,7 +55,8 @@
 //!   scores, as llama.cpp merges)
 //! - `catalog.rs`: known guard GGUFs and resumable, checksummed downloads (`assets/models.toml`)
 //! - `truncate.rs`: middle-out shortening at grapheme boundaries
-//! - `device.rs`: the GPU backends compiled in (features `cuda`/`vulkan`), the devices llama.cpp
+//! - `device.rs`: the GPU backends compiled in (features `cuda`/`vulkan`, or those of llama.cpp's
+//!   shared libraries found at run time with `dynamic-link`), the devices llama.cpp
 //!   sees, and where a run's layers go (`--gpu-layers`: one GPU, or the CPU with an empty device
 //!   list so llama.cpp sends nothing to a GPU), recorded per run
 
