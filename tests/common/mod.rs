@@ -139,7 +139,7 @@ pub fn answer_args<'a>(
 }
 
 /// Starts verdikt with `args`, kills it with SIGKILL after `delay`; true if it finished first
-/// and succeeded.
+/// and succeeded (then it returns as soon as the process has ended).
 pub fn kill_after(p: &Project, args: &[&str], delay: Duration) -> bool {
     let mut child: Child = p
         .cmd()
@@ -148,9 +148,16 @@ pub fn kill_after(p: &Project, args: &[&str], delay: Duration) -> bool {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(delay);
-    if let Some(status) = child.try_wait().unwrap() {
-        return status.success();
+    let deadline = std::time::Instant::now() + delay;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.success();
+        }
+        let now = std::time::Instant::now();
+        if now >= deadline {
+            break;
+        }
+        std::thread::sleep((deadline - now).min(Duration::from_millis(5)));
     }
     child.kill().unwrap(); // SIGKILL on Unix
     child.wait().unwrap();
