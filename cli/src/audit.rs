@@ -245,7 +245,8 @@ pub enum ReviewerCommand {
     },
     /// End every session and unused invite of this reviewer at once.
     Revoke { name: String },
-    /// The open browser sessions: whose, until when, answers stored and the last one's time.
+    /// The open browser sessions: whose, until when, answers stored, the last one's time, and
+    /// when the session was last used (to within a minute).
     Sessions {
         #[arg(long)]
         json: bool,
@@ -530,7 +531,7 @@ fn reviewer(store: &mut Store, command: ReviewerCommand) -> Result<(), String> {
             json: as_json,
         } => {
             let invite = access::invite(store, &name, expires).map_err(err)?;
-            let link = format!("{}/invite#{}", url.trim_end_matches('/'), invite.code);
+            let link = access::invite_link(&url, &invite.code);
             if as_json {
                 json(serde_json::to_string(&serde_json::json!({
                     "reviewer": invite.reviewer,
@@ -560,12 +561,13 @@ fn reviewer(store: &mut Store, command: ReviewerCommand) -> Result<(), String> {
             } else {
                 for s in open {
                     println!(
-                        "{}\tsession {}\tuntil {}\t{} answer(s)\tlast {}",
+                        "{}\tsession {}\tuntil {}\t{} answer(s)\tlast {}\tseen {}",
                         s.reviewer,
                         s.id,
                         s.expires_at,
                         s.answers,
-                        s.last_answer_at.as_deref().unwrap_or("-")
+                        s.last_answer_at.as_deref().unwrap_or("-"),
+                        s.last_seen_at.as_deref().unwrap_or("-")
                     );
                 }
             }

@@ -57,6 +57,7 @@ pub struct Session {
 }
 
 /// What `revoke` ended.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Revoked {
     pub invites: usize,
@@ -108,6 +109,12 @@ pub fn invite(store: &Store, name: &str, lifetime: Duration) -> Result<Invite, A
     })
 }
 
+/// The link a reviewer opens: the server's address with the code after `#`, so the code never
+/// reaches a server log or a `Referer`.
+pub fn invite_link(server_url: &str, code: &str) -> String {
+    format!("{}/invite#{code}", server_url.trim_end_matches('/'))
+}
+
 /// Uses invite `code` (once) and opens a session of `lifetime` for its reviewer.
 pub fn open_session(
     store: &mut Store,
@@ -152,21 +159,48 @@ pub fn open_session(
     })
 }
 
-/// The session `token` opened, if it is still valid, with its reviewer as they are now.
+/// A session's `last_seen_at` is older than a minute (or unset): time to write it again.
+const SEEN_LONG_AGO: &str = "(last_seen_at IS NULL
+     OR last_seen_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-60 seconds'))";
+
+/// The session `token` opened, if it is still valid, with its reviewer as they are now. Notes
+/// when it was last used (see [`note_seen`]).
 pub fn session(store: &Store, token: &str) -> Result<Session, AccessError> {
-    let found: Option<(i64, String)> = store
+    let found: Option<(i64, String, bool)> = store
         .conn()
         .prepare_cached(&format!(
-            "SELECT s.id, r.name FROM serve_sessions AS s JOIN reviewers AS r ON r.id = s.reviewer_id
+            "SELECT s.id, r.name, {SEEN_LONG_AGO}
+             FROM serve_sessions AS s JOIN reviewers AS r ON r.id = s.reviewer_id
              WHERE s.token_sha256 = ?1 AND s.revoked_at IS NULL AND s.expires_at > {NOW}"
         ))?
-        .query_row([hashed(token)], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row([hashed(token)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    let (id, name) = found.ok_or(AccessError::NoSession)?;
+    let (id, name, long_ago) = found.ok_or(AccessError::NoSession)?;
+    if long_ago {
+        note_seen(store, id)?;
+    }
     Ok(Session {
         id,
         reviewer: reviewer(store, &name)?,
     })
+}
+
+/// Writes that session `id` is in use now, at most once a minute (concurrent requests write
+/// once). Never waits for the write lock: while another writer (an import) holds it, nothing
+/// is written and a later request writes it, so the lookup costs a reviewer no time.
+fn note_seen(store: &Store, id: i64) -> Result<(), AccessError> {
+    let conn = store.conn();
+    let patience: u32 = conn.query_row("PRAGMA busy_timeout", [], |r| r.get(0))?;
+    conn.busy_timeout(Duration::ZERO)?;
+    let written = conn.execute(
+        &format!("UPDATE serve_sessions SET last_seen_at = {NOW} WHERE id = ?1 AND {SEEN_LONG_AGO}"),
+        [id],
+    );
+    conn.busy_timeout(Duration::from_millis(patience.into()))?;
+    match written {
+        Err(e) if crate::store::is_busy(&e) => Ok(()),
+        other => other.map(drop).map_err(AccessError::from),
+    }
 }
 
 /// An open session, for the curator: whose, since and until when, and what it stored.
@@ -179,6 +213,8 @@ pub struct OpenSession {
     /// Answers and final answers stored through it, and when the last one was.
     pub answers: i64,
     pub last_answer_at: Option<String>,
+    /// When it was last used (to within a minute); `None`: not since it opened.
+    pub last_seen_at: Option<String>,
 }
 
 /// Every session still valid, by reviewer.
@@ -189,7 +225,8 @@ pub fn open_sessions(store: &Store) -> Result<Vec<OpenSession>, AccessError> {
                         SELECT source, created_at FROM final_answers WHERE source LIKE 'session:%')
          SELECT s.id, r.name, s.created_at, s.expires_at,
                 (SELECT count(*) FROM given WHERE given.source = 'session:' || s.id),
-                (SELECT max(created_at) FROM given WHERE given.source = 'session:' || s.id)
+                (SELECT max(created_at) FROM given WHERE given.source = 'session:' || s.id),
+                s.last_seen_at
          FROM serve_sessions AS s JOIN reviewers AS r ON r.id = s.reviewer_id
          WHERE s.revoked_at IS NULL AND s.expires_at > {NOW}
          ORDER BY r.name, s.id"
@@ -202,6 +239,7 @@ pub fn open_sessions(store: &Store) -> Result<Vec<OpenSession>, AccessError> {
             expires_at: r.get(3)?,
             answers: r.get(4)?,
             last_answer_at: r.get(5)?,
+            last_seen_at: r.get(6)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -277,5 +315,56 @@ mod tests {
         assert!(open_session(&mut store, &unused.code, Duration::from_secs(60)).is_err());
         let expired = invite(&store, "ana", Duration::ZERO).unwrap();
         assert!(open_session(&mut store, &expired.code, Duration::from_secs(60)).is_err());
+    }
+
+    #[test]
+    fn a_lookup_notes_the_session_seen_once_a_minute_and_never_waits_for_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.sqlite");
+        let mut store = Store::open(&path).unwrap();
+        add_reviewer(&store, "ana", "pl").unwrap();
+        let code = invite(&store, "ana", Duration::from_secs(60)).unwrap().code;
+        let s = open_session(&mut store, &code, Duration::from_secs(60)).unwrap();
+        let seen = |store: &Store| -> Option<String> {
+            store
+                .conn()
+                .query_row("SELECT last_seen_at FROM serve_sessions", [], |r| r.get(0))
+                .unwrap()
+        };
+        let set_seen = |store: &Store, ago: &str| {
+            store
+                .conn()
+                .execute(
+                    "UPDATE serve_sessions SET last_seen_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)",
+                    [ago],
+                )
+                .unwrap();
+            seen(store).unwrap()
+        };
+        assert_eq!(seen(&store), None);
+        session(&store, &s.token).unwrap();
+        assert!(seen(&store).is_some(), "the first lookup writes it");
+        let recent = set_seen(&store, "-30 seconds");
+        session(&store, &s.token).unwrap();
+        assert_eq!(seen(&store), Some(recent), "not again within a minute");
+        let old = set_seen(&store, "-90 seconds");
+        session(&store, &s.token).unwrap();
+        assert!(seen(&store).unwrap() > old, "again after a minute");
+        assert_eq!(open_sessions(&store).unwrap()[0].last_seen_at, seen(&store));
+
+        // Another writer holds the project (an import): the lookup answers at once.
+        let old = set_seen(&store, "-90 seconds");
+        let import = rusqlite::Connection::open(&path).unwrap();
+        import.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let started = std::time::Instant::now();
+        assert_eq!(session(&store, &s.token).unwrap().id, s.id);
+        assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+        import.execute_batch("COMMIT").unwrap();
+        assert_eq!(seen(&store), Some(old), "skipped, written by a later lookup");
+        let patience: i64 = store
+            .conn()
+            .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
+            .unwrap();
+        assert!(patience > 0, "the connection's patience is restored");
     }
 }

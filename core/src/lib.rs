@@ -4,6 +4,7 @@
 //! import → store → guard → triage → queue → audit → measure → split → export
 
 pub mod access;
+pub mod activity;
 pub mod audit;
 pub mod export;
 pub mod filter;

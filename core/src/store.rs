@@ -40,6 +40,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0012_conversations.sql")),
     M::up(include_str!("../migrations/0013_reviewer_care.sql")),
     M::up(include_str!("../migrations/0014_serve.sql")),
+    M::up(include_str!("../migrations/0015_session_last_seen.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -27,9 +27,11 @@
 //!   and is the provider ureq (the guard downloads) already brings.
 //! - rcgen (on `ring`): the self-signed certificate, made by the rustls project's own writer.
 //!
+//! [`start`] serves on its own threads until [`Running::stop`] (the window's "Share with
+//! reviewers"); [`run`], for `verdikt serve`, is `start` then wait.
+//!
 //! Not here yet (the next steps of issue 27): the UI's HTTP transport and its reviewer-only
-//! screens, the Curator screen's "Share with reviewers", offline drafts, a plain-HTTP mode behind
-//! a reverse proxy.
+//! screens, offline drafts, a plain-HTTP mode behind a reverse proxy.
 
 mod api;
 mod http;
@@ -86,6 +88,7 @@ pub struct Options {
 }
 
 /// What the curator needs to know once the server listens.
+#[derive(Clone, Debug)]
 pub struct Started {
     pub url: String,
     pub addr: SocketAddr,
@@ -99,13 +102,95 @@ pub struct Started {
 
 /// Serves until the process ends. `on_start` hears where once it listens.
 pub fn run(options: Options, on_start: impl FnOnce(&Started)) -> Result<(), ServeError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(serve(options, on_start))
+    let running = start(options)?;
+    on_start(running.started());
+    running.wait()
 }
 
-async fn serve(options: Options, on_start: impl FnOnce(&Started)) -> Result<(), ServeError> {
+/// A server listening on its own threads, until [`Running::stop`] (or until dropped: the
+/// window stops serving when it closes or opens another project).
+pub struct Running {
+    started: Started,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<(), ServeError>>>,
+}
+
+/// Starts serving and returns once it listens (or could not: the error, in words).
+pub fn start(options: Options) -> Result<Running, ServeError> {
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let (tell, listening) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("verdikt-serve".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let served = runtime.block_on(serve(
+                options,
+                |started| {
+                    let _ = tell.send(started);
+                },
+                stopped,
+            ));
+            // Requests under way get a moment to finish; an answer is committed or not at all.
+            runtime.shutdown_timeout(Duration::from_secs(5));
+            served
+        })?;
+    match listening.recv() {
+        Ok(started) => Ok(Running {
+            started,
+            stop: Some(stop),
+            thread: Some(thread),
+        }),
+        // It ended before listening: its error says why.
+        Err(_) => match thread.join() {
+            Ok(Err(e)) => Err(e),
+            _ => Err(ServeError::Io(std::io::Error::other("the server ended at start"))),
+        },
+    }
+}
+
+impl Running {
+    pub fn started(&self) -> &Started {
+        &self.started
+    }
+
+    /// Stops listening and waits until the port is closed.
+    pub fn stop(mut self) -> Result<(), ServeError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.wait_thread()
+    }
+
+    /// Serves until the server fails (or forever).
+    pub fn wait(mut self) -> Result<(), ServeError> {
+        self.wait_thread()
+    }
+
+    fn wait_thread(&mut self) -> Result<(), ServeError> {
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(served)) => served,
+            Some(Err(_)) => Err(ServeError::Io(std::io::Error::other("the server stopped on a bug"))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = self.wait_thread();
+    }
+}
+
+async fn serve(
+    options: Options,
+    on_start: impl FnOnce(Started),
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) -> Result<(), ServeError> {
     let pool = pool::Pool::open(options.project.clone())?;
     let cert = tls::certificate(
         &options.project,
@@ -123,7 +208,7 @@ async fn serve(options: Options, on_start: impl FnOnce(&Started)) -> Result<(), 
             source,
         })?;
     let addr = listener.local_addr()?;
-    on_start(&Started {
+    on_start(Started {
         url: format!("https://{addr}/"),
         addr,
         fingerprint: cert.fingerprint.clone(),
@@ -140,7 +225,12 @@ async fn serve(options: Options, on_start: impl FnOnce(&Started)) -> Result<(), 
     let app = http::router(served);
     let acceptor = TlsAcceptor::from(cert.config);
     loop {
-        let (tcp, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            // Told to stop, or the handle is gone: the listener closes as this returns.
+            _ = &mut stop => return Ok(()),
+        };
+        let (tcp, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(e) => {
                 // Out of file descriptors and the like: wait, then accept again.

@@ -48,4 +48,10 @@ pub const COMMANDS: &[&str] = &[
     "results_get",
     "results_save",
     "job_cancel",
+    "share_start",
+    "share_stop",
+    "share_status",
+    "share_invite",
+    "share_revoke",
+    "share_activity",
 ];

@@ -76,6 +76,17 @@ fn window_words(e: &(dyn std::error::Error + 'static)) -> Option<String> {
             _ => None,
         };
     }
+    if let Some(verdikt_core::access::AccessError::Audit(inner)) = e.downcast_ref() {
+        return window_words(inner);
+    }
+    if let Some(e) = e.downcast_ref::<verdikt_core::activity::ActivityError>() {
+        use verdikt_core::activity::ActivityError;
+        return match e {
+            ActivityError::Audit(inner) => window_words(inner),
+            ActivityError::Queue(inner) => window_words(inner),
+            ActivityError::Sql(_) => None,
+        };
+    }
     if let Some(e) = e.downcast_ref::<verdikt_core::review::ReviewError>() {
         use verdikt_core::review::ReviewError;
         return match e {

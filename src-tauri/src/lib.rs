@@ -14,6 +14,8 @@
 //! - `state.rs` refuses a second job of an exclusive kind (guard, import, download, triage) and
 //!   lists running jobs for the close-window question (`lib.rs`); the window's own connection waits
 //!   500 ms for another writer before reporting busy
+//! - `share.rs` the Curator screen's "Share with reviewers": the review server of `verdikt
+//!   serve` started and stopped from the window (stopped on exit), invites, who is working
 //! - `command_names.rs` is the one list of commands that `build.rs` turns into permissions
 //! - `grants.rs` opens the native dialogs (`pick_paths`, `guard_server_confirm`) and remembers what
 //!   the user chose, picked, dropped or passed on the command line: commands take sources only from
@@ -32,6 +34,7 @@ mod jobs;
 mod project;
 mod results;
 mod review;
+mod share;
 mod state;
 #[cfg(test)]
 mod untrusted_tests;
@@ -97,6 +100,12 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         results::results_get,
         results::results_save,
         jobs::job_cancel,
+        share::share_start,
+        share::share_stop,
+        share::share_status,
+        share::share_invite,
+        share::share_revoke,
+        share::share_activity,
     ])
 }
 
@@ -195,8 +204,13 @@ pub fn run() {
             }
             Ok(())
         })
-        .run(tauri::generate_context!())
-        .expect("error while running the Verdikt window");
+        .build(tauri::generate_context!())
+        .expect("error while building the Verdikt window")
+        .run(|app, event| {
+            if let tauri::RunEvent::Exit = event {
+                share::stop_on_exit(app);
+            }
+        });
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! What the app holds between commands: the open project and the cancel flags of running jobs.
+//! What the app holds between commands: the open project, the cancel flags of running jobs,
+//! and the review server while the project is shared.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use verdikt_core::store::Store;
 
 use crate::error::{AppError, AppResult};
 use crate::grants::{Grants, Target};
+use crate::share::Sharing;
 
 /// How long a write from the window waits for another writer before it reports "busy".
 const WINDOW_WRITE_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
@@ -25,6 +27,8 @@ pub struct AppState {
     pub startup_error: Mutex<Option<String>>,
     /// What the user chose outside the web view; checked for every path and URL it sends.
     grants: Mutex<Grants>,
+    /// The review served to browsers (`share.rs`), while it is.
+    sharing: Mutex<Option<Sharing>>,
 }
 
 impl AppState {
@@ -33,8 +37,17 @@ impl AppState {
         // The window's own writes (an answer, a reviewer) wait briefly for another writer and
         // then report "busy", so the window can say so and retry instead of freezing.
         store.conn().busy_timeout(WINDOW_WRITE_WAIT)?;
+        // Sharing serves the open project: another one ends it (dropping stops the server).
+        if self.project_path().as_deref() != Some(store.path()) {
+            let stopped = self.sharing().take();
+            drop(stopped);
+        }
         *self.lock() = Some(store);
         Ok(())
+    }
+
+    pub fn sharing(&self) -> MutexGuard<'_, Option<Sharing>> {
+        self.sharing.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn grants(&self) -> MutexGuard<'_, Grants> {

@@ -492,6 +492,72 @@ async resultsSave(shown: Shown, path: string) : Promise<Result<null, AppError>> 
  */
 async jobCancel(id: string) : Promise<boolean> {
     return await TAURI_INVOKE("job_cancel", { id });
+},
+/**
+ * Starts serving the open project's review to browsers.
+ */
+async shareStart(request: ShareRequest) : Promise<Result<ShareStatus, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("share_start", { request }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Stops serving: the port closes, open browser sessions wait until the next start.
+ */
+async shareStop() : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("share_stop") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Where the review is served now; `None` while not shared.
+ */
+async shareStatus() : Promise<Result<ShareStatus | null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("share_status") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * A single-use invite link for `reviewer`, naming the running server.
+ */
+async shareInvite(reviewer: string) : Promise<Result<InviteLink, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("share_invite", { reviewer }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Ends every browser session and unused invite of `reviewer` at once.
+ */
+async shareRevoke(reviewer: string) : Promise<Result<Revoked, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("share_revoke", { reviewer }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Who is working: each reviewer's progress, last answer, answers by source, open sessions.
+ */
+async shareActivity() : Promise<Result<ReviewerActivity[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("share_activity") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -547,6 +613,18 @@ source: string | null; created_at: string;
  * `version` counts the sample's final answers), not an individual reviewer's answer.
  */
 final: boolean }
+/**
+ * How many answers (every stored version, final answers included) came from where.
+ */
+export type AnswerSources = { window: number; pack: number; 
+/**
+ * Through a browser session of `verdikt serve`.
+ */
+browser: number; cli: number; 
+/**
+ * Stored before answers recorded where they came from.
+ */
+unrecorded: number }
 export type AppError = { message: string; 
 /**
  * One entry per located problem (e.g. `file:line: field: message`), when there are any.
@@ -863,6 +941,10 @@ mappings: ([string, string])[] }
  */
 export type InputFormat = "auto" | "jsonl" | "json" | "csv" | "parquet" | "hf"
 /**
+ * A fresh invite: the link is shown once (only its hash is kept).
+ */
+export type InviteLink = { reviewer: string; link: string; expires_at: string }
+/**
  * What the project's judge is to be.
  */
 export type JudgeChoice = 
@@ -1104,6 +1186,30 @@ export type Reviewer = { id: number; name: string; languages: string[];
  * Records final answers where reviewers disagree, in the languages they read.
  */
 adjudicator: boolean; created_at: string }
+/**
+ * One reviewer's work so far.
+ */
+export type ReviewerActivity = { reviewer: string; languages: string[]; 
+/**
+ * Their queue overall (first) and per language, in samples; `total - waiting` answered.
+ */
+progress: LanguageProgress[]; 
+/**
+ * When their latest answer or final answer was stored.
+ */
+last_answer_at: string | null; sources: AnswerSources; 
+/**
+ * Browser sessions still valid (not expired, not revoked).
+ */
+open_sessions: number; 
+/**
+ * When one of those was last used (to within a minute; see `access::session`).
+ */
+last_seen_at: string | null }
+/**
+ * What `revoke` ended.
+ */
+export type Revoked = { invites: number; sessions: number }
 export type Role = "system" | "user" | "assistant"
 /**
  * A row of `verdikt guard runs`.
@@ -1191,6 +1297,41 @@ export type ServerStatus = { url: string; done: number; texts_per_second: number
  * Taken out by the circuit breaker, with the last reason.
  */
 out: string | null }
+export type ShareRequest = { 
+/**
+ * Blank: 127.0.0.1, this computer only. Another address opens the review to the network
+ * (after the curator confirms it).
+ */
+address: string | null; port: number; 
+/**
+ * The curator's own certificate and key (PEM), picked with Browse…; blank: the project's
+ * own certificate, made once and kept beside it.
+ */
+cert: string | null; key: string | null }
+/**
+ * Where the review is served, for the curator to pass on.
+ */
+export type ShareStatus = { url: string; 
+/**
+ * SHA-256 of the certificate: reviewers check it in their browser.
+ */
+fingerprint: string; cert: string; 
+/**
+ * The project's certificate was made just now.
+ */
+made_cert: boolean; 
+/**
+ * Listens beyond this computer.
+ */
+network: boolean; 
+/**
+ * The browser UI is served (without it, only the review API).
+ */
+ui: boolean; 
+/**
+ * When serving started (UTC).
+ */
+since: string }
 /**
  * One chart or table as the window shows it.
  */
