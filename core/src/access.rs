@@ -193,7 +193,9 @@ fn note_seen(store: &Store, id: i64) -> Result<(), AccessError> {
     let patience: u32 = conn.query_row("PRAGMA busy_timeout", [], |r| r.get(0))?;
     conn.busy_timeout(Duration::ZERO)?;
     let written = conn.execute(
-        &format!("UPDATE serve_sessions SET last_seen_at = {NOW} WHERE id = ?1 AND {SEEN_LONG_AGO}"),
+        &format!(
+            "UPDATE serve_sessions SET last_seen_at = {NOW} WHERE id = ?1 AND {SEEN_LONG_AGO}"
+        ),
         [id],
     );
     conn.busy_timeout(Duration::from_millis(patience.into()))?;
@@ -358,9 +360,17 @@ mod tests {
         import.execute_batch("BEGIN IMMEDIATE").unwrap();
         let started = std::time::Instant::now();
         assert_eq!(session(&store, &s.token).unwrap().id, s.id);
-        assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
         import.execute_batch("COMMIT").unwrap();
-        assert_eq!(seen(&store), Some(old), "skipped, written by a later lookup");
+        assert_eq!(
+            seen(&store),
+            Some(old),
+            "skipped, written by a later lookup"
+        );
         let patience: i64 = store
             .conn()
             .query_row("PRAGMA busy_timeout", [], |r| r.get(0))

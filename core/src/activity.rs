@@ -142,7 +142,9 @@ mod tests {
         let mut store = Store::open(&dir.path().join("p.sqlite")).unwrap();
         store
             .conn()
-            .execute_batch("INSERT INTO datasets (id, name, format, sources) VALUES (1, 'd', 'jsonl', '[]')")
+            .execute_batch(
+                "INSERT INTO datasets (id, name, format, sources) VALUES (1, 'd', 'jsonl', '[]')",
+            )
             .unwrap();
         for (id, language) in [(1, "pl"), (2, "pl"), (3, "pl"), (4, "de")] {
             sample(&store, id, language);
@@ -174,9 +176,15 @@ mod tests {
         let [ana, jan] = &all[..] else {
             panic!("{all:?}")
         };
-        assert_eq!((ana.reviewer.as_str(), jan.reviewer.as_str()), ("ana", "jan"));
+        assert_eq!(
+            (ana.reviewer.as_str(), jan.reviewer.as_str()),
+            ("ana", "jan")
+        );
         let overall = &ana.progress[0];
-        assert_eq!((overall.language.as_deref(), overall.total, overall.waiting), (None, 3, 0));
+        assert_eq!(
+            (overall.language.as_deref(), overall.total, overall.waiting),
+            (None, 3, 0)
+        );
         assert_eq!(
             ana.sources,
             AnswerSources {

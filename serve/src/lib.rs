@@ -145,7 +145,9 @@ pub fn start(options: Options) -> Result<Running, ServeError> {
         // It ended before listening: its error says why.
         Err(_) => match thread.join() {
             Ok(Err(e)) => Err(e),
-            _ => Err(ServeError::Io(std::io::Error::other("the server ended at start"))),
+            _ => Err(ServeError::Io(std::io::Error::other(
+                "the server ended at start",
+            ))),
         },
     }
 }
@@ -171,7 +173,9 @@ impl Running {
     fn wait_thread(&mut self) -> Result<(), ServeError> {
         match self.thread.take().map(std::thread::JoinHandle::join) {
             Some(Ok(served)) => served,
-            Some(Err(_)) => Err(ServeError::Io(std::io::Error::other("the server stopped on a bug"))),
+            Some(Err(_)) => Err(ServeError::Io(std::io::Error::other(
+                "the server stopped on a bug",
+            ))),
             None => Ok(()),
         }
     }

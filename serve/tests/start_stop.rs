@@ -26,11 +26,22 @@ fn start_listens_and_stop_closes_the_port() {
     let running = verdikt_serve::start(options(&project, "127.0.0.1:0".parse().unwrap())).unwrap();
     let addr = running.started().addr;
     assert_eq!(running.started().url, format!("https://{addr}/"));
-    assert_eq!(running.started().fingerprint.len(), 95, "SHA-256 as AA:BB:…");
+    assert_eq!(
+        running.started().fingerprint.len(),
+        95,
+        "SHA-256 as AA:BB:…"
+    );
     TcpStream::connect(addr).expect("listening once start returns");
 
-    let again = verdikt_serve::start(options(&project, addr)).err().expect("the port is taken");
-    assert!(again.to_string().starts_with(&format!("cannot listen on {addr}")), "{again}");
+    let again = verdikt_serve::start(options(&project, addr))
+        .err()
+        .expect("the port is taken");
+    assert!(
+        again
+            .to_string()
+            .starts_with(&format!("cannot listen on {addr}")),
+        "{again}"
+    );
 
     running.stop().unwrap();
     let refused = TcpStream::connect_timeout(&addr, Duration::from_secs(2));

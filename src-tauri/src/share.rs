@@ -126,7 +126,9 @@ fn ui_bundle() -> PathBuf {
 fn not_started(e: ServeError) -> AppError {
     let hint = match e {
         ServeError::Bind { .. } => "; choose another port, or stop the program that uses it",
-        ServeError::Certificate(_) => "; pick a certificate and its key in PEM form, or leave both blank",
+        ServeError::Certificate(_) => {
+            "; pick a certificate and its key in PEM form, or leave both blank"
+        }
         _ => "",
     };
     AppError::new(format!("Not shared: {e}{hint}"))
@@ -192,11 +194,11 @@ async fn start_sharing(
         .await?
         .map_err(not_started)?;
     let since = state.with_store(|store| {
-        Ok(store.conn().query_row(
-            "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
-            [],
-            |r| r.get::<_, String>(0),
-        )?)
+        Ok(store
+            .conn()
+            .query_row("SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now')", [], |r| {
+                r.get::<_, String>(0)
+            })?)
     })?;
     let started = running.started();
     let status = ShareStatus {
