@@ -421,6 +421,15 @@ fn a_retried_submit_stores_once_as_the_sessions_reviewer() {
     assert_eq!(open[0]["reviewer"], "ana");
     assert_eq!(open[0]["answers"], 1);
     assert_eq!(format!("session:{}", open[0]["id"]), source);
+    assert!(
+        open[0]["last_seen_at"].is_string(),
+        "the server's session lookup notes it seen: {open}"
+    );
+    let listed = p.ok(&["reviewer", "sessions"]);
+    assert!(
+        listed.contains("\tseen 20"),
+        "the plain listing says when: {listed}"
+    );
     // Undo with its own id, retried: one new version.
     server.call(
         &ana,

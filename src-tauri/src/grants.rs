@@ -163,6 +163,22 @@ pub async fn pick_paths(app: AppHandle, request: PickRequest) -> AppResult<Vec<S
     Ok(paths.iter().map(|p| p.display().to_string()).collect())
 }
 
+/// Asks a question in a native dialog, which script in the web view cannot answer; true for
+/// `yes`, false for Cancel.
+pub async fn ask(app: &AppHandle, title: &str, message: String, yes: &str) -> AppResult<bool> {
+    let dialog_app = app.clone();
+    let (title, yes) = (title.to_string(), yes.to_string());
+    Ok(tauri::async_runtime::spawn_blocking(move || {
+        dialog_app
+            .dialog()
+            .message(message)
+            .title(title)
+            .buttons(MessageDialogButtons::OkCancelCustom(yes, "Cancel".into()))
+            .blocking_show()
+    })
+    .await?)
+}
+
 /// Asks in a native dialog whether the project's texts may be sent to the guard server at
 /// `url`; true (and remembered) when the user agrees, or agreed before.
 #[tauri::command]
@@ -171,21 +187,12 @@ pub async fn guard_server_confirm(app: AppHandle, url: String) -> AppResult<bool
     if app.state::<AppState>().grants().server(&url).is_ok() {
         return Ok(true);
     }
-    let dialog_app = app.clone();
-    let asked = url.clone();
-    let confirmed = tauri::async_runtime::spawn_blocking(move || {
-        dialog_app
-            .dialog()
-            .message(format!(
-                "Send the project's texts to the guard server at\n\n{asked}\n\nfor checking?"
-            ))
-            .title("Use this guard server?")
-            .buttons(MessageDialogButtons::OkCancelCustom(
-                "Send texts".into(),
-                "Cancel".into(),
-            ))
-            .blocking_show()
-    })
+    let confirmed = ask(
+        &app,
+        "Use this guard server?",
+        format!("Send the project's texts to the guard server at\n\n{url}\n\nfor checking?"),
+        "Send texts",
+    )
     .await?;
     if confirmed {
         app.state::<AppState>().grants().confirm_server(&url);

@@ -14,13 +14,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, State};
-use tauri_plugin_dialog::{DialogExt, MessageDialogButtons};
 use verdikt_core::access::{self, Revoked};
 use verdikt_core::activity::{ReviewerActivity, activity};
 use verdikt_serve::{Running, ServeError};
 
 use crate::error::{AppError, AppResult};
 use crate::given;
+use crate::grants::ask;
 use crate::state::AppState;
 
 /// As `verdikt serve`'s defaults.
@@ -92,20 +92,14 @@ fn bind_address(typed: Option<String>, port: u16) -> AppResult<SocketAddr> {
 
 /// The curator's yes, in a native dialog, to listening beyond this computer.
 async fn confirm_network(app: &AppHandle, addr: SocketAddr) -> AppResult<()> {
-    let dialog_app = app.clone();
-    let yes = tauri::async_runtime::spawn_blocking(move || {
-        dialog_app
-            .dialog()
-            .message(format!(
-                "Open the review to the network at\n\nhttps://{addr}/\n\nAnyone who can reach this address sees the sign-in page; only an invite link opens a session, and only its reviewer's queue."
-            ))
-            .title("Open the review to the network?")
-            .buttons(MessageDialogButtons::OkCancelCustom(
-                "Open to the network".into(),
-                "Cancel".into(),
-            ))
-            .blocking_show()
-    })
+    let yes = ask(
+        app,
+        "Open the review to the network?",
+        format!(
+            "Open the review to the network at\n\nhttps://{addr}/\n\nAnyone who can reach this address can load the page; only an invite link opens a session, and a session reaches only its reviewer's queue."
+        ),
+        "Open to the network",
+    )
     .await?;
     if yes {
         Ok(())
