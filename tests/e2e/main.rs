@@ -16,6 +16,7 @@ mod care;
 mod llama;
 mod pixels;
 mod screens;
+mod share;
 mod sheet;
 mod webdriver;
 mod x11;
