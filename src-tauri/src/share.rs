@@ -342,6 +342,11 @@ mod tests {
         let addr = state.sharing().as_ref().unwrap().running.started().addr;
         TcpStream::connect(addr).expect("listening");
         assert_eq!(
+            state.running_jobs(),
+            ["sharing with reviewers"],
+            "asked before closing"
+        );
+        assert_eq!(
             block_on(share_status(app.state())).unwrap().map(|s| s.url),
             Some(status.url.clone())
         );

@@ -95,10 +95,15 @@ impl AppState {
         Ok(flag)
     }
 
-    /// What runs now, in words (for the question asked when the window closes).
+    /// What runs now, in words (for the question asked when the window closes), sharing with
+    /// reviewers included.
     pub fn running_jobs(&self) -> Vec<&'static str> {
         let jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
         let mut names: Vec<&'static str> = jobs.keys().map(|id| job_name(job_kind(id))).collect();
+        // Reviewers working from their browsers are cut off as the window closes.
+        if self.sharing().is_some() {
+            names.push("sharing with reviewers");
+        }
         names.sort_unstable();
         names.dedup();
         names
