@@ -18,6 +18,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
+use crate::screens::{self, Findings, SIZES};
 use crate::webdriver::{
     ARROW_LEFT, Display, Proc, Session, artifacts, chromedriver, free_port, xvfb_sized,
 };
@@ -93,27 +94,33 @@ fn serve(db: &Path) -> (Proc, String, PathBuf) {
     (proc, url.expect("the address it serves"), cert.unwrap())
 }
 
+/// `openssl ARGS` with `input` on its standard input: its output.
+fn openssl(args: &[&str], input: &[u8]) -> Vec<u8> {
+    let mut child = Command::new("openssl")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("openssl");
+    // Written from another thread: a large input would fill the pipes both ways otherwise.
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(out.status.success(), "openssl {args:?}");
+    out.stdout
+}
+
 /// The base64 SHA-256 of the certificate's public key (its SPKI), as Chromium pins a key.
 fn spki_sha256(cert: &Path) -> String {
-    let run = |args: &[&str], input: &[u8]| -> Vec<u8> {
-        let mut child = Command::new("openssl")
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("openssl");
-        child.stdin.take().unwrap().write_all(input).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "openssl {args:?}");
-        out.stdout
-    };
-    let key = run(
+    let key = openssl(
         &["x509", "-pubkey", "-noout"],
         &std::fs::read(cert).unwrap(),
     );
-    let der = run(&["pkey", "-pubin", "-outform", "der"], &key);
-    let digest = run(&["dgst", "-sha256", "-binary"], &der);
-    let b64 = run(&["base64", "-A"], &digest);
+    let der = openssl(&["pkey", "-pubin", "-outform", "der"], &key);
+    let digest = openssl(&["dgst", "-sha256", "-binary"], &der);
+    let b64 = openssl(&["base64", "-A"], &digest);
     String::from_utf8(b64).unwrap().trim().to_string()
 }
 
@@ -126,13 +133,14 @@ struct Browser<'d> {
 
 impl<'d> Browser<'d> {
     fn open(display: &'d Display, spki: &str) -> Browser<'d> {
+        let [width, height] = [1280, 800];
         let (driver, url) = chromedriver(display);
         let profile = tempfile::tempdir().unwrap();
         let mut args = vec![
             format!("--user-data-dir={}", profile.path().display()),
             format!("--ignore-certificate-errors-spki-list={spki}"),
             "--window-position=0,0".into(),
-            "--window-size=1280,800".into(),
+            format!("--window-size={width},{height}"),
             "--no-first-run".into(),
             "--no-default-browser-check".into(),
             "--disable-dev-shm-usage".into(),
@@ -149,7 +157,9 @@ impl<'d> Browser<'d> {
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "acceptInsecureCerts": false,
-            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}
+            // No "controlled by automated software" bar over the page.
+            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args,
+                                   "excludeSwitches": ["enable-automation"]}
         }}});
         let session = Session::with_capabilities(&url, display, caps);
         Browser {
@@ -178,8 +188,13 @@ impl<'d> Browser<'d> {
         );
     }
 
+    /// A screenshot of the page as Chromium draws it.
     fn shot(&self, name: &str) {
-        self.s().shot(&format!("browser/{name}"));
+        let png = openssl(
+            &["base64", "-d", "-A"],
+            self.s().page_png_base64().as_bytes(),
+        );
+        std::fs::write(artifacts().join(format!("browser/{name}.png")), png).unwrap();
     }
 }
 
@@ -282,7 +297,11 @@ fn reviewers_in_real_browsers_answer_blind_and_the_adjudicator_resolves() {
     };
     let (link_a, link_b, link_c) = (invite("anna"), invite("bram"), invite("cees"));
 
-    let displays: [Display; 3] = std::array::from_fn(|_| xvfb_sized(1280, 800));
+    // bram's screen holds the widest window of the layout checks.
+    let displays: [Display; 3] = std::array::from_fn(|i| match i {
+        1 => xvfb_sized(2000, 1300),
+        _ => xvfb_sized(1280, 800),
+    });
     let [a, b, c] = std::array::from_fn(|i| Browser::open(&displays[i], &spki));
 
     // anna: the reviewer's screen only, as the session's reviewer; then every sample with keys.
@@ -368,6 +387,7 @@ fn reviewers_in_real_browsers_answer_blind_and_the_adjudicator_resolves() {
     let others = sb.wait_for("[data-testid='others']", 10).text();
     assert!(others.contains("anna"), "{others}");
     b.shot("b-after-answering");
+    served_layout(&b);
 
     // A used link in a fresh browser: how to get in, no raw error.
     let sc = c.s();
@@ -439,4 +459,32 @@ fn hostile_text_is_inert(s: &Session) {
         json!([true, 0, 0]),
         "the sample's HTML ran or became elements"
     );
+}
+
+/// The served page from a laptop's width to a large screen's, light and dark (switched with
+/// `d`, the window's key), with a sample and the others' answers on screen: the window's layout
+/// checks (`layout.js`) and axe-core, as `screens.rs` runs them in the window.
+fn served_layout(b: &Browser) {
+    let s = b.s();
+    let version = s.exec(
+        &format!("{}\nreturn axe.version;", screens::axe_source()),
+        json!([]),
+    );
+    assert_eq!(version, json!(screens::pinned_axe_version()));
+    let mut found = Findings::default();
+    for theme in ["light", "dark"] {
+        let shown = || s.exec("return document.documentElement.dataset.theme", json!([]));
+        if shown() != json!(theme) {
+            s.keys(&["d"]);
+            wait(&format!("the {theme} theme"), || shown() == json!(theme));
+        }
+        for (width, height) in SIZES {
+            s.resize_page(width, height);
+            let state = format!("served {theme} {width}×{height}");
+            screens::check(s, &state, &mut found);
+            b.shot(&format!("layout-{theme}-{width}"));
+        }
+    }
+    let defects = found.defects();
+    assert!(defects.is_empty(), "{}", defects.join("\n"));
 }

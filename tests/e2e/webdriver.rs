@@ -336,7 +336,26 @@ impl<'d> Session<'d> {
     /// Resizes the window to `width` × `height` CSS pixels of page (there are no window
     /// decorations under Xvfb) and waits until the page has laid itself out at that size.
     pub fn resize(&self, width: u32, height: u32) {
-        self.cmd("/window/rect", json!({"width": width, "height": height}));
+        self.resize_window([width, height], [width, height]);
+    }
+
+    /// Resizes a browser's window, whose toolbars take room from the page, so that its page
+    /// is `width` × `height`.
+    pub fn resize_page(&self, width: u32, height: u32) {
+        let around = self.exec(
+            "return [outerWidth - innerWidth, outerHeight - innerHeight]",
+            json!([]),
+        );
+        let [dx, dy] = [0, 1].map(|i| around[i].as_u64().unwrap() as u32);
+        self.resize_window([width + dx, height + dy], [width, height]);
+    }
+
+    /// Sets the window's size to `outer` and waits until its page is `[width, height]`.
+    fn resize_window(&self, outer: [u32; 2], [width, height]: [u32; 2]) {
+        self.cmd(
+            "/window/rect",
+            json!({"width": outer[0], "height": outer[1]}),
+        );
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let size = self.exec("return [innerWidth, innerHeight]", json!([]));
@@ -453,6 +472,17 @@ impl<'d> Session<'d> {
              requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 50)));",
             json!([]),
         );
+    }
+
+    /// The page as the browser itself draws it (W3C's screenshot), a base64 PNG: for Chromium,
+    /// which paints the X display late and in pieces (WebKitWebDriver's never answers, see
+    /// `Display`).
+    pub fn page_png_base64(&self) -> String {
+        let v = get(&self.agent, &format!("{}/screenshot", self.base));
+        v["value"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no screenshot: {v}"))
+            .to_string()
     }
 
     pub fn shot(&self, name: &str) {
