@@ -1,12 +1,14 @@
 //! The review served to real browsers: the `verdikt serve` binary on 127.0.0.1 over TLS, and
 //! three Chromium sessions (each its own profile, X display and chromedriver) opened on invite
 //! links the `verdikt` CLI made. Two reviewers answer the same samples with the keyboard, the
-//! second without seeing the first's answers until she has given hers; their disagreement
-//! reaches the adjudicator, who resolves it in the third browser; the CLI (the curator's view
-//! without the window) shows each session's answers. Hostile sample HTML shows as text and runs
-//! nothing; a used link gives the page that says how to get in. Chromium trusts exactly the
-//! project's certificate: `--ignore-certificate-errors-spki-list` with its key's SHA-256, not
-//! every certificate. Screenshots of each browser land in `browser/` of the artefacts folder.
+//! second without seeing the first's answers until he has given his; their disagreement
+//! reaches the adjudicator, who resolves it in the third browser; the CLI shows each session's
+//! answers and the curator's real window (its Results screen) each reviewer's progress. Hostile
+//! sample HTML shows as text and runs nothing; a used link gives the page that says how to get
+//! in; the served page passes the window's layout checks and axe-core at three widths, light
+//! and dark. Chromium trusts exactly the project's certificate: `--ignore-certificate-errors-
+//! spki-list` with its key's SHA-256, not every certificate. Screenshots of each browser and of
+//! the window land in `browser/` of the artefacts folder.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (scripts/setup installs them); without them
 //! the test says so and passes. Runs the `verdikt` binary built beside the app (the workspace
@@ -22,7 +24,7 @@ use crate::screens::{self, Findings, SIZES};
 use crate::webdriver::{
     ARROW_LEFT, Display, Proc, Session, artifacts, chromedriver, free_port, xvfb_sized,
 };
-use crate::{answer_and_next, answer_of, count, repo, s_, sample_on_screen};
+use crate::{Desk, answer_and_next, answer_of, count, nav, repo, s_, sample_on_screen, shown_cell};
 
 /// The `verdikt` command line, beside the app binary.
 fn verdikt() -> PathBuf {
@@ -253,9 +255,10 @@ fn reviewers_in_real_browsers_answer_blind_and_the_adjudicator_resolves() {
     }
     let started = std::time::Instant::now();
     std::fs::create_dir_all(artifacts().join("browser")).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("project.sqlite");
-    let ours = tmp.path().join("nl.jsonl");
+    // The curator's desk: the project file its window opens at the end.
+    let desk = Desk::new();
+    let db = desk.db.clone();
+    let ours = desk.tmp.path().join("nl.jsonl");
     fixture(&ours);
 
     // The curator, on the command line: the bundled sample and the Dutch samples, every Dutch
@@ -438,6 +441,30 @@ fn reviewers_in_real_browsers_answer_blind_and_the_adjudicator_resolves() {
     assert_eq!((answers("anna"), answers("bram")), (3, 3), "{sessions}");
     let waiting = cli(&db, &["queue", "--reviewer", "bram", "--language", "nl"]);
     assert!(!waiting.contains("nl-"), "{waiting}");
+
+    // The curator's window on the project while it is served: Results count each reviewer's
+    // answers (three each, timed in the browsers) and the adjudicated final answer.
+    let w = desk.open(&[]);
+    nav(&w, "results");
+    w.wait_for("[data-testid='results-language']", 5).fill("nl");
+    w.wait_for("[data-testid='results-refresh']", 5).click();
+    w.wait_for("[data-testid='results-shown-with']", 10);
+    w.wait_for("table[data-testid='table-time_per_item']", 10);
+    for name in ["anna", "bram"] {
+        assert_eq!(
+            shown_cell(&w, "time_per_item", name, "answers"),
+            "3",
+            "{name}"
+        );
+    }
+    assert_eq!(shown_cell(&w, "results", "nl", "q1_n"), "3");
+    assert_eq!(
+        shown_cell(&w, "results", "nl", "q1_successes"),
+        "3",
+        "cees's final answer counts"
+    );
+    w.shot("browser/curator-window-results");
+    w.close();
     eprintln!(
         "the browser test took {:.1} s",
         started.elapsed().as_secs_f64()
