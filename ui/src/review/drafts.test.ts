@@ -1,25 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { Drafts, draftKey, type DraftStore, type Unsent } from "./drafts";
+import { Drafts, draftKey, type Unsent } from "./drafts";
 import { emptyDraft } from "./machine";
-
-class Memory implements DraftStore {
-  m = new Map<string, string>();
-  get length() {
-    return this.m.size;
-  }
-  key(i: number) {
-    return [...this.m.keys()][i] ?? null;
-  }
-  getItem(k: string) {
-    return this.m.get(k) ?? null;
-  }
-  setItem(k: string, v: string) {
-    this.m.set(k, v);
-  }
-  removeItem(k: string) {
-    this.m.delete(k);
-  }
-}
+import { Memory } from "./testing";
 
 const ana = { project: "p1", reviewer: "ana" };
 const given = (answerId: string): Unsent => ({

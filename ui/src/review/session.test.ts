@@ -3,6 +3,7 @@ import type { Answer, AnswerRecord, ReviewView } from "../bindings";
 import { CommandError } from "../lib/call";
 import { installServedTransport } from "../lib/served";
 import { ReviewCare, type CareApi } from "./care.svelte";
+import { Memory } from "./testing";
 import { OFFLINE, ReviewSession, emptyQuery, windowApi, type DraftStore, type ReviewApi } from "./session.svelte";
 
 /** The project as the session sees it: a queue of sample ids and append-only answers. */
@@ -60,25 +61,6 @@ class Project implements ReviewApi {
     if (v.length < 2) throw new CommandError({ message: "nothing to undo", details: [] });
     this.answers.set(id, [...v, v[v.length - 2]]);
     return {} as AnswerRecord;
-  }
-}
-
-class Memory implements DraftStore {
-  m = new Map<string, string>();
-  get length() {
-    return this.m.size;
-  }
-  key(i: number) {
-    return [...this.m.keys()][i] ?? null;
-  }
-  getItem(k: string) {
-    return this.m.get(k) ?? null;
-  }
-  setItem(k: string, v: string) {
-    this.m.set(k, v);
-  }
-  removeItem(k: string) {
-    this.m.delete(k);
   }
 }
 
