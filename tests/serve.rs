@@ -466,7 +466,11 @@ fn a_resend_after_the_server_restarted_stores_once() {
     assert_eq!(again.status, 200, "{}", again.body);
     assert_eq!(first.body["id"], again.body["id"]);
     assert_eq!(p.sql::<i64>("SELECT count(*) FROM annotations"), [1]);
-    assert_ne!(first_waiting(&restarted, &ana), id, "answered: out of the queue");
+    assert_ne!(
+        first_waiting(&restarted, &ana),
+        id,
+        "answered: out of the queue"
+    );
 }
 
 #[test]

@@ -126,7 +126,7 @@ export class ReviewSession {
   /** Drafts (`draftKey`) whose answer is handed to the writer and not acknowledged yet. */
   private sending = new Set<string>();
   /** Retries waiting for their next attempt; `online` starts them at once. */
-  private wakers: (() => void)[] = [];
+  private wakers = new Set<() => void>();
 
   constructor(
     private api: ReviewApi = windowApi,
@@ -180,7 +180,7 @@ export class ReviewSession {
 
   /** The browser is back online: every retry goes again now, and kept answers are sent. */
   online() {
-    for (const wake of this.wakers.splice(0)) wake();
+    for (const wake of [...this.wakers]) wake();
     this.resend();
   }
 
@@ -203,11 +203,13 @@ export class ReviewSession {
   private backoff(attempt: number): Promise<void> {
     const ms = this.retryMs * Math.min(2 ** attempt, MAX_BACKOFF);
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wakers.push(() => {
+      const wake = () => {
         clearTimeout(timer);
+        this.wakers.delete(wake);
         resolve();
-      });
+      };
+      const timer = setTimeout(wake, ms);
+      this.wakers.add(wake);
     });
   }
 
