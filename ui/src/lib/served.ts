@@ -17,6 +17,9 @@ export function onSignedOut(f: (message: string) => void): () => void {
   return () => signedOutListeners.delete(f);
 }
 
+/** What a command that could not reach the server throws (busy: it may be sent again). */
+export const UNREACHABLE = "The server cannot be reached. Retrying; nothing you answered is lost.";
+
 /** A command over HTTP: the value, or a thrown `AppError` (the bindings make it an error result). */
 export async function httpInvoke(
   cmd: string,
@@ -33,7 +36,7 @@ export async function httpInvoke(
     });
   } catch {
     const unreachable: AppError = {
-      message: "The server cannot be reached. Retrying; nothing you answered is lost.",
+      message: UNREACHABLE,
       details: [],
       busy: true,
     };
@@ -60,8 +63,8 @@ export async function openInvite(w: Window = window, send: typeof fetch = fetch)
 }
 
 /** Where there is no Tauri, the bindings' commands go to the server; true if installed. */
-export function installServedTransport(w: Record<string, unknown> = window as never): boolean {
+export function installServedTransport(w: Record<string, unknown> = window as never, send: typeof fetch = fetch): boolean {
   if ("__TAURI_INTERNALS__" in w) return false;
-  w.__TAURI_INTERNALS__ = { invoke: (cmd: string, args?: Record<string, unknown>) => httpInvoke(cmd, args) };
+  w.__TAURI_INTERNALS__ = { invoke: (cmd: string, args?: Record<string, unknown>) => httpInvoke(cmd, args, send) };
   return true;
 }
