@@ -33,9 +33,16 @@ pub const COOKIE: &str = "verdikt_session";
 /// The hardening headers, on every response.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-src 'none'; frame-ancestors 'none'";
 
-/// The client's address, set per connection by the accept loop.
+/// The client's address, set per request by the accept loop.
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub IpAddr);
+
+/// The client a reverse proxy names: the last address of the last `X-Forwarded-For`, the one
+/// the proxy itself added (those before it came from the client and may be forged).
+pub fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
+    let last = headers.get_all("x-forwarded-for").iter().next_back()?;
+    last.to_str().ok()?.rsplit(',').next()?.trim().parse().ok()
+}
 
 pub struct Served {
     pub pool: Arc<Pool>,
