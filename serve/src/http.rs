@@ -20,7 +20,7 @@ use serde::Deserialize;
 use verdikt_core::access::{self, AccessError, Session};
 use verdikt_core::review_api::Caller;
 
-use crate::api::{Command, TABLE};
+use crate::api::{Command, TABLE, WRITES};
 use crate::limits::Limiter;
 use crate::pool::Pool;
 use crate::reply::ApiError;
@@ -185,10 +185,11 @@ async fn call(
         id: session.id,
         reviewer: session.reviewer.name,
     };
-    let out = served
-        .pool
-        .run(move |store| command(store, &caller, &body))
-        .await?;
+    let run = move |store: &mut verdikt_core::store::Store| command(store, &caller, &body);
+    let out = match WRITES.contains(&name) {
+        true => served.pool.write(run).await?,
+        false => served.pool.run(run).await?,
+    };
     Ok(axum::Json(out))
 }
 
@@ -222,7 +223,9 @@ async fn open_session(
     let lifetime = served.session_lifetime;
     let opened = served
         .pool
-        .run(move |store| access::open_session(store, &code, lifetime).map_err(ApiError::from_core))
+        .write(move |store| {
+            access::open_session(store, &code, lifetime).map_err(ApiError::from_core)
+        })
         .await;
     let opened = match opened {
         Ok(s) => s,

@@ -7,7 +7,8 @@
 //! next sample and answer it as fast as they can over HTTPS on 127.0.0.1, each answer with an id
 //! of its own (`load-REVIEWER-N`):
 //! 1. for `--seconds`: requests, errors, answers acknowledged against answers in the project
-//!    file, and p50/p99/max of one submit-and-next;
+//!    file, and p50/p99/max of one submit-and-next (the server's time: a 429's `Retry-After`,
+//!    which the client waits out, is left out and counted apart);
 //! 2. the same while `verdikt import` adds the `--import` file to the same project: the longest
 //!    wait against the import's own hold on the write lock (the import's log line);
 //! 3. the server killed (SIGKILL) mid-load and started again: clients retry every answer not
@@ -223,6 +224,9 @@ struct Client {
     next_id: u64,
     /// An answer sent without an acknowledgement: sent again with the same id.
     pending: Option<(i64, String)>,
+    /// Time spent waiting on purpose (a 429's `Retry-After`, the server down), left out of the
+    /// latencies: they are the server's time to answer.
+    waited: std::cell::Cell<Duration>,
 }
 
 enum Outcome {
@@ -252,7 +256,7 @@ impl Client {
             Err(e) => {
                 if down.load(Ordering::Relaxed) {
                     tally.interrupted.fetch_add(1, Ordering::Relaxed);
-                    std::thread::sleep(Duration::from_millis(50));
+                    self.wait(Duration::from_millis(50));
                 } else {
                     tally.errors.fetch_add(1, Ordering::Relaxed);
                     eprintln!("{} {command}: {e}", self.name);
@@ -270,7 +274,7 @@ impl Client {
             200 => Outcome::Ok(serde_json::from_str(&body).unwrap_or(Value::Null)),
             429 => {
                 tally.slowed.fetch_add(1, Ordering::Relaxed);
-                std::thread::sleep(Duration::from_secs(wait.unwrap_or(1)));
+                self.wait(Duration::from_secs(wait.unwrap_or(1)));
                 Outcome::Again
             }
             _ => {
@@ -281,9 +285,15 @@ impl Client {
         }
     }
 
+    fn wait(&self, time: Duration) {
+        std::thread::sleep(time);
+        self.waited.set(self.waited.get() + time);
+    }
+
     /// Answers the pending sample or the next one; false when the queue is empty.
     fn step(&mut self, addr: &str, tally: &Tally, down: &AtomicBool) -> bool {
         let started = Instant::now();
+        self.waited.set(Duration::ZERO);
         if self.pending.is_none() {
             let queue = json!({ "query": { "adjudicate": false }, "after": null });
             let Outcome::Ok(next) = self.call(addr, tally, down, "review_next", queue) else {
@@ -303,7 +313,7 @@ impl Client {
                 self.pending = None;
                 tally.acknowledged.fetch_add(1, Ordering::Relaxed);
                 tally.acked.lock().unwrap().push(answer_id);
-                let micros = started.elapsed().as_micros() as u64;
+                let micros = (started.elapsed() - self.waited.get()).as_micros() as u64;
                 tally.latencies.lock().unwrap().push(micros);
             }
             Outcome::Again => tally.retried.lock().unwrap().push(answer_id),
@@ -441,6 +451,7 @@ fn main() {
             agent: agent(&server.cert),
             next_id: 0,
             pending: None,
+            waited: Default::default(),
         })
         .collect();
     println!(
