@@ -455,6 +455,46 @@ fn a_retried_submit_stores_once_as_the_sessions_reviewer() {
     assert_eq!(p.sql::<i64>("SELECT count(*) FROM annotations"), [3]);
 }
 
+/// A browser's answer whose acknowledgement was lost as the server died (kill -9): sent again
+/// under its answer id to the restarted server, it is stored once; the session and the
+/// project's identity, which the browser keys its kept drafts by, outlive the restart.
+#[test]
+fn a_resend_after_the_server_restarted_stores_once() {
+    let p = project();
+    let server = Server::start(&p, &[]);
+    let ana = server.session(&p, "ana");
+    let project = server.call(&ana, "review_setup", json!({})).body["project"].clone();
+    assert_eq!(
+        project.as_str(),
+        p.sql::<String>("SELECT value FROM project WHERE key = 'project_id'")
+            .first()
+            .map(String::as_str)
+    );
+    let id = first_waiting(&server, &ana);
+    let args = json!({
+        "id": id,
+        "answer": answer("sent before the crash"),
+        "answerId": "5d0c7a52-2222-4b1e-8c0f-0a9e3f6b7c81",
+    });
+    let first = server.call(&ana, "review_submit", args.clone());
+    assert_eq!(first.status, 200, "{}", first.body);
+    drop(server);
+    let restarted = Server::start(&p, &[]);
+    assert_eq!(
+        restarted.call(&ana, "review_setup", json!({})).body["project"],
+        project
+    );
+    let again = restarted.call(&ana, "review_submit", args);
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(first.body["id"], again.body["id"]);
+    assert_eq!(p.sql::<i64>("SELECT count(*) FROM annotations"), [1]);
+    assert_ne!(
+        first_waiting(&restarted, &ana),
+        id,
+        "answered: out of the queue"
+    );
+}
+
 #[test]
 fn a_sessions_always_reveal_is_its_own_reviewers() {
     let p = project();

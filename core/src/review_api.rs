@@ -84,6 +84,9 @@ type Result<T> = std::result::Result<T, ReviewApiError>;
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Serialize)]
 pub struct ReviewSetup {
+    /// The project's identity (made once when it was created, kept across moves and copies):
+    /// what a browser keys the drafts it keeps by, so two projects never share one.
+    pub project: String,
     pub reviewers: Vec<Reviewer>,
     pub questions: Questions,
     pub languages: Vec<String>,
@@ -160,6 +163,7 @@ pub fn setup(store: &Store, only: Option<&str>) -> Result<ReviewSetup> {
         }
     };
     Ok(ReviewSetup {
+        project: store.project_id()?,
         reviewers,
         questions: questions(store)?,
         languages,

@@ -7,11 +7,12 @@
 //! (`care.rs`, with `pixels.rs` to read the screenshots), and saves a screenshot of each screen
 //! in `target/e2e-artifacts/`. `screens.rs` sees every screen at three widths, light and dark,
 //! with three projects, and checks its layout (`layout.js`), accessibility (axe-core) and focus
-//! order.
+//! order. `browser.rs` drives the review served to Chromium by `verdikt serve`.
 //!
 //! Needs Xvfb, WebKitWebDriver and tauri-driver (scripts/setup installs them), the test
 //! model and llama-server (`scripts/llama-tools`); `scripts/test` runs it with `--ignored`.
 
+mod browser;
 mod care;
 mod llama;
 mod pixels;

@@ -27,7 +27,7 @@ use verdikt_core::store::Store;
 use crate::webdriver::{ALT, Frame, Rgb, Session, TAB};
 use crate::{Desk, repo, sheet};
 
-const SIZES: [(u32, u32); 3] = [(1024, 700), (1366, 768), (1920, 1080)];
+pub(crate) const SIZES: [(u32, u32); 3] = [(1024, 700), (1366, 768), (1920, 1080)];
 const THEMES: [&str; 2] = ["light", "dark"];
 const LAYOUT: &str = include_str!("layout.js");
 /// The contact sheet shows each screenshot at a quarter of its size.
@@ -64,11 +64,32 @@ const PROJECTS: [Project; 3] = [
 
 /// What the checks found, gathered over every state so one run shows every defect.
 #[derive(Default)]
-struct Findings {
+pub(crate) struct Findings {
     problems: Vec<String>,
     axe: Vec<Value>,
     /// Seconds spent opening screens, in the layout checks, in axe-core, taking screenshots.
     seconds: [f64; 4],
+}
+
+impl Findings {
+    /// Every defect: the layout problems, then axe-core's critical and serious violations.
+    pub(crate) fn defects(&self) -> Vec<String> {
+        let serious = self.axe.iter().flat_map(|state| {
+            state["violations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|v| v["impact"] == "critical" || v["impact"] == "serious")
+                .map(|v| {
+                    format!(
+                        "{}: axe {} ({}): {}",
+                        state["state"], v["id"], v["impact"], v["nodes"]
+                    )
+                })
+                .collect::<Vec<_>>()
+        });
+        self.problems.iter().cloned().chain(serious).collect()
+    }
 }
 
 #[test]
@@ -145,42 +166,24 @@ fn every_screen_at_every_width_and_theme_is_laid_out_and_accessible() {
     );
     eprint!("{timings}");
     std::fs::write(out.join("timings.txt"), &timings).unwrap();
-    let serious: Vec<String> = found
-        .axe
-        .iter()
-        .flat_map(|state| {
-            state["violations"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|v| v["impact"] == "critical" || v["impact"] == "serious")
-                .map(|v| {
-                    format!(
-                        "{}: axe {} ({}): {}",
-                        state["state"], v["id"], v["impact"], v["nodes"]
-                    )
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    found.problems.extend(serious);
+    let defects = found.defects();
     assert!(
-        found.problems.is_empty(),
+        defects.is_empty(),
         "{} problems (screenshots and axe's findings in {}):\n{}",
-        found.problems.len(),
+        defects.len(),
         out.display(),
-        found.problems.join("\n")
+        defects.join("\n")
     );
 }
 
 /// axe-core as installed from ui/package.json.
-fn axe_source() -> String {
+pub(crate) fn axe_source() -> String {
     let path = repo().join("ui/node_modules/axe-core/axe.min.js");
     std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (cd ui && npm install)", path.display()))
 }
 
-fn pinned_axe_version() -> String {
+pub(crate) fn pinned_axe_version() -> String {
     let package: Value =
         serde_json::from_str(&std::fs::read_to_string(repo().join("ui/package.json")).unwrap())
             .unwrap();
@@ -259,7 +262,7 @@ fn set_theme(s: &Session, theme: &str) {
 }
 
 /// The layout checks and axe-core in the state on screen.
-fn check(s: &Session, state: &str, found: &mut Findings) {
+pub(crate) fn check(s: &Session, state: &str, found: &mut Findings) {
     let t = Instant::now();
     let layout = s.exec(LAYOUT, json!([]));
     found.seconds[1] += t.elapsed().as_secs_f64();

@@ -1,5 +1,6 @@
 //! A small W3C WebDriver client over plain HTTP, and the processes the real window needs under
-//! test: Xvfb (a headless X display) and tauri-driver (which starts WebKitWebDriver).
+//! test: Xvfb (a headless X display) and tauri-driver (which starts WebKitWebDriver); the
+//! browser test (`browser.rs`) drives Chromium through chromedriver with the same client.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -27,7 +28,7 @@ impl Drop for Proc {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -195,16 +196,34 @@ pub fn tauri_driver(display: &Display, env: &[(&str, &Path)]) -> (Proc, String) 
     let child = cmd
         .spawn()
         .expect("tauri-driver (cargo install tauri-driver --version ^2 --locked)");
-    let url = format!("http://127.0.0.1:{port}");
+    listening(child, port)
+}
+
+/// chromedriver on a free port, its browsers on `display`.
+pub fn chromedriver(display: &Display) -> (Proc, String) {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .env("DISPLAY", &display.name)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver (apt install chromium-driver; scripts/setup installs it)");
+    listening(child, port)
+}
+
+/// A WebDriver server once it accepts connections on `port`, and its address.
+fn listening(child: Child, port: u16) -> (Proc, String) {
+    let proc = Proc(child);
     let deadline = Instant::now() + Duration::from_secs(15);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
             Instant::now() < deadline,
-            "tauri-driver did not listen on {port}"
+            "the WebDriver server did not listen on {port}"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    (Proc(child), url)
+    (proc, format!("http://127.0.0.1:{port}"))
 }
 
 fn dirs_home() -> Option<PathBuf> {
@@ -245,14 +264,19 @@ impl<'d> Session<'d> {
         application: &Path,
         args: &[&str],
     ) -> Session<'d> {
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "tauri:options": {"application": application, "args": args}
+        }}});
+        Session::with_capabilities(driver, display, caps)
+    }
+
+    /// A session with these W3C capabilities (a browser's, for chromedriver).
+    pub fn with_capabilities(driver: &str, display: &'d Display, caps: Value) -> Session<'d> {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(120)))
             .build()
             .into();
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "tauri:options": {"application": application, "args": args}
-        }}});
         // WebKitWebDriver sometimes drops the very first connection while it starts up.
         let mut attempts = 0;
         let v = loop {
@@ -294,6 +318,11 @@ impl<'d> Session<'d> {
         v["value"].clone()
     }
 
+    /// Opens `url` in the session's browser.
+    pub fn goto(&self, url: &str) {
+        self.cmd("/url", json!({"url": url}));
+    }
+
     /// Runs a script in the page; `arguments` are passed to it.
     pub fn exec(&self, script: &str, args: Value) -> Value {
         self.cmd("/execute/sync", json!({"script": script, "args": args}))
@@ -307,7 +336,26 @@ impl<'d> Session<'d> {
     /// Resizes the window to `width` × `height` CSS pixels of page (there are no window
     /// decorations under Xvfb) and waits until the page has laid itself out at that size.
     pub fn resize(&self, width: u32, height: u32) {
-        self.cmd("/window/rect", json!({"width": width, "height": height}));
+        self.resize_window([width, height], [width, height]);
+    }
+
+    /// Resizes a browser's window, whose toolbars take room from the page, so that its page
+    /// is `width` × `height`.
+    pub fn resize_page(&self, width: u32, height: u32) {
+        let around = self.exec(
+            "return [outerWidth - innerWidth, outerHeight - innerHeight]",
+            json!([]),
+        );
+        let [dx, dy] = [0, 1].map(|i| around[i].as_u64().unwrap() as u32);
+        self.resize_window([width + dx, height + dy], [width, height]);
+    }
+
+    /// Sets the window's size to `outer` and waits until its page is `[width, height]`.
+    fn resize_window(&self, outer: [u32; 2], [width, height]: [u32; 2]) {
+        self.cmd(
+            "/window/rect",
+            json!({"width": outer[0], "height": outer[1]}),
+        );
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let size = self.exec("return [innerWidth, innerHeight]", json!([]));
@@ -424,6 +472,17 @@ impl<'d> Session<'d> {
              requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 50)));",
             json!([]),
         );
+    }
+
+    /// The page as the browser itself draws it (W3C's screenshot), a base64 PNG: for Chromium,
+    /// which paints the X display late and in pieces (WebKitWebDriver's never answers, see
+    /// `Display`).
+    pub fn page_png_base64(&self) -> String {
+        let v = get(&self.agent, &format!("{}/screenshot", self.base));
+        v["value"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no screenshot: {v}"))
+            .to_string()
     }
 
     pub fn shot(&self, name: &str) {

@@ -1048,7 +1048,12 @@ adjudicate: boolean }
 /**
  * What the Review screen offers to choose from.
  */
-export type ReviewSetup = { reviewers: Reviewer[]; questions: Questions; languages: string[]; reasons: string[]; categories: string[]; styles: string[]; 
+export type ReviewSetup = { 
+/**
+ * The project's identity (made once when it was created, kept across moves and copies):
+ * what a browser keys the drafts it keeps by, so two projects never share one.
+ */
+project: string; reviewers: Reviewer[]; questions: Questions; languages: string[]; reasons: string[]; categories: string[]; styles: string[]; 
 /**
  * S1–S14 with their names, for showing a code with what it means.
  */

@@ -1,5 +1,5 @@
 import { describe as suite, expect, it } from "vitest";
-import { httpInvoke, installServedTransport, openInvite } from "./served";
+import { httpInvoke, installServedTransport, onSignedOut, openInvite } from "./served";
 
 type Sent = { url: string; init: RequestInit };
 
@@ -53,5 +53,18 @@ suite("served transport", () => {
     expect(address).toBe("/");
     expect(sent[0].url).toBe("/api/session");
     expect(JSON.parse(String(sent[0].init.body))).toEqual({ code: "c0de" });
+  });
+
+  it("tells the shell when the server has no session for this browser (401), and only then", async () => {
+    const heard: string[] = [];
+    const stop = onSignedOut((m) => heard.push(m));
+    await httpInvoke("review_next", {}, server(503, { message: "busy", details: [], busy: true }, [])).catch(() => {});
+    await httpInvoke("review_next", {}, server(200, null, []));
+    expect(heard).toEqual([]);
+    await httpInvoke("review_next", {}, server(401, { message: "no session", details: [], busy: false }, [])).catch(() => {});
+    expect(heard).toEqual(["no session"]);
+    stop();
+    await httpInvoke("review_next", {}, server(401, { message: "again", details: [], busy: false }, [])).catch(() => {});
+    expect(heard).toEqual(["no session"]);
   });
 });

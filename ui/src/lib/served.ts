@@ -4,8 +4,21 @@
 // reach the server (`POST /api/<command>` with the JSON Tauri would carry) and no type is
 // copied by hand. Inside the window nothing changes. Errors arrive as the window's `AppError`;
 // a server that cannot be reached is reported as busy, so the review session retries the
-// same answer (under its answer id the server stores it once).
+// same answer (under its answer id the server stores it once). A 401 (no session, or one that
+// expired or was revoked) is told to whoever listens (`onSignedOut`): the reviewer's shell then
+// shows how to get in instead of an error.
 import type { AppError } from "../bindings";
+
+const signedOutListeners = new Set<(message: string) => void>();
+
+/** Calls `f` with the server's words whenever it answers 401; returns the unsubscribe. */
+export function onSignedOut(f: (message: string) => void): () => void {
+  signedOutListeners.add(f);
+  return () => signedOutListeners.delete(f);
+}
+
+/** What a command that could not reach the server throws (busy: it may be sent again). */
+export const UNREACHABLE = "The server cannot be reached. Retrying; nothing you answered is lost.";
 
 /** A command over HTTP: the value, or a thrown `AppError` (the bindings make it an error result). */
 export async function httpInvoke(
@@ -23,7 +36,7 @@ export async function httpInvoke(
     });
   } catch {
     const unreachable: AppError = {
-      message: "The server cannot be reached. Retrying; nothing you answered is lost.",
+      message: UNREACHABLE,
       details: [],
       busy: true,
     };
@@ -37,6 +50,7 @@ export async function httpInvoke(
     details: Array.isArray(e?.details) ? e.details : [],
     busy: e?.busy === true,
   };
+  if (response.status === 401) for (const f of signedOutListeners) f(error.message);
   throw error;
 }
 
@@ -49,8 +63,8 @@ export async function openInvite(w: Window = window, send: typeof fetch = fetch)
 }
 
 /** Where there is no Tauri, the bindings' commands go to the server; true if installed. */
-export function installServedTransport(w: Record<string, unknown> = window as never): boolean {
+export function installServedTransport(w: Record<string, unknown> = window as never, send: typeof fetch = fetch): boolean {
   if ("__TAURI_INTERNALS__" in w) return false;
-  w.__TAURI_INTERNALS__ = { invoke: (cmd: string, args?: Record<string, unknown>) => httpInvoke(cmd, args) };
+  w.__TAURI_INTERNALS__ = { invoke: (cmd: string, args?: Record<string, unknown>) => httpInvoke(cmd, args, send) };
   return true;
 }

@@ -1,15 +1,23 @@
 // The review session as a store, not a screen: the reviewer, the queue filters, the sample on
 // screen with its draft, the back trail and what undo goes back to live here, so switching
-// screens and coming back finds the session exactly as it was. The draft of the sample on
-// screen is also kept in localStorage, so closing the window loses no typing.
+// screens and coming back finds the session exactly as it was.
 //
-// Answers are stored one after another in the background (`saves`), while the next sample is
-// already on screen. A save the project refuses because another program writes to it is
-// retried until it is stored, under one answer id made here, so a retry never stores it twice;
-// undo waits for the saves before it, so it undoes what it says.
+// The promise: an answer is never lost and never stored twice. The draft of the sample on
+// screen is kept in localStorage (`drafts.ts`, by project, reviewer and sample) as it changes,
+// so a reload, a closed tab or a restarted window finds it again. An answer given is kept
+// there too, with an answer id made once, before the next sample shows; it is stored one
+// after another in the background (`saves`) and its draft is deleted only once the project
+// acknowledged it. While the project is busy (another program writes) or the server cannot be
+// reached, every command is retried, waiting longer each time and at once when the browser is
+// back online, and the screen says so in a status line, never as an error. A retry, or a
+// resend after a reload, carries the same answer id, so the project stores it once. One
+// answer per sample is in flight at a time. Undo waits for the answers before it to be stored
+// (sent first if offline), so it undoes what it says; a refused answer comes back on screen.
 import type { Answer, AnswerRecord, LanguageProgress, ReviewQuery, ReviewView } from "../bindings";
 import { commands } from "../bindings";
 import { CommandError, call, describe } from "../lib/call";
+import { UNREACHABLE } from "../lib/served";
+import { Drafts, draftKey, type DraftStore, type Owner, type Unsent } from "./drafts";
 import { noticeKey, type NoticeAction } from "./care";
 import { ReviewCare, type Arrival } from "./care.svelte";
 import {
@@ -46,12 +54,7 @@ export const windowApi: ReviewApi = {
   adjudicate: (id, r, a, answerId) => call(commands.reviewAdjudicate(id, r, a, answerId)),
 };
 
-/** Where drafts survive the window (localStorage in the window). */
-export interface DraftStore {
-  getItem(key: string): string | null;
-  setItem(key: string, value: string): void;
-  removeItem(key: string): void;
-}
+export type { DraftStore } from "./drafts";
 
 export const emptyQuery = (): ReviewQuery => ({
   language: null,
@@ -62,8 +65,13 @@ export const emptyQuery = (): ReviewQuery => ({
   adjudicate: false,
 });
 
-/** Wait between attempts to store an answer while the project is busy. */
+/** The first wait before a command refused as busy is tried again; each wait doubles, up to
+ *  `MAX_BACKOFF` times it. */
 export const BUSY_RETRY_MS = 1000;
+const MAX_BACKOFF = 16;
+
+/** The status line while answers wait for the connection. */
+export const OFFLINE = "Offline: your answer is kept here and will be sent when the connection is back.";
 
 /** A sample as reviewer care sees it. */
 const arrival = (s: ReviewView): Arrival => ({ id: s.view.id, category: s.view.category, fields: s.view.texts.map((t) => t.field) });
@@ -73,8 +81,6 @@ function dropLast(list: number[], id: number): number[] {
   const i = list.lastIndexOf(id);
   return i < 0 ? list : [...list.slice(0, i), ...list.slice(i + 1)];
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function draftOf(r: AnswerRecord | null): Draft {
   if (!r) return emptyDraft();
@@ -101,8 +107,14 @@ export class ReviewSession {
   started = $state(false);
   finished = $state(false);
   error = $state<{ message: string; details: string[] } | null>(null);
-  /** Set while answers wait for a busy project; cleared once they are stored. */
+  /** The project's identity (from the review setup): drafts are kept per project. */
+  project = $state("");
+  /** Set while commands wait for a busy project; cleared once one goes through. */
   busy = $state<string | null>(null);
+  /** The server could not be reached on the last try; cleared once a command goes through. */
+  offline = $state(false);
+  /** An undo waits for the answers before it to be stored. */
+  undoWaiting = $state(false);
   /** Answers handed to the background writer and not stored yet. */
   unsaved = $state(0);
   /** Key press to the next sample's frame on the last submit (for scripts/bench-app). */
@@ -110,6 +122,11 @@ export class ReviewSession {
 
   private preloaded: { after: number; next: Promise<ReviewView | null> } | null = null;
   private saves: Promise<unknown> = Promise.resolve();
+  private drafts: Drafts;
+  /** Drafts (`draftKey`) whose answer is handed to the writer and not acknowledged yet. */
+  private sending = new Set<string>();
+  /** Retries waiting for their next attempt; `online` starts them at once. */
+  private wakers = new Set<() => void>();
 
   constructor(
     private api: ReviewApi = windowApi,
@@ -118,41 +135,103 @@ export class ReviewSession {
     private retryMs: number = BUSY_RETRY_MS,
     /** Blurring, notices before the sample, breaks, and the clock of time per item. */
     readonly care: ReviewCare = new ReviewCare(),
+    /** Where `online` is heard (the window; tests give their own). */
+    connection: EventTarget | null = typeof window === "undefined" ? null : window,
   ) {
+    this.drafts = new Drafts(storage);
     this.reviewer = storage?.getItem("verdikt.reviewer") ?? "";
+    connection?.addEventListener("online", () => this.online());
+  }
+
+  /** What the status line says while answers or the next sample wait for the connection. */
+  get pending(): string | null {
+    if (!this.offline) return null;
+    if (this.unsaved === 0) return "Offline: waiting for the connection to come back.";
+    return this.undoWaiting ? `${OFFLINE} Undo follows once it is stored.` : OFFLINE;
+  }
+
+  private get owner(): Owner {
+    return { project: this.project, reviewer: this.reviewer };
+  }
+
+  private reset() {
+    this.current = null;
+    this.started = false;
+    this.finished = false;
+    this.trail = [];
+    this.answered = [];
+    this.machine = initialState();
   }
 
   /** Another reviewer ends this session (answers already handed over are still stored). */
   setReviewer(name: string) {
-    if (name !== this.reviewer) {
-      this.current = null;
-      this.started = false;
-      this.finished = false;
-      this.trail = [];
-      this.answered = [];
-      this.machine = initialState();
-    }
+    if (name !== this.reviewer) this.reset();
     this.reviewer = name;
     this.storage?.setItem("verdikt.reviewer", name);
+    this.resend();
   }
 
-  private draftKey(id: number): string {
-    return `verdikt.draft.${this.reviewer}.${id}`;
+  /** The project reviewed (its identity from the review setup); another one ends the session. */
+  setProject(id: string) {
+    if (id !== this.project) this.reset();
+    this.project = id;
+    this.resend();
+  }
+
+  /** The browser is back online: every retry goes again now, and kept answers are sent. */
+  online() {
+    for (const wake of [...this.wakers]) wake();
+    this.resend();
+  }
+
+  /** Sends the answers kept from before (a reload, a closed tab, another tab), under the
+   *  answer ids they were given with. */
+  private resend() {
+    if (!this.reviewer) return;
+    const owner = this.owner;
+    for (const [sample, unsent] of this.drafts.unsent(owner)) {
+      if (!this.sending.has(draftKey(owner, sample))) this.enqueue(sample, owner, unsent, null);
+    }
   }
 
   /** Keeps the draft on screen where it survives the window. */
   private keepDraft() {
-    if (!this.current || !this.storage) return;
-    this.storage.setItem(this.draftKey(this.current.view.id), JSON.stringify(this.machine.draft));
+    if (this.current) this.drafts.keep(this.owner, this.current.view.id, this.machine.draft);
   }
 
-  private keptDraft(id: number): Draft | null {
-    const raw = this.storage?.getItem(this.draftKey(id));
-    if (!raw) return null;
-    try {
-      return { ...emptyDraft(), ...(JSON.parse(raw) as Partial<Draft>) };
-    } catch {
-      return null;
+  /** Waits before attempt `attempt + 1`: doubling each time, cut short by `online`. */
+  private backoff(attempt: number): Promise<void> {
+    const ms = this.retryMs * Math.min(2 ** attempt, MAX_BACKOFF);
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.wakers.add(wake);
+    });
+  }
+
+  /** `command` until it is not refused as busy (a busy project, an unreachable server), saying
+   *  so meanwhile; any other refusal is thrown. */
+  private async retrying<T>(command: () => Promise<T>): Promise<T> {
+    let saidBusy = false;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const value = await command();
+        this.offline = false;
+        if (saidBusy) this.busy = null;
+        return value;
+      } catch (e) {
+        if (!(e instanceof CommandError && e.busy)) throw e;
+        if (e.message === UNREACHABLE) this.offline = true;
+        else {
+          this.busy = e.message;
+          saidBusy = true;
+        }
+        await this.backoff(attempt);
+      }
     }
   }
 
@@ -166,11 +245,12 @@ export class ReviewSession {
     this.current = s;
     this.finished = s === null;
     const stored = this.query.adjudicate ? (s?.final_answer ?? null) : (s?.mine ?? null);
-    const draft = s ? (this.keptDraft(s.view.id) ?? draftOf(stored)) : emptyDraft();
+    const draft = s ? (this.drafts.get(this.owner, s.view.id)?.draft ?? draftOf(stored)) : emptyDraft();
     this.machine = initialState(draft, (s?.disputed ?? []) as Field[], (s?.audited ?? []) as Field[]);
     // Time per item starts here, or once a notice covering the sample is answered.
     this.care.arrive(s ? arrival(s) : null, this.now());
-    this.preloaded = s ? { after: s.view.id, next: this.api.next(this.reviewer, this.query, s.view.id) } : null;
+    const [reviewer, query] = [this.reviewer, this.query];
+    this.preloaded = s ? { after: s.view.id, next: this.retrying(() => this.api.next(reviewer, query, s.view.id)) } : null;
     // A failed preload shows its error when the sample is needed, not now.
     this.preloaded?.next.catch(() => {});
   }
@@ -179,7 +259,8 @@ export class ReviewSession {
   private following(): Promise<ReviewView | null> {
     const id = this.current?.view.id ?? null;
     if (this.preloaded && this.preloaded.after === id) return this.preloaded.next;
-    return this.api.next(this.reviewer, this.query, id);
+    const [reviewer, query] = [this.reviewer, this.query];
+    return this.retrying(() => this.api.next(reviewer, query, id));
   }
 
   private fail(e: unknown) {
@@ -195,13 +276,16 @@ export class ReviewSession {
     this.error = null;
     try {
       await this.care.forReviewer(this.reviewer);
-      const counts = await this.api.counts(this.reviewer, this.query);
+      // Answers kept from before go first, so the queue no longer holds them.
+      this.resend();
+      await this.saves;
+      const counts = await this.retrying(() => this.api.counts(this.reviewer, this.query));
       const all = counts.find((c) => c.language === null);
       this.progress = { done: 0, total: all ? all.waiting : counts.reduce((n, c) => n + c.waiting, 0) };
       this.trail = [];
       this.answered = [];
       this.started = true;
-      this.show(await this.api.next(this.reviewer, this.query, null));
+      this.show(await this.retrying(() => this.api.next(this.reviewer, this.query, null)));
     } catch (e) {
       this.fail(e);
     }
@@ -213,7 +297,7 @@ export class ReviewSession {
     try {
       await this.care.forReviewer(this.reviewer);
       this.started = true;
-      this.show(await this.api.sample(id, this.reviewer));
+      this.show(await this.retrying(() => this.api.sample(id, this.reviewer)));
     } catch (e) {
       this.fail(e);
     }
@@ -274,20 +358,25 @@ export class ReviewSession {
     if (this.care.act(action, this.now())) void this.skip();
   }
 
-  /** Shows the next sample at once and stores the answer in the background. */
+  /** Keeps the answer with its answer id, shows the next sample and stores the answer in the
+   *  background. The next sample shows once the answer is kept, not once it is stored: kept, it
+   *  is sent again after a reload or a closed tab, so nothing is lost, and the reviewer does not
+   *  wait for the network (or a busy project) between samples. */
   async submit(answer: CompleteAnswer, pressedAt: number) {
     const answered = this.current;
     if (!answered) return;
-    const reviewer = this.reviewer;
-    const adjudicating = this.query.adjudicate;
+    const owner = this.owner;
+    const id = answered.view.id;
+    // One answer per sample in flight: the screen still shows it while the next one loads.
+    if (this.sending.has(draftKey(owner, id))) return;
     // Time per item: the time the sample was on screen until the answer, without notices
     // covering it (the core stores it).
     const seconds = this.care.seconds(this.now());
+    const unsent: Unsent = { answer: { ...answer, seconds }, answerId: crypto.randomUUID(), adjudicate: this.query.adjudicate };
+    this.drafts.give(owner, id, this.machine.draft, unsent);
     this.error = null;
-    this.answered = [...this.answered, answered.view.id];
-    this.unsaved += 1;
-    const save = this.saves.then(() => this.store(answered, reviewer, { ...answer, seconds }, adjudicating));
-    this.saves = save.catch(() => {});
+    this.answered = [...this.answered, id];
+    this.enqueue(id, owner, unsent, answered);
     let next: ReviewView | null;
     try {
       next = await this.following();
@@ -295,48 +384,53 @@ export class ReviewSession {
       this.fail(e);
       return;
     }
-    this.trail = [...this.trail, answered.view.id];
+    this.trail = [...this.trail, id];
     this.show(next);
     if (typeof requestAnimationFrame !== "undefined") {
       requestAnimationFrame(() => requestAnimationFrame(() => (this.advanceMs = this.now() - pressedAt)));
     }
   }
 
-  /** Stores one answer, retrying while the project is busy; a refused answer puts the reviewer
-   *  back on its sample with what they gave, so nothing they typed is lost. */
-  private async store(sample: ReviewView, reviewer: string, answer: Answer, adjudicating: boolean) {
-    const answerId = crypto.randomUUID();
-    for (;;) {
-      try {
-        if (adjudicating) await this.api.adjudicate(sample.view.id, reviewer, answer, answerId);
-        else await this.api.submit(sample.view.id, reviewer, answer, answerId);
-        this.busy = null;
-        this.unsaved -= 1;
-        this.progress = advance(this.progress);
-        this.storage?.removeItem(`verdikt.draft.${reviewer}.${sample.view.id}`);
-        return;
-      } catch (e) {
-        if (e instanceof CommandError && e.busy) {
-          this.busy = e.message;
-          await sleep(this.retryMs);
-          continue;
-        }
-        this.busy = null;
-        this.unsaved -= 1;
-        this.answered = dropLast(this.answered, sample.view.id);
-        this.trail = dropLast(this.trail, sample.view.id);
-        this.fail(e);
-        this.current = sample;
+  /** Hands a kept answer to the background writer, after the answers before it. */
+  private enqueue(sample: number, owner: Owner, unsent: Unsent, view: ReviewView | null) {
+    this.sending.add(draftKey(owner, sample));
+    this.unsaved += 1;
+    const save = this.saves.then(() => this.store(sample, owner, unsent, view));
+    this.saves = save.catch(() => {});
+  }
+
+  /** Stores one kept answer, retried while busy or offline; acknowledged, its draft goes. A
+   *  refused answer puts the reviewer back on its sample (`view`, when this session gave it)
+   *  with what they gave, so nothing they typed is lost. */
+  private async store(sample: number, owner: Owner, unsent: Unsent, view: ReviewView | null) {
+    const { answer, answerId } = unsent;
+    try {
+      await this.retrying(() =>
+        unsent.adjudicate
+          ? this.api.adjudicate(sample, owner.reviewer, answer, answerId)
+          : this.api.submit(sample, owner.reviewer, answer, answerId),
+      );
+      this.drafts.acknowledged(owner, sample, answerId);
+      this.progress = advance(this.progress);
+    } catch (e) {
+      this.drafts.refused(owner, sample);
+      this.answered = dropLast(this.answered, sample);
+      this.trail = dropLast(this.trail, sample);
+      this.fail(e);
+      if (view && owner.reviewer === this.reviewer && owner.project === this.project) {
+        this.current = view;
         this.finished = false;
-        this.care.arrive(arrival(sample), this.now());
+        this.care.arrive(arrival(view), this.now());
         const back = initialState(
           { ...answer, note: answer.note ?? "", exclude: answer.exclude ?? false, verdicts: (answer.verdicts ?? {}) as Draft["verdicts"] },
-          (sample.disputed ?? []) as Field[],
-          (sample.audited ?? []) as Field[],
+          (view.disputed ?? []) as Field[],
+          (view.audited ?? []) as Field[],
         );
         this.setMachine(back);
-        return;
       }
+    } finally {
+      this.sending.delete(draftKey(owner, sample));
+      this.unsaved -= 1;
     }
   }
 
@@ -359,14 +453,16 @@ export class ReviewSession {
     try {
       await this.saves;
       this.trail = this.trail.slice(0, -1);
-      this.show(await this.api.sample(id, this.reviewer));
+      this.show(await this.retrying(() => this.api.sample(id, this.reviewer)));
     } catch (e) {
       this.fail(e);
     }
   }
 
   /** Undoes my last answer of this session (or, before any, my answer to the sample on
-   *  screen) once every earlier answer is stored, and shows that sample. */
+   *  screen) once every earlier answer is stored, and shows that sample. An answer still kept
+   *  for sending is sent first (it may have been stored already, its acknowledgement lost, so
+   *  dropping it would leave an answer the reviewer believes undone), then undone. */
   async undo() {
     if (this.query.adjudicate) {
       this.error = {
@@ -378,16 +474,20 @@ export class ReviewSession {
     const id = this.answered[this.answered.length - 1] ?? this.current?.view.id;
     if (id === undefined) return;
     this.error = null;
+    const undoId = crypto.randomUUID();
     try {
+      this.undoWaiting = this.unsaved > 0;
       await this.saves;
-      await this.api.undo(id, this.reviewer, crypto.randomUUID());
+      this.undoWaiting = false;
+      await this.retrying(() => this.api.undo(id, this.reviewer, undoId));
       if (this.answered[this.answered.length - 1] === id) {
         this.answered = this.answered.slice(0, -1);
         this.progress = { ...this.progress, done: Math.max(0, this.progress.done - 1) };
       }
-      this.storage?.removeItem(this.draftKey(id));
-      this.show(await this.api.sample(id, this.reviewer));
+      this.drafts.forget(this.owner, id);
+      this.show(await this.retrying(() => this.api.sample(id, this.reviewer)));
     } catch (e) {
+      this.undoWaiting = false;
       this.fail(e);
     }
   }

@@ -1,8 +1,10 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Answer, AnswerRecord, ReviewView } from "../bindings";
 import { CommandError } from "../lib/call";
+import { installServedTransport } from "../lib/served";
 import { ReviewCare, type CareApi } from "./care.svelte";
-import { ReviewSession, emptyQuery, type DraftStore, type ReviewApi } from "./session.svelte";
+import { Memory } from "./testing";
+import { OFFLINE, ReviewSession, emptyQuery, windowApi, type DraftStore, type ReviewApi } from "./session.svelte";
 
 /** The project as the session sees it: a queue of sample ids and append-only answers. */
 class Project implements ReviewApi {
@@ -15,7 +17,7 @@ class Project implements ReviewApi {
   categories = new Map<number, string>();
   constructor(public queue: number[]) {}
 
-  private view(id: number): ReviewView {
+  view(id: number): ReviewView {
     const versions = this.answers.get(id) ?? [];
     const mine = versions.length ? ({ ...versions[versions.length - 1], version: versions.length } as unknown as AnswerRecord) : null;
     return {
@@ -59,19 +61,6 @@ class Project implements ReviewApi {
     if (v.length < 2) throw new CommandError({ message: "nothing to undo", details: [] });
     this.answers.set(id, [...v, v[v.length - 2]]);
     return {} as AnswerRecord;
-  }
-}
-
-class Memory implements DraftStore {
-  m = new Map<string, string>();
-  getItem(k: string) {
-    return this.m.get(k) ?? null;
-  }
-  setItem(k: string, v: string) {
-    this.m.set(k, v);
-  }
-  removeItem(k: string) {
-    this.m.delete(k);
   }
 }
 
@@ -292,3 +281,201 @@ function caring(p: Project, reveals: Reveals, now: () => number) {
   s.query = emptyQuery();
   return { s, care };
 }
+
+/** `verdikt serve` as a browser reaches it: the project behind it stores an answer id once
+ *  (as the core does), and the network between can be cut, or drop a reply after the commit. */
+class Server extends Project {
+  online = true;
+  /** Replies lost after the command ran (a connection dropped on the way back). */
+  dropReplies = 0;
+  /** Answers refused as busy (503), as a project locked by another writer. */
+  busyReplies = 0;
+  /** Every answer id a submit was attempted with, reached or not. */
+  attempts: [number, string][] = [];
+  private seen = new Set<string>();
+
+  async next(_r: string, _q: unknown, after: number | null) {
+    const waiting = this.queue.filter((id) => !this.answers.get(id)?.length);
+    const from = after === null ? 0 : this.queue.indexOf(after) + 1;
+    const id = waiting.find((w) => this.queue.indexOf(w) >= from);
+    return id === undefined ? null : this.view(id);
+  }
+  async submitOnce(id: number, a: Answer, answerId: string) {
+    if (!this.seen.has(answerId)) {
+      this.seen.add(answerId);
+      this.answers.set(id, [...(this.answers.get(id) ?? []), a]);
+    }
+    return {} as AnswerRecord;
+  }
+  async undoOnce(id: number, answerId: string) {
+    if (!this.seen.has(answerId)) {
+      this.seen.add(answerId);
+      this.answers.set(id, (this.answers.get(id) ?? []).slice(0, -1));
+    }
+    return {} as AnswerRecord;
+  }
+
+  /** The browser's `fetch` to this server. */
+  send: typeof fetch = (async (url: string, init: RequestInit) => {
+    const command = url.replace("/api/", "");
+    const args = JSON.parse(String(init.body));
+    if (command === "review_submit") this.attempts.push([args.id, args.answerId]);
+    if (!this.online) throw new TypeError("Failed to fetch");
+    if (command === "review_submit" && this.busyReplies > 0) {
+      this.busyReplies -= 1;
+      return Response.json({ message: "The project is busy: another program is writing to it.", details: [], busy: true }, { status: 503 });
+    }
+    const run: Record<string, () => Promise<unknown>> = {
+      review_counts: () => this.counts(),
+      review_next: () => this.next(args.reviewer, args.query, args.after),
+      review_sample_get: () => this.sample(args.id),
+      review_submit: () => this.submitOnce(args.id, args.answer, args.answerId),
+      review_undo: () => this.undoOnce(args.id, args.answerId),
+      review_reveals: async () => [],
+    };
+    const value = await run[command]();
+    if (this.dropReplies > 0) {
+      this.dropReplies -= 1;
+      throw new TypeError("network connection was lost");
+    }
+    return Response.json(value);
+  }) as typeof fetch;
+}
+
+/** A browser tab served by `server`: the generated bindings over the HTTP transport. Closed,
+ *  nothing it asks reaches the server any more. */
+function tab(server: Server, storage: DraftStore, retryMs = 1) {
+  const w: Record<string, unknown> = {};
+  installServedTransport(w, (url, init) => server.send(url, init));
+  vi.stubGlobal("window", w);
+  let closed = false;
+  const api = Object.fromEntries(
+    Object.entries(windowApi).map(([name, command]) => [name, (...a: never[]) => (closed ? new Promise(() => {}) : (command as (...a: never[]) => unknown)(...a))]),
+  ) as unknown as ReviewApi;
+  const care = new ReviewCare({ reveals: async () => [], setReveal: async () => [] });
+  const connection = new EventTarget();
+  const s = new ReviewSession(api, storage, () => 0, retryMs, care, connection);
+  s.setProject("p1");
+  s.setReviewer("ana");
+  return { s, connection, close: () => (closed = true) };
+}
+
+const keptFor = (storage: Memory, id: number) => [...storage.m.entries()].find(([k]) => k.endsWith(`/ana/${id}`))?.[1] ?? null;
+const storedIds = (server: Server, id: number) => new Set(server.attempts.filter(([s]) => s === id).map(([, a]) => a));
+
+describe("served review: answers survive the connection", () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("offline, an answer is kept, said so (not as an error), and stored once with its answer id when back online", async () => {
+    const server = new Server([1, 2, 3]);
+    const storage = new Memory();
+    // Retries wait a minute at first: only coming back online sends it in this test's time.
+    const { s, connection } = tab(server, storage, 60_000);
+    await s.start();
+    server.online = false;
+    answer(s, ["y", "n", "a", "Enter"]);
+    await until(() => onScreen(s) === 2);
+    await until(() => server.attempts.length >= 1);
+    expect(s.pending).toBe(OFFLINE);
+    expect(s.error).toBeNull();
+    expect(JSON.parse(keptFor(storage, 1)!).unsent.answer).toMatchObject({ q1: "yes", q2: "no", q3: "na" });
+    const tries = server.attempts.length;
+    server.online = true;
+    connection.dispatchEvent(new Event("online"));
+    await s.settled();
+    expect(server.attempts.length).toBe(tries + 1);
+    expect(server.answers.get(1)).toHaveLength(1);
+    expect(storedIds(server, 1).size, "every attempt carried the same answer id").toBe(1);
+    expect(keptFor(storage, 1), "acknowledged: the draft goes").toBeNull();
+    expect(s.pending).toBeNull();
+    expect(s.progress.done).toBe(1);
+  });
+
+  it("a reply lost after the commit: the answer is sent again and stored once", async () => {
+    const server = new Server([1, 2]);
+    const storage = new Memory();
+    const { s } = tab(server, storage);
+    await s.start();
+    server.dropReplies = 1;
+    answer(s, ["y", "y", "y", "Enter"]);
+    await until(() => onScreen(s) === 2);
+    await s.settled();
+    expect(server.attempts.filter(([id]) => id === 1)).toHaveLength(2);
+    expect(storedIds(server, 1).size).toBe(1);
+    expect(server.answers.get(1)).toHaveLength(1);
+    expect(keptFor(storage, 1)).toBeNull();
+    expect(s.error).toBeNull();
+  });
+
+  it("a closed tab keeps the answer given offline and the draft being written; the next tab sends the one and shows the other", async () => {
+    const server = new Server([1, 2, 3]);
+    const storage = new Memory();
+    const { s: closed, close } = tab(server, storage);
+    await closed.start();
+    server.online = false;
+    answer(closed, ["y", "n", "n", "Enter"]);
+    await until(() => onScreen(closed) === 2);
+    answer(closed, ["n"]);
+    closed.setMachine({ ...closed.machine, draft: { ...closed.machine.draft, note: "half <b>done</b>" } });
+    const firstId = JSON.parse(keptFor(storage, 1)!).unsent.answerId as string;
+    // The tab closes, the connection comes back, a new tab opens.
+    close();
+    const reopened = tab(server, storage).s;
+    server.online = true;
+    await reopened.start();
+    expect(server.answers.get(1)).toHaveLength(1);
+    expect(storedIds(server, 1)).toEqual(new Set([firstId]));
+    expect(onScreen(reopened), "sample 1 is stored, so the queue starts at 2").toBe(2);
+    expect(reopened.machine.draft).toMatchObject({ q1: "no", q2: null, note: "half <b>done</b>" });
+    expect(keptFor(storage, 1)).toBeNull();
+  });
+
+  it("a busy project is retried, never shown as an error", async () => {
+    const server = new Server([1, 2]);
+    server.busyReplies = 3;
+    const { s } = tab(server, new Memory());
+    await s.start();
+    answer(s, ["y", "n", "a", "Enter"]);
+    await until(() => s.busy !== null);
+    expect(s.error).toBeNull();
+    await s.settled();
+    expect(s.busy).toBeNull();
+    expect(server.answers.get(1)).toHaveLength(1);
+    expect(storedIds(server, 1).size).toBe(1);
+  });
+
+  it("undo of an answer still waiting to be sent: says so, sends it once when back online, then undoes it", async () => {
+    const server = new Server([1, 2]);
+    const storage = new Memory();
+    const { s, connection } = tab(server, storage);
+    await s.start();
+    server.online = false;
+    answer(s, ["y", "y", "y", "Enter"]);
+    await until(() => onScreen(s) === 2);
+    s.key("u", 0);
+    await until(() => s.pending?.includes("Undo follows once it is stored.") ?? false);
+    expect(onScreen(s)).toBe(2);
+    server.online = true;
+    connection.dispatchEvent(new Event("online"));
+    await until(() => onScreen(s) === 1);
+    expect(storedIds(server, 1).size).toBe(1);
+    expect(server.answers.get(1), "stored once, then undone").toEqual([]);
+    expect(s.error).toBeNull();
+    expect(s.pending).toBeNull();
+  });
+
+  it("a draft is kept per project: another project's sample of the same id starts empty", async () => {
+    const server = new Server([1, 2]);
+    const storage = new Memory();
+    const first = tab(server, storage).s;
+    await first.start();
+    answer(first, ["y", "n"]);
+    const other = tab(server, storage).s;
+    other.setProject("p2");
+    await other.start();
+    expect(other.machine.draft).toMatchObject({ q1: null, q2: null });
+    other.setProject("p1");
+    await other.start();
+    expect(other.machine.draft).toMatchObject({ q1: "yes", q2: "no" });
+  });
+});
