@@ -3,7 +3,9 @@
 //! a test: no, wrong, expired or revoked session → 401; a curator command → no such route; a
 //! sample outside the reviewer's languages → 403; others' answers hidden before one's own (blind);
 //! a used, expired or revoked invite → 401; an oversized body → 413; too many bad codes → 429.
-//! Also: a retried submit stores once; answers are served while the CLI imports.
+//! Also: a retried submit stores once; answers are served while the CLI imports; plain HTTP
+//! behind a reverse proxy on loopback only, its client address from `X-Forwarded-For`; the UI
+//! bundle built into the binary.
 
 mod common;
 
@@ -90,9 +92,15 @@ impl Server {
         )
         .unwrap();
         std::fs::write(ui.join("assets/app.js"), "export {};").unwrap();
+        Server::launch(p, &[&["--ui", s(&ui)], extra].concat())
+    }
+
+    /// `verdikt serve` with the UI bundle built into the binary.
+    fn launch(p: &Project, extra: &[&str]) -> Server {
         let mut child = p
             .cmd()
-            .args(["serve", "--bind", "127.0.0.1:0", "--ui", s(&ui)])
+            .env_remove("VERDIKT_UI_DIR")
+            .args(["serve", "--bind", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -102,7 +110,8 @@ impl Server {
         let mut base = None;
         let mut cert = None;
         let mut printed = String::new();
-        while base.is_none() || cert.is_none() {
+        // Its last line tells how to invite.
+        while !printed.contains("invite a reviewer") {
             let line = lines
                 .next()
                 .expect("serve printed where it listens")
@@ -118,13 +127,14 @@ impl Server {
         }
         // Keep reading so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        let pem = std::fs::read(cert.unwrap()).unwrap();
-        let trusted = ureq::tls::Certificate::from_pem(&pem).unwrap().to_owned();
-        let tls = ureq::tls::TlsConfig::builder()
-            .root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![trusted])))
-            .build();
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(cert) = cert {
+            let pem = std::fs::read(cert).unwrap();
+            let trusted = ureq::tls::Certificate::from_pem(&pem).unwrap().to_owned();
+            tls = tls.root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![trusted])));
+        }
         let agent = ureq::Agent::config_builder()
-            .tls_config(tls)
+            .tls_config(tls.build())
             .http_status_as_error(false)
             .build()
             .new_agent();
@@ -184,6 +194,18 @@ impl Server {
     /// Opens a session with an invite code; the cookie to send back.
     fn open(&self, code: &str) -> Reply {
         self.post("/api/session", None, json!({ "code": code }))
+    }
+
+    /// Opens a session as a reverse proxy would pass it on, for the client `forwarded_for`.
+    fn open_forwarded(&self, code: &str, forwarded_for: &str) -> Reply {
+        Server::reply(
+            self.agent
+                .post(format!("{}/api/session", self.base))
+                .header("Content-Type", "application/json")
+                .header("X-Forwarded-For", forwarded_for)
+                .send(json!({ "code": code }).to_string())
+                .unwrap(),
+        )
     }
 
     /// A fresh invite for `name`, opened: the session cookie.
@@ -553,18 +575,87 @@ fn too_many_bad_codes_are_slowed_down() {
     let p = project();
     let server = Server::start(&p, &[]);
     for _ in 0..5 {
-        assert_eq!(
-            server
-                .open("0123456789abcdef0123456789abcdef01234567")
-                .status,
-            401
-        );
+        assert_eq!(server.open(BAD_CODE).status, 401);
     }
     let good = invite(&p, "ana", "1h");
     let slowed = server.open(&good);
     assert_eq!(slowed.status, 429, "{}", slowed.body);
     let wait: u64 = slowed.header("retry-after").unwrap().parse().unwrap();
     assert!(wait > 0);
+}
+
+const BAD_CODE: &str = "0123456789abcdef0123456789abcdef01234567";
+
+#[test]
+fn plain_http_is_refused_off_loopback() {
+    let p = project();
+    for bind in ["0.0.0.0:0", "192.0.2.1:8080", "[::]:0"] {
+        let (ok, _, err) = p.run(&["serve", "--behind-proxy", "--bind", bind]);
+        assert!(!ok, "{bind}");
+        assert!(
+            err.contains("loopback address only") && err.contains("HTTPS"),
+            "{bind}: {err}"
+        );
+    }
+    assert!(
+        !tls_files(&p).0.exists(),
+        "refused before anything was made"
+    );
+}
+
+fn tls_files(p: &Project) -> (std::path::PathBuf, std::path::PathBuf) {
+    verdikt_serve::project_files(&p.db())
+}
+
+#[test]
+fn behind_a_reverse_proxy_it_serves_plain_http_and_limits_the_forwarded_client() {
+    let p = project();
+    let server = Server::start(&p, &["--behind-proxy"]);
+    assert!(
+        server.base.starts_with("http://127.0.0.1:"),
+        "{}",
+        server.base
+    );
+    assert!(
+        server.printed.contains("reverse proxy"),
+        "{}",
+        server.printed
+    );
+    assert!(!tls_files(&p).0.exists(), "no certificate is made");
+    // The browser talks HTTPS to the proxy: the cookie stays Secure.
+    let ana = server.session(&p, "ana");
+    first_waiting(&server, &ana);
+    let r = server.get("/");
+    assert_eq!(
+        r.header("content-security-policy"),
+        Some(verdikt_serve::CSP)
+    );
+    // Bad codes count against the client the proxy names (the last address it forwards).
+    for _ in 0..5 {
+        assert_eq!(server.open_forwarded(BAD_CODE, "203.0.113.7").status, 401);
+    }
+    assert_eq!(server.open_forwarded(BAD_CODE, "203.0.113.7").status, 429);
+    let forged = server.open_forwarded(BAD_CODE, "203.0.113.7, 198.51.100.9");
+    assert_eq!(forged.status, 401, "only the proxy's own entry counts");
+    let ola = invite(&p, "ola", "1h");
+    assert_eq!(server.open_forwarded(&ola, "198.51.100.10").status, 200);
+}
+
+#[test]
+fn over_https_x_forwarded_for_is_not_trusted() {
+    let p = project();
+    let server = Server::start(&p, &[]);
+    for i in 0..5 {
+        let from = format!("203.0.113.{i}");
+        assert_eq!(server.open_forwarded(BAD_CODE, &from).status, 401);
+    }
+    let good = invite(&p, "ana", "1h");
+    let r = server.open_forwarded(&good, "198.51.100.10");
+    assert_eq!(
+        r.status, 429,
+        "the connection's own address counted: {}",
+        r.body
+    );
 }
 
 #[test]
@@ -660,6 +751,26 @@ fn the_certificate_is_made_once_and_kept_beside_the_project() {
     let (ok, _, err) = p.run(&["serve", "--bind", "127.0.0.1:0"]);
     assert!(!ok && err.contains("only one of"), "{err}");
     assert_eq!(std::fs::read_to_string(&key).unwrap(), "mine");
+}
+
+#[test]
+fn the_ui_bundle_is_built_into_the_binary() {
+    let p = project();
+    let server = Server::launch(&p, &[]);
+    let built = std::fs::read_to_string(common::repo().join("ui/dist/index.html"))
+        .expect("build the UI first (scripts/setup), then this binary");
+    let r = server.get("/");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body, Value::String(built));
+    assert_eq!(
+        r.header("content-security-policy"),
+        Some(verdikt_serve::CSP)
+    );
+    assert!(
+        !server.printed.contains("only the API"),
+        "{}",
+        server.printed
+    );
 }
 
 #[test]

@@ -13,6 +13,10 @@ pub struct ServeArgs {
     /// network (always over HTTPS).
     #[arg(long, default_value = "127.0.0.1:8443", value_name = "ADDR:PORT")]
     bind: SocketAddr,
+    /// Plain HTTP for a reverse proxy on this machine that terminates TLS (Caddy, nginx):
+    /// only on a loopback --bind; the client's address is the proxy's X-Forwarded-For.
+    #[arg(long, conflicts_with = "cert")]
+    behind_proxy: bool,
     /// Your own certificate (PEM) instead of the project's self-signed one; needs --key.
     #[arg(long, requires = "key", value_name = "PEM")]
     cert: Option<PathBuf>,
@@ -22,7 +26,7 @@ pub struct ServeArgs {
     /// How long a browser session lasts after its invite was opened: e.g. 12h, 7d.
     #[arg(long, default_value = "12h", value_parser = parse_duration)]
     session_lasts: Duration,
-    /// The built UI to serve (default: the bundle this build was made beside).
+    /// A built UI to serve instead of the one built into this binary.
     #[arg(long, value_name = "DIR", env = "VERDIKT_UI_DIR")]
     ui: Option<PathBuf>,
 }
@@ -32,27 +36,40 @@ pub fn run(project: PathBuf, args: ServeArgs) -> Result<(), String> {
         project,
         bind: args.bind,
         cert: args.cert.zip(args.key),
-        ui: args
-            .ui
-            .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/dist"))),
+        ui: args.ui,
+        behind_proxy: args.behind_proxy,
         session_lifetime: args.session_lasts,
         limits: verdikt_serve::Limits::default(),
     };
     verdikt_serve::run(options, |s| {
         println!("serving the review at {}", s.url);
-        println!("certificate {} SHA-256 {}", s.cert.display(), s.fingerprint);
-        if s.made_cert {
-            println!(
-                "(made now for this project; reviewers check this fingerprint in their browser)"
-            );
+        match &s.tls {
+            Some(tls) => {
+                println!("certificate {} SHA-256 {}", tls.cert.display(), tls.fingerprint);
+                if tls.made {
+                    println!(
+                        "(made now for this project; reviewers check this fingerprint in their browser)"
+                    );
+                }
+            }
+            None => println!(
+                "plain HTTP for the reverse proxy on this machine, which serves HTTPS to reviewers"
+            ),
         }
         if !s.ui {
-            println!("no UI bundle found: only the API is served (scripts/setup builds ui/dist)");
+            println!(
+                "this build has no UI bundle: only the API is served (build ui/dist with scripts/setup, then build verdikt again, or pass --ui DIR)"
+            );
         }
-        println!(
-            "invite a reviewer: verdikt reviewer invite NAME --url https://HOST:{}",
-            s.addr.port()
-        );
+        match s.tls {
+            Some(_) => println!(
+                "invite a reviewer: verdikt reviewer invite NAME --url https://HOST:{}",
+                s.addr.port()
+            ),
+            None => println!(
+                "invite a reviewer: verdikt reviewer invite NAME --url https://PROXY-HOST"
+            ),
+        }
         // The tests and scripts read these lines as soon as they are written.
         use std::io::Write;
         let _ = std::io::stdout().flush();

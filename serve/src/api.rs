@@ -28,6 +28,14 @@ pub const COMMANDS: [&str; 10] = [
     "reviewer_reveal_set",
 ];
 
+/// The commands that write to the project (the pool runs them one at a time).
+pub const WRITES: [&str; 4] = [
+    "review_submit",
+    "review_adjudicate",
+    "review_undo",
+    "reviewer_reveal_set",
+];
+
 /// A command: the store, the session's reviewer, the request body → the JSON answer.
 pub type Command = fn(&mut Store, &Caller, &[u8]) -> Result<serde_json::Value, ApiError>;
 
@@ -184,5 +192,6 @@ mod tests {
     fn the_table_is_the_list() {
         let names: Vec<&str> = TABLE.iter().map(|(n, _)| *n).collect();
         assert_eq!(names, COMMANDS);
+        assert!(WRITES.iter().all(|w| COMMANDS.contains(w)));
     }
 }

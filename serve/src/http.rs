@@ -20,7 +20,7 @@ use serde::Deserialize;
 use verdikt_core::access::{self, AccessError, Session};
 use verdikt_core::review_api::Caller;
 
-use crate::api::{Command, TABLE};
+use crate::api::{Command, TABLE, WRITES};
 use crate::limits::Limiter;
 use crate::pool::Pool;
 use crate::reply::ApiError;
@@ -33,9 +33,16 @@ pub const COOKIE: &str = "verdikt_session";
 /// The hardening headers, on every response.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-src 'none'; frame-ancestors 'none'";
 
-/// The client's address, set per connection by the accept loop.
+/// The client's address, set per request by the accept loop.
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub IpAddr);
+
+/// The client a reverse proxy names: the last address of the last `X-Forwarded-For`, the one
+/// the proxy itself added (those before it came from the client and may be forged).
+pub fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
+    let last = headers.get_all("x-forwarded-for").iter().next_back()?;
+    last.to_str().ok()?.rsplit(',').next()?.trim().parse().ok()
+}
 
 pub struct Served {
     pub pool: Arc<Pool>,
@@ -178,10 +185,11 @@ async fn call(
         id: session.id,
         reviewer: session.reviewer.name,
     };
-    let out = served
-        .pool
-        .run(move |store| command(store, &caller, &body))
-        .await?;
+    let run = move |store: &mut verdikt_core::store::Store| command(store, &caller, &body);
+    let out = match WRITES.contains(&name) {
+        true => served.pool.write(run).await?,
+        false => served.pool.run(run).await?,
+    };
     Ok(axum::Json(out))
 }
 
@@ -215,7 +223,9 @@ async fn open_session(
     let lifetime = served.session_lifetime;
     let opened = served
         .pool
-        .run(move |store| access::open_session(store, &code, lifetime).map_err(ApiError::from_core))
+        .write(move |store| {
+            access::open_session(store, &code, lifetime).map_err(ApiError::from_core)
+        })
         .await;
     let opened = match opened {
         Ok(s) => s,

@@ -11,8 +11,10 @@
 //! - `api.rs` the review commands by name, and nothing else (curator commands have no route)
 //! - `pool.rs` connections to the project; busy retried, never shown
 //! - `limits.rs` requests per session, failed invite codes per address
-//! - `tls.rs` the user's certificate, or one made once per project and kept beside it
-//! - `ui.rs` the bundle, read once at start; inline scripts refused
+//! - `tls.rs` the user's certificate, or one made once per project and kept beside it; or plain
+//!   HTTP on a loopback address behind a TLS-terminating reverse proxy (`behind_proxy`), where
+//!   the client's address is the proxy's `X-Forwarded-For`
+//! - `ui.rs` the bundle built into the binary, or `--ui DIR`; inline scripts refused
 //! - `reply.rs` every error as JSON in the window's `AppError` shape
 //!
 //! Why these crates (each kept and widely used, rather than written here):
@@ -29,9 +31,6 @@
 //!
 //! [`start`] serves on its own threads until [`Running::stop`] (the window's "Share with
 //! reviewers"); [`run`], for `verdikt serve`, is `start` then wait.
-//!
-//! Not here yet (the next steps of issue 27): the UI's HTTP transport and its reviewer-only
-//! screens, offline drafts, a plain-HTTP mode behind a reverse proxy.
 
 mod api;
 mod http;
@@ -66,6 +65,11 @@ pub enum ServeError {
     Certificate(String),
     #[error("UI bundle: {0}")]
     Ui(String),
+    #[error(
+        "plain HTTP (behind a reverse proxy) listens on a loopback address only, such as \
+         127.0.0.1:8080; {0} is reachable from other machines, so serve it over HTTPS instead"
+    )]
+    PlainNotLoopback(SocketAddr),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -81,8 +85,10 @@ pub struct Options {
     pub bind: SocketAddr,
     /// The user's certificate and key (PEM); `None`: the project's own.
     pub cert: Option<(PathBuf, PathBuf)>,
-    /// The built UI (`ui/dist`); served when it exists.
-    pub ui: PathBuf,
+    /// A built UI to serve instead of the one built into the binary.
+    pub ui: Option<PathBuf>,
+    /// Plain HTTP for a TLS-terminating reverse proxy on this machine; `bind` must be loopback.
+    pub behind_proxy: bool,
     pub session_lifetime: Duration,
     pub limits: Limits,
 }
@@ -92,12 +98,18 @@ pub struct Options {
 pub struct Started {
     pub url: String,
     pub addr: SocketAddr,
+    /// The certificate served; `None` behind a reverse proxy (plain HTTP).
+    pub tls: Option<StartedTls>,
+    pub ui: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct StartedTls {
     /// SHA-256 of the certificate, for reviewers to check in their browser.
     pub fingerprint: String,
     pub cert: PathBuf,
     /// The certificate was made now.
-    pub made_cert: bool,
-    pub ui: bool,
+    pub made: bool,
 }
 
 /// Serves until the process ends. `on_start` hears where once it listens.
@@ -195,16 +207,25 @@ async fn serve(
     on_start: impl FnOnce(Started),
     mut stop: tokio::sync::oneshot::Receiver<()>,
 ) -> Result<(), ServeError> {
+    if options.behind_proxy && !options.bind.ip().is_loopback() {
+        return Err(ServeError::PlainNotLoopback(options.bind));
+    }
     let pool = pool::Pool::open(options.project.clone())?;
-    let cert = tls::certificate(
-        &options.project,
-        options
-            .cert
-            .as_ref()
-            .map(|(c, k)| (c.as_path(), k.as_path())),
-        options.bind.ip(),
-    )?;
-    let bundle = ui::Bundle::load(&options.ui)?;
+    let cert = match options.behind_proxy {
+        true => None,
+        false => Some(tls::certificate(
+            &options.project,
+            options
+                .cert
+                .as_ref()
+                .map(|(c, k)| (c.as_path(), k.as_path())),
+            options.bind.ip(),
+        )?),
+    };
+    let bundle = match &options.ui {
+        Some(dir) => ui::Bundle::load(dir)?,
+        None => ui::Bundle::embedded()?,
+    };
     let listener = TcpListener::bind(options.bind)
         .await
         .map_err(|source| ServeError::Bind {
@@ -213,11 +234,16 @@ async fn serve(
         })?;
     let addr = listener.local_addr()?;
     on_start(Started {
-        url: format!("https://{addr}/"),
+        url: format!(
+            "{}://{addr}/",
+            if cert.is_some() { "https" } else { "http" }
+        ),
         addr,
-        fingerprint: cert.fingerprint.clone(),
-        cert: cert.cert.clone(),
-        made_cert: cert.made,
+        tls: cert.as_ref().map(|c| StartedTls {
+            fingerprint: c.fingerprint.clone(),
+            cert: c.cert.clone(),
+            made: c.made,
+        }),
         ui: !bundle.is_empty(),
     });
     let served = Arc::new(http::Served {
@@ -227,7 +253,7 @@ async fn serve(
         session_lifetime: options.session_lifetime,
     });
     let app = http::router(served);
-    let acceptor = TlsAcceptor::from(cert.config);
+    let acceptor = cert.map(|c| TlsAcceptor::from(c.config));
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -246,21 +272,37 @@ async fn serve(
         let acceptor = acceptor.clone();
         let app = app.clone();
         tokio::spawn(async move {
+            let Some(acceptor) = acceptor else {
+                return connection(TokioIo::new(tcp), peer, app, true).await;
+            };
             let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE, acceptor.accept(tcp)).await else {
                 return;
             };
-            let service = hyper::service::service_fn(move |mut request| {
-                request.extensions_mut().insert(http::ClientAddr(peer.ip()));
-                tower::ServiceExt::oneshot(app.clone(), request)
-            });
-            let served = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(20))
-                .serve_connection(TokioIo::new(tls), service)
-                .await;
-            if let Err(e) = served {
-                log::debug!("connection from {peer}: {e}");
-            }
+            connection(TokioIo::new(tls), peer, app, false).await
         });
+    }
+}
+
+/// Serves one connection's requests. Over plain HTTP (behind the proxy, on loopback), the
+/// client is the one the proxy names in `X-Forwarded-For`.
+async fn connection<I>(io: I, peer: SocketAddr, app: axum::Router, plain: bool)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut request| {
+        let client = match plain && peer.ip().is_loopback() {
+            true => http::forwarded_for(request.headers()).unwrap_or(peer.ip()),
+            false => peer.ip(),
+        };
+        request.extensions_mut().insert(http::ClientAddr(client));
+        tower::ServiceExt::oneshot(app.clone(), request)
+    });
+    let served = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(20))
+        .serve_connection(io, service)
+        .await;
+    if let Err(e) = served {
+        log::debug!("connection from {peer}: {e}");
     }
 }

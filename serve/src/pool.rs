@@ -1,5 +1,11 @@
 //! Connections to the project for the server's requests, each used by one request at a time
-//! on a blocking thread. One stays open for as long as the server runs, so an import from the
+//! on a blocking thread. At most `CONNECTIONS` requests use the project at once (the others wait
+//! their turn without a thread), and every connection opened is kept, so no request pays for
+//! opening one once the server is warm and 50 busy reviewers do not become 50 threads
+//! contending for SQLite's write lock on two cores. Requests that write take their turn at the
+//! server's one writer (`write`), first come first served: SQLite's busy wait is not a queue, and
+//! writers left to it retry in sleeps of up to 100 ms, so some waited seconds under load while
+//! others went ahead. One stays open for as long as the server runs, so an import from the
 //! CLI sees a reader and keeps the project in WAL mode (readers never wait for it). SQLite's
 //! busy (another program holds the write lock: an import is one transaction) is retried here
 //! until `BUSY_PATIENCE` has passed, never shown to a reviewer as an error; nothing is stored by
@@ -9,18 +15,22 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tokio::sync::Semaphore;
+
 use verdikt_core::store::{Store, StoreError};
 
 use crate::reply::ApiError;
 
 /// How long a request keeps retrying a busy project before it answers "busy" (503).
 const BUSY_PATIENCE: Duration = Duration::from_secs(60);
-/// Idle connections kept for the next requests.
-const KEEP_IDLE: usize = 8;
+/// Requests that use the project at once; connections kept open.
+const CONNECTIONS: usize = 8;
 
 pub struct Pool {
     path: PathBuf,
     idle: Mutex<Vec<Store>>,
+    turns: Semaphore,
+    writer: tokio::sync::Mutex<()>,
 }
 
 impl Pool {
@@ -29,6 +39,8 @@ impl Pool {
         Ok(Arc::new(Pool {
             path,
             idle: Mutex::new(vec![first]),
+            turns: Semaphore::new(CONNECTIONS),
+            writer: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -41,10 +53,19 @@ impl Pool {
     }
 
     fn give_back(&self, store: Store) {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        if idle.len() < KEEP_IDLE {
-            idle.push(store);
-        }
+        self.idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(store);
+    }
+
+    /// `run` for a request that writes: one at a time, in the order they came.
+    pub async fn write<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl Fn(&mut Store) -> Result<T, ApiError> + Send + Sync + 'static,
+    ) -> Result<T, ApiError> {
+        let _turn = self.writer.lock().await;
+        self.run(f).await
     }
 
     /// Runs `f` on a connection on a blocking thread, again while the project is busy.
@@ -58,6 +79,11 @@ impl Pool {
         loop {
             let pool = self.clone();
             let f = f.clone();
+            let turn = self
+                .turns
+                .acquire()
+                .await
+                .expect("the pool's semaphore is never closed");
             let attempt = tokio::task::spawn_blocking(move || {
                 let mut store = pool.take().map_err(ApiError::from_core)?;
                 let out = f(&mut store);
@@ -66,6 +92,7 @@ impl Pool {
             })
             .await
             .unwrap_or_else(|_| Err(ApiError::internal()));
+            drop(turn);
             match attempt {
                 Err(e) if e.busy && started.elapsed() < BUSY_PATIENCE => {
                     tokio::time::sleep(pause).await;

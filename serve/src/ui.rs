@@ -1,25 +1,64 @@
-//! The UI bundle served to browsers: the same Vite build of `ui/` the window embeds, read into
-//! memory once at start (only the files that are there then are served: no path from a request
-//! ever reaches the file system). A bundle whose HTML carries an inline script is refused, since
-//! the CSP (`script-src 'self'`) would block it anyway and it would mean the bundle is not ours.
+//! The UI bundle served to browsers: the same Vite build of `ui/` the window embeds. By
+//! default the one built into the binary (`build.rs` embeds `ui/dist`; empty when the build had
+//! none), or `--ui DIR` read into memory once at start. Either way only the files known at start
+//! are served: no path from a request ever reaches the file system. A bundle whose HTML carries
+//! an inline script is refused, since the CSP (`script-src 'self'`) would block it anyway and it
+//! would mean the bundle is not ours.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
 use crate::ServeError;
 
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/ui_bundle.rs"));
+}
+
 pub struct Bundle {
-    files: HashMap<String, (&'static str, Vec<u8>)>,
+    files: HashMap<String, (&'static str, Cow<'static, [u8]>)>,
 }
 
 impl Bundle {
     /// The files under `dir`; none when it does not exist (the API is still served).
     pub fn load(dir: &Path) -> Result<Bundle, ServeError> {
-        let mut files = HashMap::new();
+        let mut bundle = Bundle {
+            files: HashMap::new(),
+        };
         if dir.is_dir() {
-            add(dir, dir, &mut files)?;
+            add(dir, dir, &mut bundle)?;
         }
-        Ok(Bundle { files })
+        Ok(bundle)
+    }
+
+    /// The bundle built into the binary.
+    pub fn embedded() -> Result<Bundle, ServeError> {
+        let mut bundle = Bundle {
+            files: HashMap::new(),
+        };
+        for (key, bytes) in embedded::FILES {
+            bundle.insert(key.to_string(), Cow::Borrowed(bytes), || {
+                format!("the built-in {key}")
+            })?;
+        }
+        Ok(bundle)
+    }
+
+    fn insert(
+        &mut self,
+        key: String,
+        bytes: Cow<'static, [u8]>,
+        named: impl Fn() -> String,
+    ) -> Result<(), ServeError> {
+        let kind = content_type(&key);
+        if kind.starts_with("text/html") && has_inline_script(&String::from_utf8_lossy(&bytes)) {
+            return Err(ServeError::Ui(format!(
+                "{} has an inline script; the served UI allows only the bundle's own script files",
+                named()
+            )));
+        }
+        self.files.insert(key, (kind, bytes));
+        Ok(())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -32,30 +71,19 @@ impl Bundle {
             "" | "invite" => "index.html",
             other => other,
         };
-        self.files.get(key).map(|(t, b)| (*t, b.as_slice()))
+        self.files.get(key).map(|(t, b)| (*t, b.as_ref()))
     }
 }
 
-fn add(
-    root: &Path,
-    dir: &Path,
-    files: &mut HashMap<String, (&'static str, Vec<u8>)>,
-) -> Result<(), ServeError> {
+fn add(root: &Path, dir: &Path, bundle: &mut Bundle) -> Result<(), ServeError> {
     let bad = |e: std::io::Error| ServeError::Ui(format!("{}: {e}", dir.display()));
     for entry in std::fs::read_dir(dir).map_err(bad)? {
         let path = entry.map_err(bad)?.path();
         if path.is_dir() {
-            add(root, &path, files)?;
+            add(root, &path, bundle)?;
             continue;
         }
         let bytes = std::fs::read(&path).map_err(bad)?;
-        let kind = content_type(&path);
-        if kind.starts_with("text/html") && has_inline_script(&String::from_utf8_lossy(&bytes)) {
-            return Err(ServeError::Ui(format!(
-                "{} has an inline script; the served UI allows only the bundle's own script files",
-                path.display()
-            )));
-        }
         let key = path
             .strip_prefix(root)
             .expect("under the root")
@@ -63,13 +91,13 @@ fn add(
             .map(|c| c.as_os_str().to_string_lossy())
             .collect::<Vec<_>>()
             .join("/");
-        files.insert(key, (kind, bytes));
+        bundle.insert(key, Cow::Owned(bytes), || path.display().to_string())?;
     }
     Ok(())
 }
 
-fn content_type(path: &Path) -> &'static str {
-    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+fn content_type(key: &str) -> &'static str {
+    match key.rsplit_once('.').map_or("", |(_, e)| e) {
         "html" => "text/html; charset=utf-8",
         "js" | "mjs" => "text/javascript; charset=utf-8",
         "css" => "text/css; charset=utf-8",

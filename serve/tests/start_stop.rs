@@ -11,7 +11,8 @@ fn options(project: &Path, bind: SocketAddr) -> verdikt_serve::Options {
         project: project.to_path_buf(),
         bind,
         cert: None,
-        ui: project.with_file_name("no-ui-here"),
+        ui: Some(project.with_file_name("no-ui-here")),
+        behind_proxy: false,
         session_lifetime: Duration::from_secs(60),
         limits: verdikt_serve::Limits::default(),
     }
@@ -27,7 +28,13 @@ fn start_listens_and_stop_closes_the_port() {
     let addr = running.started().addr;
     assert_eq!(running.started().url, format!("https://{addr}/"));
     assert_eq!(
-        running.started().fingerprint.len(),
+        running
+            .started()
+            .tls
+            .as_ref()
+            .expect("over TLS")
+            .fingerprint
+            .len(),
         95,
         "SHA-256 as AA:BB:…"
     );

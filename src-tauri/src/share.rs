@@ -110,11 +110,9 @@ async fn confirm_network(app: &AppHandle, addr: SocketAddr) -> AppResult<()> {
     }
 }
 
-/// The built UI the browsers get, as `verdikt serve` finds it.
-fn ui_bundle() -> PathBuf {
-    std::env::var_os("VERDIKT_UI_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/dist")))
+/// Another built UI for the browsers, as `verdikt serve --ui` takes (default: the one built in).
+fn ui_override() -> Option<PathBuf> {
+    std::env::var_os("VERDIKT_UI_DIR").map(PathBuf::from)
 }
 
 fn not_started(e: ServeError) -> AppError {
@@ -180,7 +178,8 @@ async fn start_sharing(
         project: project.clone(),
         bind,
         cert,
-        ui: ui_bundle(),
+        ui: ui_override(),
+        behind_proxy: false,
         session_lifetime: SESSION_LASTS,
         limits: verdikt_serve::Limits::default(),
     };
@@ -195,11 +194,15 @@ async fn start_sharing(
             })?)
     })?;
     let started = running.started();
+    // Never behind a proxy from the window, so always over TLS.
+    let Some(tls) = started.tls.as_ref() else {
+        return Err(AppError::new("Not shared: the server started without TLS."));
+    };
     let status = ShareStatus {
         url: started.url.clone(),
-        fingerprint: started.fingerprint.clone(),
-        cert: started.cert.display().to_string(),
-        made_cert: started.made_cert,
+        fingerprint: tls.fingerprint.clone(),
+        cert: tls.cert.display().to_string(),
+        made_cert: tls.made,
         network: !bind.ip().is_loopback(),
         ui: started.ui,
         since,

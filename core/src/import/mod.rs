@@ -2,8 +2,10 @@
 //!
 //! An import is one SQLite transaction, so it either completes or changes nothing, also when
 //! the process is killed. Reading and validation run on a worker thread while the calling
-//! thread inserts, which keeps both cores busy on large files. A dry run reads the same way and
-//! stores nothing.
+//! thread stores the rows in a temporary table, which keeps both cores busy on large files and
+//! takes no lock on the project; the transaction then copies them in, so it holds the write lock
+//! (and keeps the served reviewers' answers waiting) only for the copy. A dry run reads the same
+//! way and stores nothing.
 //!
 //! The parts:
 //! - `source.rs` expands paths (dataset folders, format detection, language/split from paths)
@@ -11,8 +13,8 @@
 //!   line
 //! - `mapping.rs` turns a row into samples (aliases, `--map`, message lists, wide tables,
 //!   validation)
-//! - `mod.rs` runs the reader on a worker thread and inserts in one transaction (or, `dry_run`,
-//!   stores nothing)
+//! - `staging.rs` runs the reader on a worker thread into the temporary table; `mod.rs` copies
+//!   it in, in one transaction (or, `dry_run`, stores nothing)
 //! - `compression.rs` gzip/zstd/bzip2/xz by magic bytes, streamed
 //! - `conversation.rs` implicit-prompt pairs split at turn boundaries (message lists, role
 //!   markers), and a prompt's earlier turns as a `Conversation` stored in `samples.turns`
@@ -27,13 +29,14 @@ mod mapping;
 mod parquet;
 mod read;
 mod source;
+mod staging;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Write;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 
 use rusqlite::{OptionalExtension, params};
@@ -318,7 +321,9 @@ struct Plan<'a> {
     project: PathBuf,
 }
 
-/// Stores the plan's rows as one transaction.
+/// Stores the plan's rows as one transaction, which holds the project's write lock only for
+/// the copy: every row is first read, validated and staged in a temporary table (`staging.rs`),
+/// which takes no lock on the project, and then copied in at once.
 fn write(
     conn: &mut rusqlite::Connection,
     plan: &Plan,
@@ -327,43 +332,57 @@ fn write(
     progress: &mut dyn FnMut(ImportProgress),
     cancel: &AtomicBool,
 ) -> Result<ImportReport, ImportError> {
-    let Plan {
-        dataset,
-        paths,
-        files,
-        notes,
-        defaults,
-        bytes_total,
-        project: _,
-    } = plan;
-    let (dataset, bytes_total) = (dataset.clone(), *bytes_total);
-    let tx = conn.transaction()?;
-    let existing: Option<i64> = tx
-        .query_row("SELECT id FROM datasets WHERE name = ?1", [&dataset], |r| {
-            r.get(0)
-        })
-        .optional()?;
+    // Refused before the files are read; checked again under the lock.
+    existing_dataset(conn, &plan.dataset, opts)?;
+    let rejects_path = rejects_staged.as_ref().map(|s| s.target().to_path_buf());
+    let staged = staging::Table::create(conn)?;
+    let out = stage_then_copy(conn, plan, rejects_staged, opts, progress, cancel);
+    staged.drop_from(conn);
+    let (mut report, locked) = out?;
+    report.rejects_file = rejects_path;
+    log::info!(
+        "import of {} samples held the project's write lock for {:.3} s",
+        report.samples,
+        locked.as_secs_f64()
+    );
+    Ok(report)
+}
+
+fn stage_then_copy(
+    conn: &mut rusqlite::Connection,
+    plan: &Plan,
+    rejects_staged: Option<Staged>,
+    opts: &ImportOptions,
+    progress: &mut dyn FnMut(ImportProgress),
+    cancel: &AtomicBool,
+) -> Result<(ImportReport, std::time::Duration), ImportError> {
+    let staged = staging::stage(conn, plan, opts, rejects_staged.as_ref(), progress, cancel)?;
+    if staged.problem_count > 0 && !opts.skip_invalid {
+        return Err(ImportError::Invalid {
+            problems: staged.problems,
+            total: staged.problem_count,
+        });
+    }
+    if staged.samples == 0 {
+        return Err(ImportError::NothingValid {
+            rejects_file: rejects_staged.map(|s| s.target().to_path_buf()),
+        });
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let locked = std::time::Instant::now();
+    let existing = existing_dataset(&tx, &plan.dataset, opts)?;
     if let Some(id) = existing {
-        if !opts.replace {
-            return Err(ImportError::Exists(dataset));
-        }
-        let answered: i64 = tx.query_row(
-            "SELECT count(*) FROM annotations a JOIN samples s ON s.id = a.sample_id WHERE s.dataset_id = ?1",
-            [id],
-            |r| r.get(0),
-        )?;
-        if answered > 0 {
-            return Err(ImportError::HasAnswers(dataset));
-        }
         tx.execute("DELETE FROM datasets WHERE id = ?1", [id])?;
     }
-    let formats: Vec<&str> = files
+    let formats: Vec<&str> = plan
+        .files
         .iter()
         .map(|f| f.format.name())
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let sources: Vec<String> = paths
+    let sources: Vec<String> = plan
+        .paths
         .iter()
         .map(|p| {
             std::path::absolute(p)
@@ -375,158 +394,62 @@ fn write(
     tx.execute(
         "INSERT INTO datasets (name, format, sources) VALUES (?1, ?2, ?3)",
         params![
-            dataset,
+            plan.dataset,
             formats.join("+"),
             serde_json::to_string(&sources).expect("strings serialise")
         ],
     )?;
-    let dataset_id = tx.last_insert_rowid();
-
-    let rejects_path = rejects_staged.as_ref().map(|s| s.target().to_path_buf());
-    let mut rejects = match &rejects_staged {
-        Some(staged) => Some(std::io::BufWriter::new(
-            std::fs::File::create(&staged.tmp).map_err(|source| ImportError::Rejects {
-                path: staged.tmp.clone(),
-                source,
-            })?,
-        )),
-        None => None,
-    };
-
-    let mut report = ImportReport {
-        dataset: dataset.clone(),
-        samples: 0,
-        triples: 0,
-        prompt_only: 0,
-        rejected: 0,
-        rejects_file: rejects_path.clone(),
-        replaced: existing.is_some(),
-        files: files.clone(),
-        notes: notes.clone(),
-        layout: Layout::default(),
-    };
-    let mut problems: Vec<RowProblem> = Vec::new();
-    let mut problem_count = 0u64;
-    let (tx_batches, rx_batches) = mpsc::sync_channel::<Batch>(8);
-
-    let outcome: Result<Layout, ImportError> = std::thread::scope(|scope| {
-        let worker = std::thread::Builder::new()
-            .name("verdikt-import-read".into())
-            .spawn_scoped(scope, || read_all(files, opts, defaults, tx_batches))
-            .expect("a thread can be started");
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO samples (dataset_id, ext_id, language, category, style, split, prompt, chosen, rejected,
-                                  response, generator, group_key, metadata, turns)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        )?;
-        let mut result = Ok(());
-        for batch in rx_batches.iter() {
-            if cancel.load(Ordering::Relaxed) {
-                result = Err(ImportError::Cancelled);
-                break;
-            }
-            for item in batch.items {
-                match item {
-                    Item::Sample(s, metadata) => {
-                        if problem_count > 0 && !opts.skip_invalid {
-                            continue; // the import will fail; keep reading only to list problems
-                        }
-                        let (chosen, rejected) = s
-                            .pair
-                            .as_ref()
-                            .map(|(c, r)| (c.as_str(), r.as_str()))
-                            .unzip();
-                        insert.execute(params![
-                            dataset_id,
-                            s.ext_id,
-                            s.language,
-                            s.category,
-                            s.style,
-                            s.split,
-                            s.prompt,
-                            chosen,
-                            rejected,
-                            s.response,
-                            s.model,
-                            s.group_key,
-                            metadata,
-                            s.turns
-                                .as_ref()
-                                .map(|t| serde_json::to_string(t).expect("turns serialise"))
-                        ])?;
-                        report.samples += 1;
-                        if s.pair.is_some() {
-                            report.triples += 1
-                        } else {
-                            report.prompt_only += 1
-                        }
-                    }
-                    Item::Reject {
-                        file,
-                        line,
-                        problems: row_problems,
-                        raw,
-                    } => {
-                        let path = &files[file].path;
-                        problem_count += row_problems.len() as u64;
-                        report.rejected += 1;
-                        if let (Some(out), Some(rejects_path)) = (rejects.as_mut(), &rejects_path) {
-                            write_reject(out, path, line, &row_problems, raw).map_err(
-                                |source| ImportError::Rejects {
-                                    path: rejects_path.clone(),
-                                    source,
-                                },
-                            )?;
-                        }
-                        for p in row_problems {
-                            if problems.len() < PROBLEMS_SHOWN {
-                                problems.push(RowProblem {
-                                    path: path.clone(),
-                                    line,
-                                    field: p.field,
-                                    message: p.message,
-                                });
-                            }
-                        }
-                    }
-                }
-            }
-            progress(ImportProgress {
-                bytes_done: batch.bytes_done,
-                bytes_total,
-                rows: batch.rows,
-            });
-        }
-        drop(rx_batches);
-        let read = worker.join().expect("the import reader does not panic");
-        result?;
-        read
-    });
+    staging::copy_into(&tx, tx.last_insert_rowid())?;
     // A failed import leaves no rejects file (the staged one is dropped).
-    report.layout = outcome?;
-    if let (Some(out), Some(staged)) = (rejects, rejects_staged) {
-        out.into_inner()
-            .map_err(|e| e.into_error())
-            .and_then(|f| f.sync_all())
-            .map_err(|source| ImportError::Rejects {
-                path: staged.tmp.clone(),
-                source,
-            })?;
-        staged.commit()?;
-    }
-    if problem_count > 0 && !opts.skip_invalid {
-        return Err(ImportError::Invalid {
-            problems,
-            total: problem_count,
-        });
-    }
-    if report.samples == 0 {
-        return Err(ImportError::NothingValid {
-            rejects_file: rejects_path,
-        });
+    if let Some(rejects) = rejects_staged {
+        rejects.commit()?;
     }
     tx.commit()?;
-    Ok(report)
+    let locked = locked.elapsed();
+    Ok((
+        ImportReport {
+            dataset: plan.dataset.clone(),
+            samples: staged.samples,
+            triples: staged.triples,
+            prompt_only: staged.samples - staged.triples,
+            rejected: staged.rejected,
+            rejects_file: None,
+            replaced: existing.is_some(),
+            files: plan.files.clone(),
+            notes: plan.notes.clone(),
+            layout: staged.layout,
+        },
+        locked,
+    ))
+}
+
+/// The dataset of that name already in the project: an error unless `--replace`, and then
+/// only when no reviewer answered any of its samples.
+fn existing_dataset(
+    conn: &rusqlite::Connection,
+    dataset: &str,
+    opts: &ImportOptions,
+) -> Result<Option<i64>, ImportError> {
+    let existing: Option<i64> = conn
+        .query_row("SELECT id FROM datasets WHERE name = ?1", [dataset], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let Some(id) = existing else {
+        return Ok(None);
+    };
+    if !opts.replace {
+        return Err(ImportError::Exists(dataset.to_string()));
+    }
+    let answered: i64 = conn.query_row(
+        "SELECT count(*) FROM annotations a JOIN samples s ON s.id = a.sample_id WHERE s.dataset_id = ?1",
+        [id],
+        |r| r.get(0),
+    )?;
+    if answered > 0 {
+        return Err(ImportError::HasAnswers(dataset.to_string()));
+    }
+    Ok(Some(id))
 }
 
 /// The default rejects file: beside the project file, named after it and the dataset
