@@ -653,9 +653,10 @@ fn kill9(server: Proc) {
 /// the answer is kept, the project has nothing yet, and back online it is stored once. eva
 /// answers while the server is stopped and quits Chromium; a new Chromium on her profile,
 /// once the server is back, still has her session and sends the kept answer, stored once under
-/// the answer id it was first given. finn answers several samples in a row while the server
-/// is killed (-9) under him and restarted on the same port and certificate: every answer the
-/// page took is stored exactly once. Screenshots of the waiting states land in `browser/`.
+/// the answer id it was first given. finn answers several samples in a row, the last ones
+/// while another program holds the project's write lock, and the server is killed (-9) with
+/// them unacknowledged, then restarted on the same port and certificate: every answer the page
+/// took is stored exactly once. Screenshots of the waiting states land in `browser/`.
 #[test]
 #[ignore = "drives Chromium: needs Xvfb, chromium and chromium-driver (scripts/test runs it)"]
 fn reviewers_in_real_browsers_lose_and_double_nothing_offline_closed_or_killed() {
@@ -806,17 +807,35 @@ fn reviewers_in_real_browsers_lose_and_double_nothing_offline_closed_or_killed()
         give(sf);
         id = next_within(sf, &id, 10).expect("the next sample");
     }
-    // The third answer is on its way as the server dies; the page takes the next while it is
-    // down (the next sample was fetched while the third was on screen).
+    // Another program holds the project's write lock, so the next answers are still in the
+    // server's hands, unacknowledged, when it dies: the third waits there for the lock, the
+    // fourth (its sample was fetched while the third was on screen) waits in the page.
+    let writer = rusqlite::Connection::open(&db).unwrap();
+    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let held_from = given.len();
     given.push(id.clone());
     give(sf);
-    kill9(server);
     if let Some(next) = next_within(sf, &id, 5).filter(|n| !n.is_empty()) {
         id = next;
         given.push(id.clone());
         give(sf);
-        pending_says_kept(sf);
-        f.shot("server-killed-answers-kept");
+    }
+    assert_eq!(
+        kept_answer_ids(sf).len(),
+        given.len() - held_from,
+        "the page took every answer"
+    );
+    eprintln!(
+        "killed: the server dies with {} answers unacknowledged",
+        given.len() - held_from
+    );
+    kill9(server);
+    writer.execute_batch("ROLLBACK").unwrap();
+    drop(writer);
+    pending_says_kept(sf);
+    f.shot("server-killed-answers-kept");
+    for sample in &given[held_from..] {
+        assert_eq!(stored(sample, "finn"), 0, "{sample} stored under the lock");
     }
     let (_server, _, _) = serve_on(&db, port);
     loop {
