@@ -65,15 +65,17 @@ fn installed(program: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// The browser tests need Debian's chromium and chromium-driver; without them they say so.
-fn chromium_missing() -> bool {
-    let missing = !installed("chromium") || !installed("chromedriver");
-    if missing {
+/// Whether a browser test can run: Debian's chromium and chromium-driver are there (without
+/// them it says so), and the folder of its screenshots is.
+fn browsers_ready() -> bool {
+    if !installed("chromium") || !installed("chromedriver") {
         eprintln!(
             "skipped: the browser test needs Debian's chromium and chromium-driver (scripts/setup installs them)"
         );
+        return false;
     }
-    missing
+    std::fs::create_dir_all(artifacts().join("browser")).unwrap();
+    true
 }
 
 /// The curator, on the command line: imports `files`, queues `per_language` samples of
@@ -326,11 +328,10 @@ fn fixture(path: &Path) {
 #[test]
 #[ignore = "drives Chromium: needs Xvfb, chromium and chromium-driver (scripts/test runs it)"]
 fn reviewers_in_real_browsers_answer_blind_and_the_adjudicator_resolves() {
-    if chromium_missing() {
+    if !browsers_ready() {
         return;
     }
     let started = std::time::Instant::now();
-    std::fs::create_dir_all(artifacts().join("browser")).unwrap();
     // The curator's desk: the project file its window opens at the end.
     let desk = Desk::new();
     let db = desk.db.clone();
@@ -660,11 +661,10 @@ fn kill9(server: Proc) {
 #[test]
 #[ignore = "drives Chromium: needs Xvfb, chromium and chromium-driver (scripts/test runs it)"]
 fn reviewers_in_real_browsers_lose_and_double_nothing_offline_closed_or_killed() {
-    if chromium_missing() {
+    if !browsers_ready() {
         return;
     }
     let started = std::time::Instant::now();
-    std::fs::create_dir_all(artifacts().join("browser")).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("project.sqlite");
     let ours = tmp.path().join("nl.jsonl");
