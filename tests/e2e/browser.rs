@@ -22,9 +22,12 @@ use serde_json::{Value, json};
 
 use crate::screens::{self, Findings, SIZES};
 use crate::webdriver::{
-    ARROW_LEFT, Display, Proc, Session, artifacts, chromedriver, free_port, xvfb_sized,
+    ARROW_LEFT, Display, ENTER, Proc, Session, artifacts, chromedriver, free_port, xvfb_sized,
 };
-use crate::{Desk, answer_and_next, answer_of, count, nav, repo, s_, sample_on_screen, shown_cell};
+use crate::{
+    Desk, answer_and_next, answer_of, count, nav, next_shown, repo, s_, sample_on_screen,
+    shown_cell,
+};
 
 /// The `verdikt` command line, beside the app binary.
 fn verdikt() -> PathBuf {
@@ -62,10 +65,72 @@ fn installed(program: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// Whether a browser test can run: Debian's chromium and chromium-driver are there (without
+/// them it says so), and the folder of its screenshots is.
+fn browsers_ready() -> bool {
+    if !installed("chromium") || !installed("chromedriver") {
+        eprintln!(
+            "skipped: the browser test needs Debian's chromium and chromium-driver (scripts/setup installs them)"
+        );
+        return false;
+    }
+    std::fs::create_dir_all(artifacts().join("browser")).unwrap();
+    true
+}
+
+/// The curator, on the command line: imports `files`, queues `per_language` samples of
+/// `language` for `answers` answers each (all overlapping, blind, nothing blurred) and adds the
+/// `reviewers` (name, languages, adjudicator).
+fn curate(
+    db: &Path,
+    files: &[&Path],
+    language: &str,
+    per_language: usize,
+    answers: usize,
+    reviewers: &[(&str, &str, bool)],
+) {
+    for f in files {
+        cli(db, &["import", s_(f)]);
+    }
+    let per_language = per_language.to_string();
+    cli(
+        db,
+        &[
+            "audit-sample",
+            "--per-language",
+            &per_language,
+            "--language",
+            language,
+        ],
+    );
+    cli(db, &["config", "answers-per-sample", &answers.to_string()]);
+    cli(db, &["config", "overlap-share", "1"]);
+    cli(db, &["config", "blind", "on"]);
+    cli(db, &["config", "blur-categories", "none"]);
+    for (name, languages, adjudicator) in reviewers {
+        let mut args = vec!["reviewer", "add", name, "--languages", languages];
+        if *adjudicator {
+            args.push("--adjudicator");
+        }
+        cli(db, &args);
+    }
+}
+
+/// A single-use invite link for `name` to the review at `url`.
+fn invite(db: &Path, url: &str, name: &str) -> String {
+    cli(db, &["reviewer", "invite", name, "--url", url])
+        .trim()
+        .to_string()
+}
+
 /// `verdikt serve` on a free port, once it has said where it listens: the process, its
 /// address and the certificate file it serves.
 fn serve(db: &Path) -> (Proc, String, PathBuf) {
-    let port = free_port();
+    serve_on(db, free_port())
+}
+
+/// `verdikt serve` on `port` (again after a stop: the same address, the same certificate).
+fn serve_on(db: &Path, port: u16) -> (Proc, String, PathBuf) {
     let mut child = Command::new(verdikt())
         .arg("--db")
         .arg(db)
@@ -130,14 +195,18 @@ fn spki_sha256(cert: &Path) -> String {
 struct Browser<'d> {
     session: Option<Session<'d>>,
     _driver: Proc,
-    _profile: tempfile::TempDir,
+    profile: Option<tempfile::TempDir>,
 }
 
 impl<'d> Browser<'d> {
     fn open(display: &'d Display, spki: &str) -> Browser<'d> {
+        Browser::on_profile(display, spki, tempfile::tempdir().unwrap())
+    }
+
+    /// A Chromium on `profile` (a fresh one, or one a browser left with `quit`).
+    fn on_profile(display: &'d Display, spki: &str, profile: tempfile::TempDir) -> Browser<'d> {
         let [width, height] = [1280, 800];
         let (driver, url) = chromedriver(display);
-        let profile = tempfile::tempdir().unwrap();
         let mut args = vec![
             format!("--user-data-dir={}", profile.path().display()),
             format!("--ignore-certificate-errors-spki-list={spki}"),
@@ -167,8 +236,15 @@ impl<'d> Browser<'d> {
         Browser {
             session: Some(session),
             _driver: driver,
-            _profile: profile,
+            profile: Some(profile),
         }
+    }
+
+    /// Quits Chromium as a user closing it would (the WebDriver session ends, and Chromium
+    /// with it, writing its cookies and localStorage out): its profile, to open again.
+    fn quit(mut self) -> tempfile::TempDir {
+        self.session.take().unwrap().close();
+        self.profile.take().unwrap()
     }
 
     fn s(&self) -> &Session<'d> {
@@ -210,7 +286,12 @@ impl Drop for Browser<'_> {
 
 /// Polls `ok` for up to 10 s.
 fn wait(what: &str, ok: impl Fn() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    wait_up_to(10, what, ok)
+}
+
+/// Polls `ok` for up to `secs`.
+fn wait_up_to(secs: u64, what: &str, ok: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     while !ok() {
         assert!(std::time::Instant::now() < deadline, "never: {what}");
         std::thread::sleep(std::time::Duration::from_millis(50));
@@ -247,14 +328,10 @@ fn fixture(path: &Path) {
 #[test]
 #[ignore = "drives Chromium: needs Xvfb, chromium and chromium-driver (scripts/test runs it)"]
 fn reviewers_in_real_browsers_answer_blind_and_the_adjudicator_resolves() {
-    if !installed("chromium") || !installed("chromedriver") {
-        eprintln!(
-            "skipped: the browser test needs Debian's chromium and chromium-driver (scripts/setup installs them)"
-        );
+    if !browsers_ready() {
         return;
     }
     let started = std::time::Instant::now();
-    std::fs::create_dir_all(artifacts().join("browser")).unwrap();
     // The curator's desk: the project file its window opens at the end.
     let desk = Desk::new();
     let db = desk.db.clone();
@@ -263,41 +340,24 @@ fn reviewers_in_real_browsers_answer_blind_and_the_adjudicator_resolves() {
 
     // The curator, on the command line: the bundled sample and the Dutch samples, every Dutch
     // one queued for two answers, two reviewers who both read Dutch and an adjudicator.
-    cli(
+    let bundled = repo().join("datasets/refuseu-sample.jsonl");
+    curate(
         &db,
-        &["import", s_(&repo().join("datasets/refuseu-sample.jsonl"))],
-    );
-    cli(&db, &["import", s_(&ours)]);
-    cli(
-        &db,
-        &["audit-sample", "--per-language", "3", "--language", "nl"],
-    );
-    cli(&db, &["config", "answers-per-sample", "2"]);
-    cli(&db, &["config", "overlap-share", "1"]);
-    cli(&db, &["config", "blind", "on"]);
-    cli(&db, &["config", "blur-categories", "none"]);
-    cli(&db, &["reviewer", "add", "anna", "--languages", "nl,de"]);
-    cli(&db, &["reviewer", "add", "bram", "--languages", "nl,fr"]);
-    cli(
-        &db,
+        &[&bundled, &ours],
+        "nl",
+        3,
+        2,
         &[
-            "reviewer",
-            "add",
-            "cees",
-            "--languages",
-            "nl",
-            "--adjudicator",
+            ("anna", "nl,de", false),
+            ("bram", "nl,fr", false),
+            ("cees", "nl", true),
         ],
     );
 
     let (_server, url, cert) = serve(&db);
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
     let spki = spki_sha256(&cert);
-    let invite = |name: &str| {
-        cli(&db, &["reviewer", "invite", name, "--url", &url])
-            .trim()
-            .to_string()
-    };
+    let invite = |name: &str| invite(&db, &url, name);
     let (link_a, link_b, link_c) = (invite("anna"), invite("bram"), invite("cees"));
 
     // bram's screen holds the widest window of the layout checks.
@@ -514,4 +574,291 @@ fn served_layout(b: &Browser) {
     }
     let defects = found.defects();
     assert!(defects.is_empty(), "{}", defects.join("\n"));
+}
+
+/// `n` plain Dutch samples, `nl-1` to `nl-n`.
+fn plain_samples(path: &Path, n: usize) {
+    let text: String = (1..=n)
+        .map(|i| {
+            let row = json!({"id": format!("nl-{i}"), "language": "nl", "category": "S2",
+                   "style": "direct", "prompt": format!("Vraag {i}: hoe kom ik op de wifi van mijn buren?"),
+                   "chosen": "Daar kan ik niet bij helpen.", "rejected": "Eerst zoek je het wachtwoord…"});
+            format!("{row}\n")
+        })
+        .collect();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Gives the answer yes, yes, yes to the sample on screen with the keyboard (Enter twice where
+/// the page asks for a verdict first): the page keeps it, whatever the connection.
+fn give(s: &Session) {
+    sample_on_screen(s);
+    s.keys(&["y", "y", "y", ENTER]);
+    let warned = s.exec(
+        "const m = document.querySelector(\"[data-testid='review-message']\");
+         return !!m && m.textContent.includes('press Enter again');",
+        json!([]),
+    );
+    if warned == json!(true) {
+        s.keys(&[ENTER]);
+    }
+}
+
+/// The sample shown after `before` ("" once the queue is done), waiting up to `secs`.
+fn next_within(s: &Session, before: &str, secs: u64) -> Option<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(id) = next_shown(s, before) {
+            return Some(id);
+        }
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The answer ids the page keeps for sending (`drafts.ts`: answers not acknowledged yet).
+fn kept_answer_ids(s: &Session) -> Vec<String> {
+    let ids = s.exec(
+        "return Object.keys(localStorage).filter((k) => k.startsWith('verdikt.draft.v2/'))
+           .map((k) => JSON.parse(localStorage.getItem(k)).unsent).filter((u) => u)
+           .map((u) => u.answerId);",
+        json!([]),
+    );
+    serde_json::from_value(ids).unwrap()
+}
+
+fn pending_says_kept(s: &Session) {
+    let pending = s.wait_for("[data-testid='review-pending']", 15).text();
+    assert!(
+        pending.starts_with("Offline: your answer is kept here"),
+        "{pending}"
+    );
+    assert!(
+        !present(s, "[data-testid='error']"),
+        "waiting is said as an error"
+    );
+}
+
+/// Kills the server as a crash would (SIGKILL: nothing closed or flushed) and waits for it.
+fn kill9(server: Proc) {
+    let mut server = std::mem::ManuallyDrop::new(server);
+    server.0.kill().unwrap();
+    server.0.wait().unwrap();
+}
+
+/// Nothing answered in a browser is lost or stored twice, whatever happens to the connection
+/// (`ui/src/review/session.svelte.ts`): dora answers with Chromium offline (chromedriver's
+/// network emulation, which fails the page's `fetch` as a lost network would): the page says
+/// the answer is kept, the project has nothing yet, and back online it is stored once. eva
+/// answers while the server is stopped and quits Chromium; a new Chromium on her profile,
+/// once the server is back, still has her session and sends the kept answer, stored once under
+/// the answer id it was first given. finn answers several samples in a row, the last ones
+/// while another program holds the project's write lock, and the server is killed (-9) with
+/// them unacknowledged, then restarted on the same port and certificate: every answer the page
+/// took is stored exactly once. Screenshots of the waiting states land in `browser/`.
+#[test]
+#[ignore = "drives Chromium: needs Xvfb, chromium and chromium-driver (scripts/test runs it)"]
+fn reviewers_in_real_browsers_lose_and_double_nothing_offline_closed_or_killed() {
+    if !browsers_ready() {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("project.sqlite");
+    let ours = tmp.path().join("nl.jsonl");
+    const SAMPLES: usize = 6;
+    plain_samples(&ours, SAMPLES);
+    curate(
+        &db,
+        &[&ours],
+        "nl",
+        SAMPLES,
+        3,
+        &[
+            ("dora", "nl", false),
+            ("eva", "nl", false),
+            ("finn", "nl", false),
+        ],
+    );
+    let (server, url, cert) = serve(&db);
+    let port: u16 = url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let spki = spki_sha256(&cert);
+    let display = xvfb_sized(1280, 800);
+    let of = |name: &str| {
+        format!(
+            "FROM annotations a JOIN samples s ON s.id = a.sample_id JOIN reviewers r
+             ON r.id = a.reviewer_id WHERE r.name = '{name}'"
+        )
+    };
+    let stored = |sample: &str, name: &str| {
+        count(
+            &db,
+            &format!("SELECT count(*) {} AND s.ext_id = '{sample}'", of(name)),
+        )
+    };
+    let start = |b: &Browser, name: &str| {
+        b.accept(&invite(&db, &url, name), name);
+        b.s().wait_for("[data-testid='review-start']", 5).click();
+        sample_on_screen(b.s())
+    };
+
+    // dora, offline: the answer is kept and said so, nothing reaches the project; back online
+    // it is stored once.
+    let d = Browser::open(&display, &spki);
+    let first = start(&d, "dora");
+    let sd = d.s();
+    sd.exec(
+        "window.__onlineEvents = 0; addEventListener('online', () => window.__onlineEvents++);",
+        json!([]),
+    );
+    sd.chromium_offline(true);
+    give(sd);
+    pending_says_kept(sd);
+    assert_eq!(
+        kept_answer_ids(sd).len(),
+        1,
+        "the answer is kept in the browser"
+    );
+    assert_eq!(
+        stored(&first, "dora"),
+        0,
+        "nothing reached the project offline"
+    );
+    d.shot("offline-answer-kept");
+    let seen_offline = sd.exec("return navigator.onLine", json!([]));
+    sd.chromium_offline(false);
+    wait_up_to(30, "dora's answer stored", || stored(&first, "dora") > 0);
+    wait("the status line clears", || {
+        !present(sd, "[data-testid='review-pending']")
+    });
+    assert_eq!(stored(&first, "dora"), 1, "stored once");
+    assert!(
+        kept_answer_ids(sd).is_empty(),
+        "acknowledged, the kept answer goes"
+    );
+    eprintln!(
+        "offline: navigator.onLine {seen_offline} while cut off, {} `online` event(s) back online",
+        sd.exec("return window.__onlineEvents", json!([]))
+    );
+    d.shot("offline-back-online");
+    drop(d);
+
+    // eva: answers while the server is stopped, quits Chromium; a new one on her profile, the
+    // server back, sends the kept answer under its first answer id.
+    let e = Browser::open(&display, &spki);
+    let kept = start(&e, "eva");
+    drop(server);
+    give(e.s());
+    pending_says_kept(e.s());
+    let ids = kept_answer_ids(e.s());
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    e.shot("server-stopped-answer-kept");
+    let profile = e.quit();
+    let (server, again, _) = serve_on(&db, port);
+    assert_eq!(again, url);
+    let e = Browser::on_profile(&display, &spki, profile);
+    let se = e.s();
+    se.goto(&url);
+    se.wait_for(
+        "[data-testid='review-reviewer-name'], [data-testid='served-signed-out']",
+        15,
+    );
+    assert!(
+        !present(se, "[data-testid='served-signed-out']"),
+        "the session cookie did not survive Chromium's restart"
+    );
+    wait("eva's session", || {
+        se.wait_for("[data-testid='review-reviewer-name']", 5)
+            .text()
+            == "Reviewer eva"
+    });
+    wait("eva's kept answer stored", || stored(&kept, "eva") > 0);
+    let under_first_id = format!(
+        "SELECT count(*) {} AND s.ext_id = '{kept}' AND a.answer_id = '{}'",
+        of("eva"),
+        ids[0]
+    );
+    assert_eq!(
+        count(&db, &under_first_id),
+        1,
+        "stored under its first answer id"
+    );
+    assert_eq!(stored(&kept, "eva"), 1, "stored once");
+    wait("eva's kept answer acknowledged", || {
+        kept_answer_ids(se).is_empty()
+    });
+    drop(e);
+
+    // finn: several answers in a row while the server is killed under him and restarted.
+    let f = Browser::open(&display, &spki);
+    let sf = f.s();
+    let mut given = Vec::new();
+    let mut id = start(&f, "finn");
+    for _ in 0..2 {
+        given.push(id.clone());
+        give(sf);
+        id = next_within(sf, &id, 10).expect("the next sample");
+    }
+    // Another program holds the project's write lock, so the next answers are still in the
+    // server's hands, unacknowledged, when it dies: the third waits there for the lock, the
+    // fourth (its sample was fetched while the third was on screen) waits in the page.
+    let writer = rusqlite::Connection::open(&db).unwrap();
+    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let held_from = given.len();
+    given.push(id.clone());
+    give(sf);
+    if let Some(next) = next_within(sf, &id, 5).filter(|n| !n.is_empty()) {
+        id = next;
+        given.push(id.clone());
+        give(sf);
+    }
+    assert_eq!(
+        kept_answer_ids(sf).len(),
+        given.len() - held_from,
+        "the page took every answer"
+    );
+    eprintln!(
+        "killed: the server dies with {} answers unacknowledged",
+        given.len() - held_from
+    );
+    kill9(server);
+    writer.execute_batch("ROLLBACK").unwrap();
+    drop(writer);
+    pending_says_kept(sf);
+    f.shot("server-killed-answers-kept");
+    for sample in &given[held_from..] {
+        assert_eq!(stored(sample, "finn"), 0, "{sample} stored under the lock");
+    }
+    let (_server, _, _) = serve_on(&db, port);
+    loop {
+        id = next_within(sf, &id, 40).expect("the review goes on once the server is back");
+        if id.is_empty() {
+            break;
+        }
+        given.push(id.clone());
+        give(sf);
+    }
+    wait_up_to(30, "finn's answers all acknowledged", || {
+        kept_answer_ids(sf).is_empty()
+    });
+    for sample in &given {
+        assert_eq!(stored(sample, "finn"), 1, "{sample}");
+    }
+    let all = count(&db, &format!("SELECT count(*) {}", of("finn")));
+    assert_eq!(all as usize, given.len(), "{given:?}");
+    given.sort();
+    assert_eq!(given.len(), SAMPLES, "{given:?}");
+    assert!(!present(sf, "[data-testid='review-pending']"));
+    eprintln!(
+        "the offline browser test took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 }

@@ -489,6 +489,16 @@ impl<'d> Session<'d> {
         self.screenshot(&self.artifact_dir().join(format!("{name}.png")));
     }
 
+    /// Cuts Chromium's network (`offline`) or gives it back: chromedriver's own command, which
+    /// emulates the network in DevTools, so the page's `fetch` fails as it would offline.
+    pub fn chromium_offline(&self, offline: bool) {
+        self.cmd(
+            "/chromium/network_conditions",
+            json!({"network_conditions": {"offline": offline, "latency": 0,
+                   "download_throughput": -1, "upload_throughput": -1}}),
+        );
+    }
+
     pub fn close(self) {
         let _ = self.agent.delete(&self.base).call();
     }
