@@ -95,14 +95,15 @@ fn a_profile_of_another_family_is_refused_unless_allowed() {
 fn a_run_stores_every_verdict_and_skips_what_is_done() {
     let p = Project::new();
     p.ok(&["import", s(&datasets().join("refuseu-sample.jsonl"))]);
-    let (ok, out, err) = guard_run(&p, &["--limit", "6", "--language", "pl"]);
+    // One triple per invocation: its three fields, then the next triple after the done one.
+    let (ok, out, err) = guard_run(&p, &["--limit", "3", "--language", "pl"]);
     assert!(ok, "{err}");
-    assert!(out.contains("checked 6 texts"), "{out}");
+    assert!(out.contains("checked 3 texts"), "{out}");
     let rows: Vec<String> = p.sql(
         "SELECT field || '|' || verdict || '|' || (p_unsafe BETWEEN 0 AND 1) || '|' || (latency_ms > 0) || '|' || truncated
          FROM verdicts ORDER BY sample_id, field",
     );
-    assert_eq!(rows.len(), 6);
+    assert_eq!(rows.len(), 3);
     assert!(rows.iter().all(|r| r.ends_with("|1|1|0")), "{rows:?}");
     let fields: Vec<String> = p.sql("SELECT DISTINCT field FROM verdicts ORDER BY 1");
     assert_eq!(fields, ["chosen", "prompt", "rejected"]);
@@ -112,9 +113,9 @@ fn a_run_stores_every_verdict_and_skips_what_is_done() {
         "answers keep the prefill"
     );
 
-    let (ok, out, _) = guard_run(&p, &["--limit", "6", "--language", "pl"]);
+    let (ok, out, _) = guard_run(&p, &["--limit", "3", "--language", "pl"]);
     assert!(
-        ok && out.contains("checked 6 texts") && out.contains("6 already done"),
+        ok && out.contains("checked 3 texts") && out.contains("3 already done"),
         "{out}"
     );
     let runs: serde_json::Value =
@@ -138,14 +139,14 @@ fn a_run_stores_every_verdict_and_skips_what_is_done() {
     }
     assert_eq!(
         (run["status"].as_str(), run["texts_done"].as_u64()),
-        (Some("done"), Some(12))
+        (Some("done"), Some(6))
     );
     let sha: Vec<String> = p.sql("SELECT model_sha256 FROM guard_runs");
     assert_eq!(sha[0].len(), 64);
 
     // While the file is unchanged, the hash comes from the earlier run (no re-reading).
     let _: Vec<i64> = p.sql("UPDATE guard_runs SET model_sha256 = 'remembered' RETURNING id");
-    let (ok, _, err) = guard_run(&p, &["--limit", "6", "--language", "pl"]);
+    let (ok, _, err) = guard_run(&p, &["--limit", "3", "--language", "pl"]);
     assert!(ok, "{err}");
     let sha: Vec<String> = p.sql("SELECT model_sha256 FROM guard_runs");
     assert_eq!(sha, ["remembered"]);
@@ -351,9 +352,6 @@ fn server_run(p: &Project, url: &str, extra: &[&str]) -> (bool, String, String) 
         s(&model),
         "--concurrency",
         "2",
-        // SmolLM2 is no guard: its safe/unsafe tokens are far down the list.
-        "--top-logprobs",
-        "1000",
         "--allow-profile-mismatch",
     ];
     args.extend_from_slice(extra);
@@ -398,6 +396,10 @@ fn a_server_run_gives_the_local_verdicts() {
         args.extend_from_slice(&filter);
         let (ok, _, err) = guard_run(&p, &args);
         assert!(ok, "{err}");
+        // SmolLM2 is no guard: its safe/unsafe tokens are far down the list. Only this test
+        // reads P(unsafe) from the server; 1000 log-probabilities for every answer token make
+        // each answer megabytes of JSON.
+        args.extend_from_slice(&["--top-logprobs", "1000"]);
         let (ok, out, err) = server_run(&p, &server.url, &args);
         assert!(ok, "{err}");
         assert!(out.contains("checked 3 texts"), "{out}");
@@ -525,9 +527,9 @@ fn a_run_on_two_servers_finishes_on_one_when_the_other_is_killed() {
     p.ok(&["import", s(&datasets().join("refuseu-sample.jsonl"))]);
     let mut doomed = start_server(free_port(), 8192);
     let survivor = start_server(free_port(), 8192);
-    // `--wave 6` is six triples: the first wave's 18 texts are stored together, half of them
-    // answered by the server killed then, so the survivor's 12 after it make its majority.
-    let texts = 30;
+    // `--wave 2` is two triples: the first wave's 6 texts are stored together, some of them
+    // answered by the server killed then, so the survivor's 9 after it make its majority.
+    let texts = 15;
     let mut run = p
         .cmd()
         .args([
@@ -539,15 +541,13 @@ fn a_run_on_two_servers_finishes_on_one_when_the_other_is_killed() {
             "smollm2",
             "--tokenizer",
             s(&model()),
-            "--top-logprobs",
-            "1000",
             "--allow-profile-mismatch",
             "--server",
             &format!("{}=1", doomed.url),
             "--server",
             &format!("{}=1", survivor.url),
             "--wave",
-            "6",
+            "2",
             "--max-tries",
             "2",
             "--max-retry-wait",
@@ -612,13 +612,14 @@ fn a_check_that_keeps_failing_is_an_error_verdict_and_only_it_is_tried_again() {
     p.ok(&["import", s(&datasets().join("hostile.jsonl"))]);
     let server = start_server(free_port(), 8192);
     let proxy = Proxy::start(&server.url);
-    // One request in flight: the first check gets both 503s and gives up; the rest pass.
+    // One request in flight: the first check gets both 503s and gives up; the rest of its
+    // triple passes.
     proxy.script([Act::Status(503, vec![]), Act::Status(503, vec![])]);
-    let args = ["--limit", "6", "--max-tries", "2"];
+    let args = ["--limit", "3", "--max-tries", "2"];
     let url = format!("{}=1", proxy.url);
     let (ok, out, err) = server_run(&p, &url, &args);
     assert!(ok, "{err}");
-    assert!(out.contains("checked 5 texts"), "{out}");
+    assert!(out.contains("checked 2 texts"), "{out}");
     assert!(err.contains("1 checks failed"), "{err}");
     let failed: Vec<String> =
         p.sql("SELECT field || ' ' || error FROM verdicts WHERE verdict = 'error'");
@@ -636,7 +637,7 @@ fn a_check_that_keeps_failing_is_an_error_verdict_and_only_it_is_tried_again() {
             runs[0]["texts_done"].as_u64(),
             runs[0]["texts_failed"].as_u64()
         ),
-        (Some(5), Some(1)),
+        (Some(2), Some(1)),
         "an error is neither safe nor unsafe, and not done"
     );
     let before = proxy.seen().0;
@@ -644,7 +645,7 @@ fn a_check_that_keeps_failing_is_an_error_verdict_and_only_it_is_tried_again() {
     let again = ["--limit", "1", "--max-tries", "2", "--resume"];
     let (ok, out, err) = server_run(&p, &url, &again);
     assert!(
-        ok && out.contains("checked 1 texts") && out.contains("5 already done"),
+        ok && out.contains("checked 1 texts") && out.contains("2 already done"),
         "{out}{err}"
     );
     assert_eq!(
