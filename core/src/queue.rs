@@ -4,9 +4,13 @@
 //! adjudicator's queue holds instead the samples whose reviewers disagree and that have no final
 //! answer yet.
 //!
-//! Speed comes from `triage_queue` (one row per queued sample, kept by triggers) and its index
-//! (language, priority, sample_id): each language is one ordered index walk that stops at the
-//! limit, and the languages are merged here. A reviewer sees only the languages they read.
+//! Speed comes from `triage_queue` (one row per queued sample, kept by triggers) and its
+//! indexes (language, priority, sample_id): each language is one ordered index walk that stops
+//! at the limit, and the languages are merged here. The row also holds the sample's answers
+//! (distinct reviewers) and the answers the team settings ask of it, both kept by triggers
+//! (migration 0016), and a partial index holds only the samples still open: a reviewer's walk
+//! never steps over samples that have their answers, however many there are. A reviewer sees
+//! only the languages they read.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +18,6 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde::Serialize;
 
-use crate::audit::{AuditError, audit_config};
 use crate::import::Turn;
 use crate::keep;
 use crate::project_guards::{GuardsError, project_guards};
@@ -94,8 +97,6 @@ pub enum QueueError {
     NoSample(i64),
     #[error(transparent)]
     Guards(#[from] GuardsError),
-    #[error(transparent)]
-    Audit(#[from] AuditError),
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
 }
@@ -129,10 +130,8 @@ impl Plan {
             ),
             None => None,
         };
-        let needs_answers = format!(
-            "(SELECT count(DISTINCT a.reviewer_id) FROM annotations AS a WHERE a.sample_id = q.sample_id) < {}",
-            audit_config(conn)?.needed_sql("q.sample_id")
-        );
+        // Kept by triggers (migration 0016); the same term is the open-samples index's condition.
+        let needs_answers = "q.answers < q.needed".to_string();
         let unanswered = match &q.reviewer {
             Some(name) => {
                 let (id, reads, adjudicator) = reviewer(conn, name)?;
@@ -255,16 +254,11 @@ const ITEM_COLUMNS: &str = "q.priority, q.sample_id, s.ext_id, \
     (SELECT group_concat(r.reason, ',' ORDER BY p.priority) FROM triage_reasons AS r \
      JOIN triage_priority AS p ON p.reason = r.reason WHERE r.sample_id = q.sample_id)";
 
-/// Walks each language's index range from `after` (priority, id), `limit` rows each, and
-/// merges them into one ordered list.
-fn walk(
-    conn: &Connection,
-    plan: &Plan,
-    after: (i64, i64),
-    limit: Option<u64>,
-) -> rusqlite::Result<Vec<QueueItem>> {
+/// One language's walk: the plan's parameters, then language and the (priority, id) to start
+/// after.
+fn walk_sql(plan: &Plan, limit: Option<u64>) -> String {
     let n = plan.params.len();
-    let sql = format!(
+    format!(
         "SELECT {ITEM_COLUMNS} FROM triage_queue AS q JOIN samples AS s ON s.id = q.sample_id
          WHERE q.language = ?{} AND (q.priority, q.sample_id) > (?{}, ?{}) AND {} AND {}
          ORDER BY q.priority, q.sample_id {}",
@@ -274,8 +268,18 @@ fn walk(
         plan.unanswered,
         plan.condition,
         limit.map_or(String::new(), |l| format!("LIMIT {l}")),
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
+    )
+}
+
+/// Walks each language's index range from `after` (priority, id), `limit` rows each, and
+/// merges them into one ordered list.
+fn walk(
+    conn: &Connection,
+    plan: &Plan,
+    after: (i64, i64),
+    limit: Option<u64>,
+) -> rusqlite::Result<Vec<QueueItem>> {
+    let mut stmt = conn.prepare_cached(&walk_sql(plan, limit))?;
     let mut merged: Vec<((i64, i64), QueueItem)> = Vec::new();
     for language in &plan.languages {
         let mut args = plan.params.clone();
@@ -611,4 +615,46 @@ pub fn sample_view(conn: &Connection, id: i64) -> Result<SampleView, QueueError>
         })?
         .collect::<Result<_, _>>()?;
     Ok(view)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::add_reviewer;
+    use crate::store::Store;
+
+    /// A reviewer's next is one walk over the samples still open (the partial index kept by
+    /// migration 0016's triggers), not over every queued sample: answered samples cost nothing.
+    #[test]
+    fn the_walk_reads_only_open_samples() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("p.sqlite")).unwrap();
+        add_reviewer(&store, "ana", "pl").unwrap();
+        for reviewer in [Some("ana".to_string()), None] {
+            let query = QueueQuery {
+                reviewer,
+                ..QueueQuery::default()
+            };
+            let plan = Plan::new(store.conn(), &query).unwrap();
+            let explained: Vec<String> = store
+                .conn()
+                .prepare(&format!("EXPLAIN QUERY PLAN {}", walk_sql(&plan, Some(1))))
+                .unwrap()
+                .query_map(
+                    params_from_iter(plan.params.iter().chain(&[
+                        Value::Text("pl".into()),
+                        Value::Integer(0),
+                        Value::Integer(0),
+                    ])),
+                    |r| r.get(3),
+                )
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(
+                explained[0].contains("USING INDEX triage_queue_open (language=? AND priority>?)"),
+                "{explained:?}"
+            );
+        }
+    }
 }

@@ -42,6 +42,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0013_reviewer_care.sql")),
     M::up(include_str!("../migrations/0014_serve.sql")),
     M::up(include_str!("../migrations/0015_session_last_seen.sql")),
+    M::up(include_str!("../migrations/0016_queue_answers.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -389,6 +390,9 @@ impl Store {
         )
         .map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        // Room for every statement of one review step (session, queue walk, view, answer,
+        // triggers' follow-ups) so a served reviewer's next step prepares nothing.
+        conn.set_prepared_statement_cache_capacity(64);
         Migrations::from_slice(MIGRATIONS)
             .to_latest(&mut conn)
             .map_err(|source| StoreError::Migrate {

@@ -654,7 +654,8 @@ export type AuditConfig = {
 answers_per_sample: number; 
 /**
  * Share of samples (0..=1) that need `answers_per_sample`; the rest need one. Which ones
- * is fixed by the sample id, so it never changes under a reviewer.
+ * is fixed by the sample id, so it never changes under a reviewer: the view `sample_needs`
+ * (migration 0016) draws them, and triggers keep each queued sample's `needed` in step.
  */
 overlap_share: number; 
 /**

@@ -21,7 +21,8 @@ pub struct AuditConfig {
     /// Answers from different reviewers a sample needs before it leaves the queue.
     pub answers_per_sample: u32,
     /// Share of samples (0..=1) that need `answers_per_sample`; the rest need one. Which ones
-    /// is fixed by the sample id, so it never changes under a reviewer.
+    /// is fixed by the sample id, so it never changes under a reviewer: the view `sample_needs`
+    /// (migration 0016) draws them, and triggers keep each queued sample's `needed` in step.
     pub overlap_share: f64,
     /// A reviewer sees others' answers only after giving their own.
     pub blind: bool,
@@ -159,19 +160,6 @@ impl Settings for AuditConfig {
     }
 }
 
-impl AuditConfig {
-    /// SQL for the number of answers the sample with id `sample` (an SQL expression) needs.
-    /// The share is drawn by a multiplicative hash of the id, so it costs nothing per row.
-    pub(crate) fn needed_sql(&self, sample: &str) -> String {
-        let n = self.answers_per_sample;
-        if n == 1 || self.overlap_share >= 1.0 {
-            return n.to_string();
-        }
-        let cut = (self.overlap_share * 10_000.0).round() as i64;
-        format!("(CASE WHEN ({sample} * 2654435761) % 10000 < {cut} THEN {n} ELSE 1 END)")
-    }
-}
-
 /// The project's audit settings (defaults where none is stored).
 pub fn audit_config(conn: &Connection) -> Result<AuditConfig, AuditError> {
     read(conn)
@@ -212,26 +200,54 @@ mod tests {
         );
     }
 
+    /// The queue's `needed` (migration 0016) follows the settings: the overlap share, drawn by
+    /// the sample id, needs `answers-per-sample`; the rest one; back to one when unset.
     #[test]
     fn a_share_of_samples_needs_the_overlap() {
-        let config = AuditConfig {
-            answers_per_sample: 3,
-            overlap_share: 0.25,
-            ..AuditConfig::default()
-        };
-        let conn = Connection::open_in_memory().unwrap();
-        let needing: i64 = conn
-            .query_row(
-                &format!(
-                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000)
-                     SELECT sum({} = 3) FROM n",
-                    config.needed_sql("i")
-                ),
-                [],
-                |r| r.get(0),
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("p.sqlite")).unwrap();
+        store
+            .conn()
+            .execute_batch(
+                "INSERT INTO datasets (id, name, format, sources) VALUES (1, 'd', 'jsonl', '[]');
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000)
+                 INSERT INTO samples (id, dataset_id, ext_id, language, prompt)
+                 SELECT i, 1, 's' || i, 'pl', 'p' FROM n;
+                 INSERT INTO triage_reasons (sample_id, reason)
+                 SELECT id, 'audit_sample' FROM samples WHERE id <= 2000;",
             )
             .unwrap();
-        assert!((900..1100).contains(&needing), "{needing} of 4000");
-        assert_eq!(AuditConfig::default().needed_sql("i"), "1");
+        let needing = |n: i64| -> (i64, i64) {
+            store
+                .conn()
+                .query_row(
+                    "SELECT sum(needed = ?1), sum(needed = 1) FROM triage_queue",
+                    [n],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap()
+        };
+        set_config(&store, "answers-per-sample", "3").unwrap();
+        assert_eq!(needing(3), (2000, 0), "a share of 1 by default");
+        set_config(&store, "overlap-share", "0.25").unwrap();
+        let (three, one) = needing(3);
+        assert!((400..600).contains(&three), "{three} of 2000");
+        assert_eq!(three + one, 2000);
+        store
+            .conn()
+            .execute(
+                "INSERT INTO triage_reasons (sample_id, reason)
+                 SELECT id, 'audit_sample' FROM samples WHERE id > 2000",
+                [],
+            )
+            .unwrap();
+        let (three, one) = needing(3);
+        assert!(
+            (900..1100).contains(&three),
+            "samples queued later too: {three}"
+        );
+        assert_eq!(three + one, 4000);
+        set_project_setting(store.conn(), "config.answers-per-sample", None).unwrap();
+        assert_eq!(needing(1), (4000, 4000), "unset: one answer each");
     }
 }

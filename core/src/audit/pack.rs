@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 
 use super::adjudication::refresh_disagreement;
 use super::answer::{Provenance, Source, append, reads, records, sample_info};
-use super::{AuditError, audit_config, list_reviewers, reviewer};
+use super::{AuditError, list_reviewers, reviewer};
 use crate::queue::{self, QueueError, QueueQuery};
 use crate::sample::normalise_language;
 use crate::staged::{StageError, Staged};
@@ -190,11 +190,11 @@ pub fn export_pack(store: &Store, opts: &PackOptions) -> Result<PackReport, Pack
         },
     )?;
     // Per sample: the answers the team settings ask for, and who has answered already.
-    let mut answered = conn.prepare(&format!(
-        "SELECT {}, (SELECT json_group_array(r.name) FROM reviewers AS r WHERE r.id IN
+    let mut answered = conn.prepare(
+        "SELECT (SELECT needed FROM sample_needs WHERE sample_id = ?1),
+                (SELECT json_group_array(r.name) FROM reviewers AS r WHERE r.id IN
                      (SELECT a.reviewer_id FROM annotations AS a WHERE a.sample_id = ?1))",
-        audit_config(conn)?.needed_sql("?1")
-    ))?;
+    )?;
     let mut samples = Vec::new();
     let mut shared = 0;
     for item in waiting {
