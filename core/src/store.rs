@@ -561,6 +561,49 @@ mod tests {
         );
     }
 
+    /// A project answered before migration 0016 keeps its queue: each queued sample's answers
+    /// and needed answers are computed from what is stored, and the triggers take over.
+    #[test]
+    fn queue_answers_migration_counts_what_was_answered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.sqlite");
+        let mut old = Connection::open(&path).unwrap();
+        let before = MIGRATIONS.len() - 1;
+        Migrations::from_slice(&MIGRATIONS[..before])
+            .to_latest(&mut old)
+            .unwrap();
+        old.execute_batch(
+            "INSERT INTO project (key, value) VALUES ('config.answers-per-sample', '2');
+             INSERT INTO datasets (id, name, format, sources) VALUES (1, 'd', 'jsonl', '[]');
+             INSERT INTO samples (id, dataset_id, ext_id, language, prompt) VALUES
+               (1, 1, 'a', 'pl', 'p'), (2, 1, 'b', 'pl', 'p'), (3, 1, 'c', 'pl', 'p');
+             INSERT INTO triage_reasons (sample_id, reason) SELECT id, 'uncertain' FROM samples;
+             INSERT INTO reviewers (id, name, languages) VALUES (1, 'ana', '[\"pl\"]'), (2, 'ola', '[\"pl\"]');
+             INSERT INTO annotations (sample_id, reviewer_id, version, q1) VALUES
+               (1, 1, 1, 'yes'), (1, 1, 2, 'no'), (1, 2, 1, 'yes'), (2, 1, 1, 'yes');",
+        )
+        .unwrap();
+        drop(old);
+        let store = Store::open(&path).unwrap();
+        let queue = |c: &Connection| -> Vec<(i64, i64, i64)> {
+            c.prepare("SELECT sample_id, answers, needed FROM triage_queue ORDER BY sample_id")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(queue(store.conn()), [(1, 2, 2), (2, 1, 2), (3, 0, 2)]);
+        store
+            .conn()
+            .execute(
+                "INSERT INTO annotations (sample_id, reviewer_id, version, q1) VALUES (2, 2, 1, 'no')",
+                [],
+            )
+            .unwrap();
+        assert_eq!(queue(store.conn())[1], (2, 2, 2), "the trigger counts on");
+    }
+
     #[test]
     fn a_second_connection_opens_while_the_first_holds_the_schema_in_its_wal() {
         let dir = tempfile::tempdir().unwrap();

@@ -247,6 +247,12 @@ mod tests {
             "samples queued later too: {three}"
         );
         assert_eq!(three + one, 4000);
+        set_config(&store, "overlap-share", "1").unwrap();
+        assert_eq!(
+            needing(3),
+            (4000, 0),
+            "a changed setting, not only a new one"
+        );
         set_project_setting(store.conn(), "config.answers-per-sample", None).unwrap();
         assert_eq!(needing(1), (4000, 4000), "unset: one answer each");
     }
