@@ -20,7 +20,7 @@ use serde::Deserialize;
 use verdikt_core::access::{self, AccessError, Session};
 use verdikt_core::review_api::Caller;
 
-use crate::api::{Command, TABLE, WRITES};
+use crate::api::{Access, Command, TABLE};
 use crate::limits::Limiter;
 use crate::pool::Pool;
 use crate::reply::ApiError;
@@ -53,14 +53,14 @@ pub struct Served {
 
 pub fn router(served: Arc<Served>) -> Router {
     let mut router = Router::new().route("/api/session", post(open_session));
-    for (name, command) in TABLE {
+    for (name, access, command) in TABLE {
         router = router.route(
             &format!("/api/{name}"),
             post(
                 move |state: State<Arc<Served>>,
                       headers: HeaderMap,
                       body: Result<Bytes, BytesRejection>| {
-                    call(state, name, command, headers, body)
+                    call(state, name, access, command, headers, body)
                 },
             ),
         );
@@ -169,6 +169,7 @@ async fn session(served: &Arc<Served>, headers: &HeaderMap) -> Result<Session, A
 async fn call(
     State(served): State<Arc<Served>>,
     name: &'static str,
+    access: Access,
     command: Command,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -186,9 +187,9 @@ async fn call(
         reviewer: session.reviewer.name,
     };
     let run = move |store: &mut verdikt_core::store::Store| command(store, &caller, &body);
-    let out = match WRITES.contains(&name) {
-        true => served.pool.write(run).await?,
-        false => served.pool.run(run).await?,
+    let out = match access {
+        Access::Write => served.pool.write(run).await?,
+        Access::Read => served.pool.run(run).await?,
     };
     Ok(axum::Json(out))
 }
