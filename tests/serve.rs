@@ -2,7 +2,8 @@
 //! ureq on rustls trusting only the project's own certificate. Each refusal the issue lists is
 //! a test: no, wrong, expired or revoked session → 401; a curator command → no such route; a
 //! sample outside the reviewer's languages → 403; others' answers hidden before one's own (blind);
-//! a used, expired or revoked invite → 401; an oversized body → 413; too many bad codes → 429.
+//! a used, expired or revoked invite → 401; an oversized body → 413; too many bad codes and a
+//! session over its request rate → 429.
 //! Also: a retried submit stores once; answers are served while the CLI imports; plain HTTP
 //! behind a reverse proxy on loopback only, its client address from `X-Forwarded-For`; the UI
 //! bundle built into the binary.
@@ -582,6 +583,32 @@ fn too_many_bad_codes_are_slowed_down() {
     assert_eq!(slowed.status, 429, "{}", slowed.body);
     let wait: u64 = slowed.header("retry-after").unwrap().parse().unwrap();
     assert!(wait > 0);
+}
+
+/// One session's requests are bounded (a burst, then a steady rate); another session is not
+/// slowed by it.
+#[test]
+fn a_session_over_its_rate_is_slowed_down() {
+    let p = project();
+    let server = Server::start(&p, &[]);
+    let ana = server.session(&p, "ana");
+    let ola = server.session(&p, "ola");
+    let limits = verdikt_serve::Limits::default();
+    // The burst, plus what the steady rate refills while these requests are made.
+    let most = (limits.burst + 10.0 * limits.per_second) as usize;
+    let slowed = (0..most)
+        .map(|_| server.call(&ana, "reviewer_reveals_get", json!({})))
+        .find(|r| r.status != 200)
+        .expect("a 429 before the burst and ten seconds' rate were spent");
+    assert_eq!(slowed.status, 429, "{}", slowed.body);
+    assert!(slowed.body["message"].is_string(), "{}", slowed.body);
+    let wait: u64 = slowed.header("retry-after").unwrap().parse().unwrap();
+    assert!(wait > 0);
+    assert_eq!(
+        server.call(&ola, "reviewer_reveals_get", json!({})).status,
+        200,
+        "another session keeps its own bound"
+    );
 }
 
 const BAD_CODE: &str = "0123456789abcdef0123456789abcdef01234567";
